@@ -1,0 +1,65 @@
+//! `finctl`: the operator's tool for a fin box. It talks to the running
+//! daemon over the admin socket and never opens the database itself.
+
+mod client;
+mod error;
+mod setup;
+mod status;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::client::AdminClient;
+use crate::error::{CtlError, exit};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failure (the message says what to do)
+  2  invalid command line
+  3  the daemon is not running (no answer on the admin socket)
+  4  permission denied (run as root or as a member of group fin)
+  5  the daemon answered with an error";
+
+#[derive(Parser)]
+#[command(name = "finctl", version, about = "Operate a fin box: setup, status and more.", after_help = EXIT_CODES)]
+struct Cli {
+    /// Admin socket of the daemon.
+    #[arg(long, global = true, value_name = "PATH", env = "FIN_ADMIN_SOCKET", default_value = "/run/fin/admin.sock")]
+    socket: PathBuf,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show what the running daemon reports: version, uptime, schema, TLS, listeners.
+    Status,
+    /// Write the configuration and prepare folders and secrets (safe to repeat).
+    Setup(setup::SetupArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result: Result<(), CtlError> = match cli.command {
+        Command::Status => status::run(&AdminClient::new(&cli.socket), cli.json),
+        Command::Setup(args) => setup::run(args, cli.json),
+    };
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) => {
+            if cli.json {
+                let body = serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() });
+                eprintln!("{body}");
+            } else {
+                eprintln!("finctl: {e}");
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! `finctl status`: what the running daemon reports.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use fin_proto::admin::{STATUS_PATH, Status};
+
+use crate::client::AdminClient;
+use crate::error::CtlError;
+
+pub fn run(client: &AdminClient, json: bool) -> Result<(), CtlError> {
+    let status: Status = client.get(STATUS_PATH)?;
+    if json {
+        let text = serde_json::to_string_pretty(&status).map_err(|e| CtlError::Other(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print!("{}", render(&status, now()));
+    }
+    Ok(())
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub fn render(s: &Status, now: i64) -> String {
+    let mut out = format!(
+        "fin {} running for {} (pid {})\n",
+        s.version,
+        human_duration(s.uptime_seconds),
+        s.pid
+    );
+    let schema_note = if s.schema.applied == s.schema.latest {
+        "up to date".to_string()
+    } else {
+        format!("this daemon knows up to {}", s.schema.latest)
+    };
+    out += &format!("  schema       version {} ({schema_note})\n", s.schema.applied);
+    out += &format!("  database     {}\n", s.database_url);
+    out += &format!("  TLS          {}: {}\n", s.tls.mode, s.tls.subject);
+    out += &format!("               issuer {}\n", s.tls.issuer);
+    out += &format!("               names {}\n", s.tls.sans.join(", "));
+    out += &format!("               {}\n", expiry(s.tls.not_after, now));
+    out += &format!("               SHA-256 {}\n", s.tls.fingerprint_sha256);
+    out += &format!("  HTTPS        {}\n", s.listeners.https);
+    out += &format!("  HTTP         {}\n", s.listeners.http.as_deref().unwrap_or("off"));
+    out += &format!("  metrics      {}\n", s.listeners.metrics.as_deref().unwrap_or("off"));
+    out += &format!("  admin socket {}\n", s.listeners.admin_socket);
+    out
+}
+
+fn expiry(not_after: i64, now: i64) -> String {
+    let when = timestamp(not_after);
+    if not_after <= now {
+        format!("EXPIRED {when}")
+    } else {
+        let days = (not_after - now) / 86_400;
+        format!("expires {when} (in {days} days)")
+    }
+}
+
+fn timestamp(unix: i64) -> String {
+    let time = UNIX_EPOCH + Duration::from_secs(unix.max(0) as u64);
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+fn human_duration(seconds: u64) -> String {
+    let (d, h, m, s) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s:02}s"),
+        (0, _, _) => format!("{h}h {m:02}m"),
+        _ => format!("{d}d {h:02}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fin_proto::Listeners;
+    use fin_proto::admin::{SchemaStatus, TlsStatus};
+
+    #[test]
+    fn renders_every_field_an_operator_needs() {
+        let status = Status {
+            version: "1.2.3".into(),
+            pid: 42,
+            uptime_seconds: 3 * 3600 + 5 * 60,
+            started_at: 0,
+            schema: SchemaStatus { applied: 1, latest: 1 },
+            database_url: "surrealkv:///var/lib/fin/db".into(),
+            tls: TlsStatus {
+                mode: "self-signed".into(),
+                subject: "CN=fin.lan".into(),
+                issuer: "CN=fin.lan".into(),
+                sans: vec!["fin.lan".into(), "10.0.0.2".into()],
+                not_before: 0,
+                not_after: 86_400 * 10,
+                fingerprint_sha256: "AB:CD".into(),
+            },
+            listeners: Listeners {
+                https: "0.0.0.0:443".into(),
+                http: None,
+                metrics: Some("127.0.0.1:9464".into()),
+                admin_socket: "/run/fin/admin.sock".into(),
+                pid: 42,
+            },
+        };
+        let text = render(&status, 86_400);
+        for needle in [
+            "fin 1.2.3 running for 3h 05m",
+            "version 1 (up to date)",
+            "surrealkv:///var/lib/fin/db",
+            "self-signed: CN=fin.lan",
+            "names fin.lan, 10.0.0.2",
+            "expires 1970-01-11T00:00:00Z (in 9 days)",
+            "HTTP         off",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+        assert!(render(&status, 86_400 * 11).contains("EXPIRED"));
+    }
+}

@@ -1,0 +1,150 @@
+//! The composition root: builds every part from the settings, starts the
+//! listeners, reacts to signals and shuts down in order.
+
+mod serve;
+mod startup;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fin_proto::Listeners;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+pub use startup::AppError;
+
+use crate::config::Settings;
+use crate::http::{self, RequestObserver};
+use crate::metrics::Metrics;
+use crate::service::{Services, System};
+use crate::store::Store;
+use crate::tls::{CertResolver, TlsAcceptor};
+use crate::{admin, metrics};
+
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs the daemon until SIGTERM or SIGINT. Returns once every listener has
+/// stopped and open requests have finished (or the grace period ran out).
+pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
+    startup::prepare_state_dir(&settings)?;
+    let store = Store::open(&settings.store_url, &settings.store_namespace, &settings.store_database).await?;
+    let resolver = CertResolver::new(startup::load_certificate(&settings)?);
+    let acceptor = TlsAcceptor::new(resolver.clone(), TLS_HANDSHAKE_TIMEOUT)?;
+
+    let https = startup::bind_tcp("HTTPS", "server.https_listen", settings.https_listen).await?;
+    let plain = match settings.http_listen {
+        Some(addr) => Some(startup::bind_tcp("HTTP", "server.http_listen", addr).await?),
+        None => None,
+    };
+    let metrics_listener = match settings.metrics_listen {
+        Some(addr) => Some(startup::bind_tcp("metrics", "metrics.listen", addr).await?),
+        None => None,
+    };
+    let policy = admin::AccessPolicy::new(settings.admin_group.as_deref());
+    let admin_listener = admin::bind(&settings.admin_socket, &policy)?;
+
+    let https_addr = https.local_addr().map_err(AppError::io("HTTPS listener"))?;
+    let listeners = Listeners {
+        https: https_addr.to_string(),
+        http: plain.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.to_string()),
+        metrics: metrics_listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.to_string()),
+        admin_socket: settings.admin_socket.display().to_string(),
+        pid: std::process::id(),
+    };
+
+    let tls_mode = settings.tls.mode_name();
+    let probe_resolver = resolver.clone();
+    let tls_probe = Arc::new(move || startup::tls_status(tls_mode, &probe_resolver.info()));
+    let services = Services {
+        system: Arc::new(System::new(store, tls_probe, listeners.clone())),
+    };
+    let metrics = Metrics::new(crate::VERSION).map_err(|e| AppError::Internal(e.to_string()))?;
+    let observer: RequestObserver = {
+        let metrics = metrics.clone();
+        Arc::new(move |r| metrics.observe_http(r.method, r.route, r.status, r.seconds))
+    };
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |rx: &watch::Receiver<bool>| {
+        let mut rx = rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(
+        serve::Server {
+            name: "https",
+            listener: https,
+            tls: Some(acceptor),
+            service: http::api_service(services.clone(), observer, settings.max_body_bytes),
+            header_read_timeout: settings.header_read_timeout,
+            grace: settings.shutdown_grace,
+        }
+        .run(stop_rx.clone()),
+    );
+    if let Some(listener) = plain {
+        let default_host = settings.hostnames.first().cloned().unwrap_or_else(|| "localhost".into());
+        tasks.spawn(
+            serve::Server {
+                name: "http",
+                listener,
+                tls: None,
+                service: http::redirect_service(https_addr.port(), default_host),
+                header_read_timeout: settings.header_read_timeout,
+                grace: settings.shutdown_grace,
+            }
+            .run(stop_rx.clone()),
+        );
+    }
+    if let Some(listener) = metrics_listener {
+        tasks.spawn(metrics::serve(listener, metrics.clone(), stopped(&stop_rx)));
+    }
+    tasks.spawn(admin::serve(admin_listener, services.clone(), policy, stopped(&stop_rx)));
+
+    startup::write_listeners_file(&settings.state_dir, &listeners)?;
+    startup::announce(&settings, &listeners, &resolver.info(), dev_mode);
+    // Not running under systemd is fine: the call then does nothing.
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+
+    wait_for_stop(&settings, &resolver).await?;
+
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    tracing::info!(grace = ?settings.shutdown_grace, "shutting down: no new connections, finishing open requests");
+    let _ = stop_tx.send(true);
+    while tasks.join_next().await.is_some() {}
+    startup::remove_runtime_files(&settings);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Reloads the certificate on SIGHUP; returns on SIGTERM or SIGINT.
+async fn wait_for_stop(settings: &Settings, resolver: &CertResolver) -> Result<(), AppError> {
+    let mut term = signal(SignalKind::terminate()).map_err(AppError::io("SIGTERM handler"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(AppError::io("SIGINT handler"))?;
+    let mut hup = signal(SignalKind::hangup()).map_err(AppError::io("SIGHUP handler"))?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => reload_certificate(settings, resolver),
+        }
+    }
+}
+
+/// A failed reload keeps the current certificate serving.
+fn reload_certificate(settings: &Settings, resolver: &CertResolver) {
+    match startup::load_certificate(settings) {
+        Ok(cert) => {
+            let info = cert.info.clone();
+            resolver.swap(cert);
+            tracing::info!(subject = %info.subject, not_after = info.not_after, fingerprint = %info.fingerprint_sha256, "certificate reloaded");
+        }
+        Err(e) => tracing::error!(error = %e, "certificate reload failed; the previous certificate stays in use"),
+    }
+}
+
+/// Re-exported for the binary: builds the tokio runtime the daemon runs on.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+}

@@ -1,0 +1,159 @@
+//! Start-up steps and their errors: each failure is one line that says what
+//! to fix.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use fin_proto::admin::TlsStatus;
+use fin_proto::{LISTENERS_FILE, Listeners};
+use tokio::net::TcpListener;
+
+use crate::admin::AdminSocketError;
+use crate::config::{Settings, TlsSource};
+use crate::store::StoreError;
+use crate::tls::{self, CertInfo, LoadedCert, TlsError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    Admin(#[from] AdminSocketError),
+    #[error("cannot listen for {what} on {addr}: {reason}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        reason: String,
+    },
+    #[error("{what}: {reason}")]
+    Io { what: String, reason: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub(super) fn io(what: &str) -> impl FnOnce(std::io::Error) -> AppError + '_ {
+        move |e| AppError::Io {
+            what: what.to_string(),
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// The state folder and its private sub-folders, with safe modes.
+pub(super) fn prepare_state_dir(settings: &Settings) -> Result<(), AppError> {
+    let state = &settings.state_dir;
+    for (dir, mode) in [(state.clone(), 0o750), (state.join("tls"), 0o700), (state.join("secrets"), 0o700)] {
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(mode)
+                .create(&dir)
+                .map_err(|e| AppError::Io {
+                    what: format!("cannot create {} (check paths.state_dir and its permissions)", dir.display()),
+                    reason: e.to_string(),
+                })?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn load_certificate(settings: &Settings) -> Result<LoadedCert, TlsError> {
+    match &settings.tls {
+        TlsSource::SelfSigned => tls::self_signed(&settings.state_dir.join("tls"), &settings.hostnames),
+        TlsSource::Files { cert, key } => tls::from_files(cert, key),
+    }
+}
+
+pub(super) async fn bind_tcp(what: &'static str, key: &'static str, addr: SocketAddr) -> Result<TcpListener, AppError> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!("the port is in use by another program; stop it or change {key}"),
+            std::io::ErrorKind::PermissionDenied => format!(
+                "permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE (the packaged unit grants it), or change {key}"
+            ),
+            std::io::ErrorKind::AddrNotAvailable => format!("no such address on this machine; change {key}"),
+            _ => format!("{e}; check {key}"),
+        };
+        AppError::Bind { what, addr, reason: hint }
+    })
+}
+
+pub(super) fn tls_status(mode: &str, info: &CertInfo) -> TlsStatus {
+    TlsStatus {
+        mode: mode.to_string(),
+        subject: info.subject.clone(),
+        issuer: info.issuer.clone(),
+        sans: info.sans.clone(),
+        not_before: info.not_before,
+        not_after: info.not_after,
+        fingerprint_sha256: info.fingerprint_sha256.clone(),
+    }
+}
+
+/// Records the bound addresses for `finctl` and tests (port 0 becomes real here).
+pub(super) fn write_listeners_file(state_dir: &Path, listeners: &Listeners) -> Result<(), AppError> {
+    let path = state_dir.join(LISTENERS_FILE);
+    let tmp = state_dir.join(format!("{LISTENERS_FILE}.tmp"));
+    let json = serde_json::to_vec_pretty(listeners).map_err(|e| AppError::Internal(e.to_string()))?;
+    let write = || -> std::io::Result<()> {
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&tmp)?;
+        f.write_all(&json)?;
+        f.sync_all()?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))?;
+        std::fs::rename(&tmp, &path)
+    };
+    write().map_err(|e| AppError::Io {
+        what: format!("cannot write {}", path.display()),
+        reason: e.to_string(),
+    })
+}
+
+pub(super) fn remove_runtime_files(settings: &Settings) {
+    let _ = std::fs::remove_file(settings.state_dir.join(LISTENERS_FILE));
+    let _ = std::fs::remove_file(&settings.admin_socket);
+}
+
+/// The start banner: where to point a browser, and how to reach the daemon.
+pub(super) fn announce(settings: &Settings, listeners: &Listeners, cert: &CertInfo, dev_mode: bool) {
+    let host = settings.hostnames.first().map(String::as_str).unwrap_or("localhost");
+    let port = listeners.https.rsplit(':').next().unwrap_or("443");
+    let base = if port == "443" {
+        format!("https://{host}")
+    } else {
+        format!("https://{host}:{port}")
+    };
+    let mode = if dev_mode { " (development mode)" } else { "" };
+    let mut text = format!("fin {} is ready{mode}\n", crate::VERSION);
+    text += &format!("  web and API    {base}/\n");
+    text += &format!("  health         {base}/healthz\n");
+    text += &format!("  API document   {base}/api/v1/openapi.json\n");
+    if let Some(http) = &listeners.http {
+        text += &format!("  HTTP redirect  http://{http}/\n");
+    }
+    if let Some(metrics) = &listeners.metrics {
+        text += &format!("  metrics        http://{metrics}/metrics\n");
+    }
+    text += &format!("  admin socket   {}\n", listeners.admin_socket);
+    text += &format!("  state folder   {}\n", settings.state_dir.display());
+    text += &format!(
+        "  certificate    {} ({}), SHA-256 {}\n",
+        settings.tls.mode_name(),
+        cert.subject,
+        cert.fingerprint_sha256
+    );
+    if dev_mode {
+        text += &format!(
+            "  try:           curl -k {base}/healthz   or   FIN_ADMIN_SOCKET={} finctl status\n",
+            listeners.admin_socket
+        );
+    }
+    print!("{text}");
+    let _ = std::io::stdout().flush();
+    tracing::info!(https = %listeners.https, http = ?listeners.http, metrics = ?listeners.metrics, admin_socket = %listeners.admin_socket, "ready");
+}

@@ -1,0 +1,180 @@
+//! The configuration as written by the operator: plain values, every key
+//! optional, unknown keys rejected. [`RawConfig::validate`] turns it into
+//! typed [`Settings`](super::Settings).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    pub server: RawServer,
+    pub paths: RawPaths,
+    pub tls: RawTls,
+    pub store: RawStore,
+    pub log: RawLog,
+    pub metrics: RawMetrics,
+    pub admin: RawAdmin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    pub https_listen: String,
+    /// Empty disables the plain-HTTP listener.
+    pub http_listen: String,
+    pub hostnames: Vec<String>,
+    pub max_body_bytes: u64,
+    pub header_read_timeout_seconds: u64,
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPaths {
+    pub state_dir: String,
+    pub log_dir: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTls {
+    pub mode: String,
+    pub cert_file: String,
+    pub key_file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStore {
+    /// Empty means `surrealkv://<state_dir>/db`.
+    pub url: String,
+    pub namespace: String,
+    pub database: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLog {
+    pub level: String,
+    pub format: String,
+    pub file: bool,
+    pub max_files: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMetrics {
+    /// Empty disables the metrics listener.
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAdmin {
+    pub socket: String,
+    /// Members of this group may use the admin socket; empty: root and the daemon's user only.
+    pub group: String,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            https_listen: "0.0.0.0:443".into(),
+            http_listen: "0.0.0.0:80".into(),
+            hostnames: vec!["localhost".into()],
+            max_body_bytes: 1024 * 1024,
+            header_read_timeout_seconds: 10,
+            shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+impl Default for RawPaths {
+    fn default() -> Self {
+        RawPaths {
+            state_dir: "/var/lib/fin".into(),
+            log_dir: "/var/log/fin".into(),
+        }
+    }
+}
+
+impl Default for RawTls {
+    fn default() -> Self {
+        RawTls {
+            mode: "self-signed".into(),
+            cert_file: String::new(),
+            key_file: String::new(),
+        }
+    }
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore {
+            url: String::new(),
+            namespace: "fin".into(),
+            database: "fin".into(),
+        }
+    }
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog {
+            level: "info".into(),
+            format: "text".into(),
+            file: true,
+            max_files: 14,
+        }
+    }
+}
+
+impl Default for RawMetrics {
+    fn default() -> Self {
+        RawMetrics {
+            listen: "127.0.0.1:9464".into(),
+        }
+    }
+}
+
+impl Default for RawAdmin {
+    fn default() -> Self {
+        RawAdmin {
+            socket: "/run/fin/admin.sock".into(),
+            group: "fin".into(),
+        }
+    }
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            server: RawServer::default(),
+            paths: RawPaths::default(),
+            tls: RawTls::default(),
+            store: RawStore::default(),
+            log: RawLog::default(),
+            metrics: RawMetrics::default(),
+            admin: RawAdmin::default(),
+        }
+    }
+}
+
+impl RawConfig {
+    /// `fin --dev DIR`: everything under DIR, unprivileged loopback ports,
+    /// a self-signed certificate for localhost.
+    pub fn dev(dir: &Path) -> Self {
+        let under = |name: &str| dir.join(name).to_string_lossy().into_owned();
+        let mut raw = RawConfig::default();
+        raw.server.https_listen = "127.0.0.1:8443".into();
+        raw.server.http_listen = "127.0.0.1:8080".into();
+        raw.server.hostnames = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+        raw.paths.state_dir = dir.to_string_lossy().into_owned();
+        raw.paths.log_dir = under("log");
+        raw.admin.socket = under("admin.sock");
+        raw.admin.group = String::new();
+        raw
+    }
+}

@@ -1,0 +1,225 @@
+//! Validated, typed configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::ConfigError;
+use super::raw::RawConfig;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub https_listen: SocketAddr,
+    pub http_listen: Option<SocketAddr>,
+    pub metrics_listen: Option<SocketAddr>,
+    /// Names this box answers to: certificate SANs and the redirect target.
+    pub hostnames: Vec<String>,
+    pub max_body_bytes: u64,
+    pub header_read_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub state_dir: PathBuf,
+    pub log_dir: PathBuf,
+    pub tls: TlsSource,
+    pub store_url: String,
+    pub store_namespace: String,
+    pub store_database: String,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub log_to_file: bool,
+    pub log_max_files: usize,
+    pub admin_socket: PathBuf,
+    pub admin_group: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    /// Generated on first start, kept under `<state>/tls/`.
+    SelfSigned,
+    /// Operator-provided PEM files, reloaded on SIGHUP.
+    Files { cert: PathBuf, key: PathBuf },
+}
+
+impl TlsSource {
+    pub fn mode_name(&self) -> &'static str {
+        match self {
+            TlsSource::SelfSigned => "self-signed",
+            TlsSource::Files { .. } => "files",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+const LISTEN_HELP: &str = "expected an IP address and port, e.g. 0.0.0.0:443 or [::]:443";
+
+impl RawConfig {
+    pub fn validate(self) -> Result<Settings, ConfigError> {
+        let https_listen = parse_addr("server.https_listen", &self.server.https_listen)?;
+        let http_listen = parse_optional_addr("server.http_listen", &self.server.http_listen)?;
+        let metrics_listen = parse_optional_addr("metrics.listen", &self.metrics.listen)?;
+
+        if self.server.hostnames.is_empty() {
+            return Err(ConfigError::invalid(
+                "server.hostnames",
+                "[]",
+                "at least one name, e.g. [\"fin.lan\"]",
+            ));
+        }
+        for name in &self.server.hostnames {
+            if !is_valid_hostname(name) {
+                return Err(ConfigError::invalid(
+                    "server.hostnames",
+                    name.clone(),
+                    "each entry must be a DNS name (letters, digits, '-', '.', optional leading '*.') or an IP address",
+                ));
+            }
+        }
+        let max_body_bytes = in_range("server.max_body_bytes", self.server.max_body_bytes, 1024, 1 << 30)?;
+        let header_read_timeout = Duration::from_secs(in_range(
+            "server.header_read_timeout_seconds",
+            self.server.header_read_timeout_seconds,
+            1,
+            300,
+        )?);
+        let shutdown_grace = Duration::from_secs(in_range(
+            "server.shutdown_grace_seconds",
+            self.server.shutdown_grace_seconds,
+            0,
+            600,
+        )?);
+
+        let state_dir = absolute_path("paths.state_dir", &self.paths.state_dir)?;
+        let log_dir = absolute_path("paths.log_dir", &self.paths.log_dir)?;
+
+        let tls = match self.tls.mode.as_str() {
+            "self-signed" => TlsSource::SelfSigned,
+            "files" => TlsSource::Files {
+                cert: absolute_path("tls.cert_file", &self.tls.cert_file)?,
+                key: absolute_path("tls.key_file", &self.tls.key_file)?,
+            },
+            other => {
+                return Err(ConfigError::invalid(
+                    "tls.mode",
+                    other,
+                    "allowed values are \"self-signed\" and \"files\"",
+                ));
+            }
+        };
+
+        let store_url = if self.store.url.is_empty() {
+            format!("surrealkv://{}", state_dir.join("db").display())
+        } else {
+            self.store.url.clone()
+        };
+        const SCHEMES: [&str; 5] = ["surrealkv://", "mem://", "memory", "ws://", "wss://"];
+        if !SCHEMES.iter().any(|s| store_url.starts_with(s)) {
+            return Err(ConfigError::invalid(
+                "store.url",
+                store_url,
+                "expected surrealkv:///path, mem://, ws://host:port or wss://host:port (empty: surrealkv under paths.state_dir)",
+            ));
+        }
+        for (key, value) in [
+            ("store.namespace", &self.store.namespace),
+            ("store.database", &self.store.database),
+        ] {
+            if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(ConfigError::invalid(key, value.clone(), "letters, digits and '_' only, not empty"));
+            }
+        }
+
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() || self.log.level.is_empty() {
+            return Err(ConfigError::invalid(
+                "log.level",
+                self.log.level,
+                "one of error, warn, info, debug, trace, or a filter such as \"info,fin_daemon=debug\"",
+            ));
+        }
+        let log_format = match self.log.format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::invalid("log.format", other, "allowed values are \"text\" and \"json\""));
+            }
+        };
+        let log_max_files = in_range("log.max_files", self.log.max_files, 1, 3650)? as usize;
+
+        let admin_socket = absolute_path("admin.socket", &self.admin.socket)?;
+        let admin_group = Some(self.admin.group.clone()).filter(|g| !g.is_empty());
+
+        Ok(Settings {
+            https_listen,
+            http_listen,
+            metrics_listen,
+            hostnames: self.server.hostnames,
+            max_body_bytes,
+            header_read_timeout,
+            shutdown_grace,
+            state_dir,
+            log_dir,
+            tls,
+            store_url,
+            store_namespace: self.store.namespace,
+            store_database: self.store.database,
+            log_level: self.log.level,
+            log_format,
+            log_to_file: self.log.file,
+            log_max_files,
+            admin_socket,
+            admin_group,
+        })
+    }
+}
+
+fn parse_addr(key: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value
+        .parse()
+        .map_err(|_| ConfigError::invalid(key, value, LISTEN_HELP))
+}
+
+fn parse_optional_addr(key: &'static str, value: &str) -> Result<Option<SocketAddr>, ConfigError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value
+        .parse()
+        .map(Some)
+        .map_err(|_| ConfigError::invalid(key, value, format!("{LISTEN_HELP}, or \"\" to disable")))
+}
+
+fn in_range(key: &'static str, value: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::invalid(key, value.to_string(), format!("expected a whole number from {min} to {max}")))
+    }
+}
+
+fn absolute_path(key: &'static str, value: &str) -> Result<PathBuf, ConfigError> {
+    let path = PathBuf::from(value);
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(ConfigError::invalid(key, value, "expected an absolute path, e.g. /var/lib/fin"))
+    }
+}
+
+fn is_valid_hostname(name: &str) -> bool {
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let name = name.strip_prefix("*.").unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}

@@ -1,0 +1,82 @@
+//! The plain-HTTP listener: every request is sent to the same host and path
+//! over HTTPS with a 308, so methods and bodies are kept by clients.
+
+use warp::filters::host::Authority;
+use warp::filters::path::FullPath;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use super::HttpService;
+
+/// Requests to the redirector carry no useful body.
+const MAX_BODY: u64 = 64 * 1024;
+
+/// `default_host` is used when the request names no (valid) host.
+pub fn redirect_service(https_port: u16, default_host: String) -> HttpService {
+    let filter = warp::any()
+        .and(warp::host::optional())
+        .and(warp::path::full())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .map(move |authority: Option<Authority>, path: FullPath, query: String| {
+            let host = authority
+                .map(|a| a.host().to_string())
+                .filter(|h| is_plausible_host(h))
+                .unwrap_or_else(|| default_host.clone());
+            let location = location(&host, https_port, path.as_str(), &query);
+            redirect_to(&location)
+        })
+        .boxed();
+    HttpService::new(filter, None, MAX_BODY, false)
+}
+
+fn location(host: &str, port: u16, path: &str, query: &str) -> String {
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    let port = if port == 443 { String::new() } else { format!(":{port}") };
+    let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+    format!("https://{host}{port}{path}{query}")
+}
+
+fn redirect_to(location: &str) -> Response {
+    let mut response = warp::reply::with_status("", StatusCode::PERMANENT_REDIRECT).into_response();
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        Err(_) => *response.status_mut() = StatusCode::BAD_REQUEST,
+    }
+    response
+}
+
+/// Host names, IPv4 and bracketed IPv6 literals; anything else is replaced
+/// by the configured name rather than reflected into a Location header.
+fn is_plausible_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_keep_host_path_and_query() {
+        assert_eq!(location("fin.lan", 443, "/a/b", "x=1"), "https://fin.lan/a/b?x=1");
+        assert_eq!(location("fin.lan", 8443, "/", ""), "https://fin.lan:8443/");
+        assert_eq!(location("::1", 8443, "/", ""), "https://[::1]:8443/");
+    }
+
+    #[test]
+    fn hostile_hosts_are_not_reflected() {
+        assert!(!is_plausible_host("evil.example/@x"));
+        assert!(!is_plausible_host(""));
+        assert!(is_plausible_host("fin.lan"));
+    }
+}

@@ -1,0 +1,180 @@
+//! The route table. Every route is declared here with its method and path
+//! pattern; the pattern labels metrics and logs, and a test checks that the
+//! OpenAPI document lists every route of this table.
+
+use std::convert::Infallible;
+
+use fin_proto::api::Health;
+use warp::filters::BoxedFilter;
+use warp::http::{Method, StatusCode};
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use super::{openapi, problem};
+use crate::service::Services;
+
+/// A route's pattern, attached to its responses for labelling.
+#[derive(Debug, Clone, Copy)]
+pub struct RoutePattern(pub &'static str);
+
+pub struct Route {
+    // Read by the test that holds the OpenAPI document to this table.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub method: Method,
+    /// OpenAPI-style path template, e.g. `/api/v1/receipts/{id}`.
+    pub pattern: &'static str,
+    pub filter: BoxedFilter<(Response,)>,
+}
+
+fn route<F>(method: Method, pattern: &'static str, filter: F) -> Route
+where
+    F: Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + 'static,
+{
+    Route {
+        method,
+        pattern,
+        filter: filter.boxed(),
+    }
+}
+
+/// Every route the HTTPS API serves.
+pub fn all(services: Services) -> Vec<Route> {
+    let with_services = warp::any().map(move || services.clone());
+    vec![
+        route(
+            Method::GET,
+            "/healthz",
+            warp::path!("healthz").and(warp::get()).and_then(healthz),
+        ),
+        route(
+            Method::GET,
+            "/readyz",
+            warp::path!("readyz")
+                .and(warp::get())
+                .and(with_services)
+                .and_then(readyz),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/openapi.json",
+            warp::path!("api" / "v1" / "openapi.json")
+                .and(warp::get())
+                .and_then(openapi_json),
+        ),
+    ]
+}
+
+/// One filter answering every route, unknown ones included, with problem+json errors.
+pub fn combine(routes: Vec<Route>) -> BoxedFilter<(Response,)> {
+    let mut combined: Option<BoxedFilter<(Response,)>> = None;
+    for r in routes {
+        let pattern = r.pattern;
+        let labelled = r
+            .filter
+            .map(move |mut response: Response| {
+                response.extensions_mut().insert(RoutePattern(pattern));
+                response
+            })
+            .boxed();
+        combined = Some(match combined {
+            None => labelled,
+            Some(previous) => previous.or(labelled).unify().boxed(),
+        });
+    }
+    match combined {
+        Some(routes) => routes.recover(problem::recover).unify().boxed(),
+        None => warp::any().and_then(|| async { Err::<Response, _>(warp::reject::not_found()) })
+            .recover(problem::recover)
+            .unify()
+            .boxed(),
+    }
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "system",
+    responses((status = 200, description = "The daemon is alive", body = Health)))]
+async fn healthz() -> Result<Response, Infallible> {
+    Ok(warp::reply::json(&Health { status: "ok".into() }).into_response())
+}
+
+/// Readiness: the database answers and a valid certificate is served.
+#[utoipa::path(get, path = "/readyz", tag = "system",
+    responses(
+        (status = 200, description = "Ready to serve", body = fin_proto::api::Readiness),
+        (status = 503, description = "Not ready; the failing checks say why", body = fin_proto::api::Readiness)))]
+async fn readyz(services: Services) -> Result<Response, Infallible> {
+    let readiness = services.system.readiness().await;
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok(warp::reply::with_status(warp::reply::json(&readiness), status).into_response())
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json")))]
+async fn openapi_json() -> Result<Response, Infallible> {
+    Ok(warp::reply::json(openapi::document()).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::System;
+
+    pub(crate) async fn services() -> Services {
+        let store = crate::store::Store::open("mem://", "fin", "fin").await.expect("store");
+        let tls = std::sync::Arc::new(|| fin_proto::admin::TlsStatus {
+            mode: "self-signed".into(),
+            subject: "CN=test".into(),
+            issuer: "CN=test".into(),
+            sans: vec!["localhost".into()],
+            not_before: 0,
+            not_after: i64::MAX,
+            fingerprint_sha256: String::new(),
+        });
+        let listeners = fin_proto::Listeners {
+            https: "127.0.0.1:1".into(),
+            http: None,
+            metrics: None,
+            admin_socket: "/nonexistent".into(),
+            pid: 1,
+        };
+        Services {
+            system: std::sync::Arc::new(System::new(store, tls, listeners)),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_openapi_document_lists_every_route() {
+        let doc = serde_json::to_value(openapi::document()).expect("json");
+        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{doc}");
+        for r in all(services().await) {
+            let method = r.method.as_str().to_lowercase();
+            assert!(
+                doc["paths"][r.pattern][&method].is_object(),
+                "route {} {} is missing from the OpenAPI document",
+                r.method,
+                r.pattern
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn routes_answer_and_carry_their_pattern() {
+        let filter = combine(all(services().await));
+        let response = warp::test::request().path("/healthz").reply(&filter).await;
+        assert_eq!(response.status(), 200);
+
+        let response = warp::test::request().path("/readyz").reply(&filter).await;
+        assert_eq!(response.status(), 200, "{:?}", response.body());
+
+        let response = warp::test::request().method("POST").path("/healthz").reply(&filter).await;
+        assert_eq!(response.status(), 405);
+
+        let response = warp::test::request().path("/nope").reply(&filter).await;
+        assert_eq!(response.status(), 404);
+    }
+}

@@ -1,0 +1,167 @@
+//! The hyper-level service around the warp filters: body limit, caught
+//! panics, security headers, one access-log line and metrics per request.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use http_body_util::Limited;
+use hyper::body::Incoming;
+use tower_service::Service as _;
+use warp::filters::BoxedFilter;
+use warp::http::{HeaderValue, Request, StatusCode, header};
+use warp::reply::Response;
+
+use super::problem::{internal_error, problem};
+use super::routes::RoutePattern;
+
+/// The client's socket address, put into every request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// What the access log and metrics learn about one answered request.
+pub struct RequestRecord<'a> {
+    pub method: &'a str,
+    /// Route pattern, or `unmatched`: bounded, safe as a metric label.
+    pub route: &'a str,
+    pub status: u16,
+    pub seconds: f64,
+}
+
+/// Called once per answered request (the composition root feeds metrics with it).
+pub type RequestObserver = Arc<dyn Fn(&RequestRecord<'_>) + Send + Sync>;
+
+/// Security headers for every HTTPS response. The API serves JSON only, so
+/// the content security policy can forbid everything.
+const SECURITY_HEADERS: [(&str, &str); 6] = [
+    ("strict-transport-security", "max-age=63072000; includeSubDomains"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("cross-origin-opener-policy", "same-origin"),
+];
+
+#[derive(Clone)]
+pub struct HttpService {
+    filter: BoxedFilter<(Response,)>,
+    observer: Option<RequestObserver>,
+    max_body_bytes: u64,
+    security_headers: bool,
+    peer: Option<SocketAddr>,
+}
+
+impl HttpService {
+    pub(super) fn new(
+        filter: BoxedFilter<(Response,)>,
+        observer: impl Into<Option<RequestObserver>>,
+        max_body_bytes: u64,
+        security_headers: bool,
+    ) -> Self {
+        HttpService {
+            filter,
+            observer: observer.into(),
+            max_body_bytes,
+            security_headers,
+            peer: None,
+        }
+    }
+
+    /// The same service for one connection from `peer`.
+    pub fn for_peer(&self, peer: SocketAddr) -> Self {
+        HttpService {
+            peer: Some(peer),
+            ..self.clone()
+        }
+    }
+
+    async fn answer(self, mut req: Request<Incoming>) -> Response {
+        let started = Instant::now();
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        if let Some(peer) = self.peer {
+            req.extensions_mut().insert(PeerAddr(peer));
+        }
+
+        let mut response = if declared_length(&req).is_some_and(|len| len > self.max_body_bytes) {
+            problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request bodies are limited to {} bytes", self.max_body_bytes),
+            )
+        } else {
+            // A body without Content-Length is cut off at the same limit while it streams.
+            let limit = usize::try_from(self.max_body_bytes).unwrap_or(usize::MAX);
+            let req = req.map(|body| Limited::new(body, limit));
+            let mut inner = warp::service(self.filter.clone());
+            match AssertUnwindSafe(inner.call(req)).catch_unwind().await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => {
+                    tracing::error!(method = %method, path = %path, "request handler panicked");
+                    internal_error()
+                }
+            }
+        };
+
+        if self.security_headers {
+            let headers = response.headers_mut();
+            for (name, value) in SECURITY_HEADERS {
+                headers.insert(name, HeaderValue::from_static(value));
+            }
+        }
+
+        let route = response
+            .extensions()
+            .get::<RoutePattern>()
+            .map(|p| p.0)
+            .unwrap_or("unmatched");
+        let record = RequestRecord {
+            method: method.as_str(),
+            route,
+            status: response.status().as_u16(),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        // Paths can carry ids but never secrets; query strings are not logged.
+        tracing::info!(
+            target: "fin::access",
+            method = record.method,
+            route = record.route,
+            path = %path,
+            status = record.status,
+            duration_ms = (record.seconds * 1000.0 * 1000.0).round() / 1000.0,
+            peer = %self.peer.map(|p| p.to_string()).unwrap_or_default(),
+            "request"
+        );
+        if let Some(observer) = &self.observer {
+            observer(&record);
+        }
+        response
+    }
+}
+
+fn declared_length<B>(req: &Request<B>) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+impl hyper::service::Service<Request<Incoming>> for HttpService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.answer(req).await) })
+    }
+}

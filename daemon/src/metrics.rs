@@ -1,0 +1,159 @@
+//! Prometheus metrics: one registry, served as text on its own listener
+//! (default 127.0.0.1:9464, `GET /metrics`), away from the public port.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use tokio::net::TcpListener;
+
+/// Every metric the daemon exports.
+pub struct Metrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+}
+
+impl Metrics {
+    pub fn new(version: &str) -> Result<Arc<Self>, prometheus::Error> {
+        let registry = Registry::new();
+        let http_requests = IntCounterVec::new(
+            Opts::new("fin_http_requests_total", "HTTPS requests answered, by route pattern and status."),
+            &["method", "route", "status"],
+        )?;
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "fin_http_request_duration_seconds",
+                "Time from request to response head, by route pattern.",
+            )
+            .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            &["method", "route"],
+        )?;
+        let build_info = IntGaugeVec::new(
+            Opts::new("fin_build_info", "Always 1; the labels describe this build."),
+            &["version"],
+        )?;
+        build_info.with_label_values(&[version]).set(1);
+
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_duration.clone()))?;
+        registry.register(Box::new(build_info))?;
+        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+        Ok(Arc::new(Metrics {
+            registry,
+            http_requests,
+            http_duration,
+        }))
+    }
+
+    /// Records one answered request. `route` must be a pattern (bounded set), never a raw path.
+    pub fn observe_http(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.http_requests
+            .with_label_values(&[method, route, status_label(status)])
+            .inc();
+        self.http_duration.with_label_values(&[method, route]).observe(seconds);
+    }
+
+    /// The registry in the Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metric families.
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+/// Status codes as static strings, so label values never allocate.
+fn status_label(status: u16) -> &'static str {
+    const KNOWN: [(u16, &str); 18] = [
+        (200, "200"), (201, "201"), (202, "202"), (204, "204"), (301, "301"), (304, "304"),
+        (308, "308"), (400, "400"), (401, "401"), (403, "403"), (404, "404"), (405, "405"),
+        (409, "409"), (413, "413"), (415, "415"), (429, "429"), (500, "500"), (503, "503"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(code, _)| *code == status)
+        .map(|(_, label)| *label)
+        .unwrap_or("other")
+}
+
+/// Serves `GET /metrics` until `shutdown` completes.
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics listener: accept failed");
+                    continue;
+                }
+            },
+        };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let metrics = metrics.clone();
+                async move { Ok::<_, Infallible>(answer(&metrics, &req)) }
+            });
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "metrics connection ended with an error");
+            }
+        });
+    }
+}
+
+fn answer(metrics: &Metrics, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let (status, content_type, body) = match (req.method(), req.uri().path()) {
+        (&Method::GET, "/metrics") => (
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            metrics.render(),
+        ),
+        (_, "/metrics") => (StatusCode::METHOD_NOT_ALLOWED, "text/plain", "use GET\n".into()),
+        _ => (StatusCode::NOT_FOUND, "text/plain", "metrics are at /metrics\n".into()),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    if let Ok(value) = content_type.parse() {
+        response.headers_mut().insert(hyper::header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_build_info_and_request_metrics_by_pattern() {
+        let m = Metrics::new("9.9.9").expect("metrics");
+        m.observe_http("GET", "/api/v1/receipts/{id}", 200, 0.003);
+        let text = m.render();
+        assert!(text.contains("fin_build_info{version=\"9.9.9\"} 1"), "{text}");
+        assert!(
+            text.contains("fin_http_requests_total{method=\"GET\",route=\"/api/v1/receipts/{id}\",status=\"200\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("fin_http_request_duration_seconds_bucket"), "{text}");
+        assert!(text.contains("process_resident_memory_bytes"), "{text}");
+    }
+
+    #[test]
+    fn unusual_statuses_share_one_label() {
+        assert_eq!(status_label(418), "other");
+        assert_eq!(status_label(404), "404");
+    }
+}

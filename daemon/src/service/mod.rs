@@ -1,0 +1,20 @@
+//! Use cases, independent of HTTP and of the admin socket. Both front ends
+//! call into [`Services`]; only this layer talks to the store.
+
+mod system;
+
+use std::sync::Arc;
+
+pub use system::{System, TlsProbe};
+
+/// Everything the front ends can ask for.
+#[derive(Clone)]
+pub struct Services {
+    pub system: Arc<System>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}

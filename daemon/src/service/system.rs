@@ -1,0 +1,94 @@
+//! The daemon itself: status, liveness and readiness.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use fin_proto::Listeners;
+use fin_proto::admin::{SchemaStatus, Status, TlsStatus};
+use fin_proto::api::{Check, Readiness};
+
+use super::ServiceError;
+use crate::store::{LATEST_SCHEMA, Store};
+
+/// Tells what the TLS layer is serving, or why it is not ready. Given by the
+/// composition root so this layer need not know the TLS module.
+pub type TlsProbe = Arc<dyn Fn() -> TlsStatus + Send + Sync>;
+
+pub struct System {
+    store: Store,
+    tls: TlsProbe,
+    listeners: Listeners,
+    started: Instant,
+    started_at: i64,
+}
+
+impl System {
+    pub fn new(store: Store, tls: TlsProbe, listeners: Listeners) -> Self {
+        System {
+            store,
+            tls,
+            listeners,
+            started: Instant::now(),
+            started_at: unix_now(),
+        }
+    }
+
+    pub async fn status(&self) -> Result<Status, ServiceError> {
+        Ok(Status {
+            version: crate::VERSION.to_string(),
+            pid: std::process::id(),
+            uptime_seconds: self.started.elapsed().as_secs(),
+            started_at: self.started_at,
+            schema: SchemaStatus {
+                applied: self.store.schema_version().await?,
+                latest: LATEST_SCHEMA,
+            },
+            database_url: self.store.url().to_string(),
+            tls: (self.tls)(),
+            listeners: self.listeners.clone(),
+        })
+    }
+
+    /// Ready when the database answers and a valid certificate is served.
+    pub async fn readiness(&self) -> Readiness {
+        let database = match self.store.ping().await {
+            Ok(()) => check("database", None),
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: database check failed");
+                check("database", Some("the database does not answer".to_string()))
+            }
+        };
+        let tls = self.tls_check();
+        Readiness {
+            ready: database.ok && tls.ok,
+            checks: vec![database, tls],
+        }
+    }
+
+    fn tls_check(&self) -> Check {
+        let now = unix_now();
+        let tls = (self.tls)();
+        if now >= tls.not_after {
+            check("tls", Some("the certificate has expired".to_string()))
+        } else if now < tls.not_before {
+            check("tls", Some("the certificate is not valid yet".to_string()))
+        } else {
+            check("tls", None)
+        }
+    }
+}
+
+fn check(name: &str, failure: Option<String>) -> Check {
+    Check {
+        name: name.to_string(),
+        ok: failure.is_none(),
+        detail: failure,
+    }
+}
+
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,67 @@
+//! Numbered schema migrations, applied in order at start. The applied version
+//! is recorded in the database; a database newer than this build is refused.
+
+use surrealdb::Surreal;
+use surrealdb::engine::any::Any;
+
+use super::StoreError;
+
+struct Migration {
+    version: u32,
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// Append only: a released migration is never edited, a change is a new one.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "schema bookkeeping",
+    sql: include_str!("migrations/0001_schema_bookkeeping.surql"),
+}];
+
+/// The newest schema this build knows.
+pub const LATEST_SCHEMA: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+pub(super) async fn applied_version(db: &Surreal<Any>) -> Result<u32, StoreError> {
+    let mut response = db
+        .query("SELECT VALUE version FROM schema_migration")
+        .await?;
+    let versions: Vec<i64> = match response.take(0) {
+        Ok(versions) => versions,
+        // A brand-new database has no bookkeeping table yet.
+        Err(e) if e.to_string().contains("does not exist") => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(versions.into_iter().max().unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32)
+}
+
+pub(super) async fn apply(db: &Surreal<Any>) -> Result<(), StoreError> {
+    let applied = applied_version(db).await?;
+    if applied > LATEST_SCHEMA {
+        return Err(StoreError::SchemaTooNew {
+            applied,
+            latest: LATEST_SCHEMA,
+        });
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > applied) {
+        // The migration and its bookkeeping record commit together; the fixed
+        // record id makes a second daemon racing on the same database fail
+        // instead of applying the migration twice.
+        let sql = format!(
+            "BEGIN TRANSACTION;\n{}\nCREATE schema_migration:{} SET version = $version, name = $name, applied_at = time::now();\nCOMMIT TRANSACTION;",
+            m.sql, m.version
+        );
+        db.query(sql)
+            .bind(("version", i64::from(m.version)))
+            .bind(("name", m.name))
+            .await
+            .and_then(|r| r.check())
+            .map_err(|e| StoreError::Migration {
+                version: m.version,
+                name: m.name,
+                reason: e.to_string(),
+            })?;
+        tracing::info!(version = m.version, name = m.name, "applied schema migration");
+    }
+    Ok(())
+}

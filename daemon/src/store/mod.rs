@@ -1,0 +1,109 @@
+//! Persistence in SurrealDB (embedded surrealkv by default, `mem://` in
+//! tests, `ws://`/`wss://` for a remote server). Only this module knows
+//! SurrealDB; every query binds its parameters.
+
+mod migrations;
+
+use surrealdb::Surreal;
+use surrealdb::engine::any::{self, Any};
+
+pub use migrations::LATEST_SCHEMA;
+
+/// A connection to the database, with the schema migrated to [`LATEST_SCHEMA`].
+#[derive(Clone)]
+pub struct Store {
+    db: Surreal<Any>,
+    url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the database at {url} is in use by another process (is another fin running with the same paths.state_dir?)"
+    )]
+    Locked { url: String },
+    #[error("cannot open the database at {url}: {reason}")]
+    Open { url: String, reason: String },
+    #[error(
+        "the database schema is version {applied}, newer than this fin knows ({latest}): \
+         install the newer fin again, or restore a backup taken before the upgrade"
+    )]
+    SchemaTooNew { applied: u32, latest: u32 },
+    #[error("schema migration {version} ({name}) failed: {reason}")]
+    Migration {
+        version: u32,
+        name: &'static str,
+        reason: String,
+    },
+    #[error("database error: {0}")]
+    Query(String),
+}
+
+impl From<surrealdb::Error> for StoreError {
+    fn from(e: surrealdb::Error) -> Self {
+        StoreError::Query(e.to_string())
+    }
+}
+
+impl Store {
+    /// Connects, selects the namespace and database, and applies pending migrations.
+    pub async fn open(url: &str, namespace: &str, database: &str) -> Result<Store, StoreError> {
+        let shown = redact(url);
+        if let Some(dir) = url.strip_prefix("surrealkv://") {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                url: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+        let db = any::connect(url).await.map_err(|e| classify_open_error(&shown, e))?;
+        db.use_ns(namespace)
+            .use_db(database)
+            .await
+            .map_err(|e| classify_open_error(&shown, e))?;
+        let store = Store { db, url: shown };
+        migrations::apply(&store.db).await?;
+        Ok(store)
+    }
+
+    /// The URL with any credentials removed, safe to show and log.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A round trip to the database.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.query("RETURN 1").await?.check()?;
+        Ok(())
+    }
+
+    /// The schema version recorded in the database.
+    pub async fn schema_version(&self) -> Result<u32, StoreError> {
+        migrations::applied_version(&self.db).await
+    }
+}
+
+fn classify_open_error(url: &str, e: surrealdb::Error) -> StoreError {
+    let reason = e.to_string();
+    let lower = reason.to_lowercase();
+    if lower.contains("lock") && (lower.contains("held") || lower.contains("acquire") || lower.contains("already")) {
+        StoreError::Locked { url: url.to_string() }
+    } else {
+        StoreError::Open {
+            url: url.to_string(),
+            reason,
+        }
+    }
+}
+
+/// Drops `user:password@` from a URL.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

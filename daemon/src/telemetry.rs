@@ -1,0 +1,88 @@
+//! Logging: `tracing` to stdout (journald picks it up) and, when enabled, to
+//! daily rolling files under the log folder with a retention count.
+
+use std::path::Path;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::rolling::{Builder, Rotation};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, fmt};
+
+use crate::config::{LogFormat, Settings};
+
+/// Keeps the log file writer alive; dropping it flushes what is buffered.
+#[must_use = "dropping the guard stops file logging"]
+pub struct TelemetryGuard {
+    _file: Option<WorkerGuard>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("cannot write logs to {dir}: {reason} (fix paths.log_dir or its permissions, or set log.file = false)")]
+    LogDir { dir: String, reason: String },
+    #[error("logging was already initialised")]
+    AlreadyInitialised,
+}
+
+/// Installs the global subscriber. `RUST_LOG`, when set, overrides `log.level`.
+pub fn init(settings: &Settings) -> Result<TelemetryGuard, TelemetryError> {
+    let filter = || {
+        std::env::var("RUST_LOG")
+            .ok()
+            .and_then(|v| EnvFilter::try_new(v).ok())
+            .unwrap_or_else(|| EnvFilter::new(&settings.log_level))
+    };
+
+    let mut layers: Vec<BoxedLayer> = vec![
+        format_layer(settings.log_format, std::io::stdout, true)
+            .with_filter(filter())
+            .boxed(),
+    ];
+    let mut guard = None;
+    if settings.log_to_file {
+        let (writer, file_guard) = file_writer(&settings.log_dir, settings.log_max_files)?;
+        layers.push(format_layer(settings.log_format, writer, false).with_filter(filter()).boxed());
+        guard = Some(file_guard);
+    }
+
+    tracing_subscriber::registry()
+        .with(layers)
+        .try_init()
+        .map_err(|_| TelemetryError::AlreadyInitialised)?;
+    Ok(TelemetryGuard { _file: guard })
+}
+
+type BoxedLayer = Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync>;
+
+fn format_layer<W>(format: LogFormat, writer: W, ansi: bool) -> BoxedLayer
+where
+    W: for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    match format {
+        LogFormat::Text => fmt::layer()
+            .with_writer(writer)
+            .with_ansi(ansi && std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .boxed(),
+        LogFormat::Json => fmt::layer().json().with_writer(writer).boxed(),
+    }
+}
+
+fn file_writer(
+    dir: &Path,
+    max_files: usize,
+) -> Result<(tracing_appender::non_blocking::NonBlocking, WorkerGuard), TelemetryError> {
+    let err = |reason: String| TelemetryError::LogDir {
+        dir: dir.display().to_string(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    let appender = Builder::new()
+        .rotation(Rotation::DAILY)
+        .filename_prefix("fin")
+        .filename_suffix("log")
+        .max_log_files(max_files)
+        .build(dir)
+        .map_err(|e| err(e.to_string()))?;
+    Ok(tracing_appender::non_blocking(appender))
+}

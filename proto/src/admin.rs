@@ -1,0 +1,58 @@
+//! The admin socket API (`finctl` <-> daemon): HTTP/1.1 with JSON bodies.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Listeners;
+
+/// Path of the status endpoint on the admin socket.
+pub const STATUS_PATH: &str = "/v1/status";
+
+/// What `finctl status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub version: String,
+    pub pid: u32,
+    /// Seconds since the daemon started.
+    pub uptime_seconds: u64,
+    /// Unix time (seconds) at which the daemon started.
+    pub started_at: i64,
+    pub schema: SchemaStatus,
+    /// Database URL with any credentials removed.
+    pub database_url: String,
+    pub tls: TlsStatus,
+    pub listeners: Listeners,
+}
+
+/// Applied and supported schema versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaStatus {
+    /// Version recorded in the database.
+    pub applied: u32,
+    /// Newest version this daemon knows.
+    pub latest: u32,
+}
+
+/// The certificate the HTTPS listener currently serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsStatus {
+    /// `self-signed`, `files` or `acme`.
+    pub mode: String,
+    pub subject: String,
+    pub issuer: String,
+    pub sans: Vec<String>,
+    /// Unix time (seconds).
+    pub not_before: i64,
+    /// Unix time (seconds).
+    pub not_after: i64,
+    /// SHA-256 of the leaf certificate (DER), colon-separated hex.
+    pub fingerprint_sha256: String,
+}
+
+/// Error body of every non-2xx admin response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminError {
+    /// Stable machine-readable code, e.g. `forbidden`, `not_found`.
+    pub code: String,
+    /// What went wrong and what to do about it.
+    pub message: String,
+}

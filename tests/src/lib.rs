@@ -1,0 +1,279 @@
+//! End-to-end test harness: starts the real `fin` binary with a temporary
+//! state folder and port 0, talks HTTPS to it with a client that trusts
+//! exactly its certificate, runs the real `finctl`, and cleans up on drop.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use fin_proto::{LISTENERS_FILE, Listeners};
+
+/// How long a daemon may take to become ready in a test (debug build, slow CI).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Path of a workspace binary built beside this test (`cargo build` first).
+pub fn bin(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("FIN_BIN_DIR") {
+        return PathBuf::from(dir).join(name);
+    }
+    // target/<profile>/deps/<test-binary> -> target/<profile>/<name>
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps");
+    let path = profile_dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} not found: build the binaries first (cargo build --workspace --bins), or set FIN_BIN_DIR",
+        path.display()
+    );
+    path
+}
+
+/// A temporary box: its folder, its configuration, and a daemon when started.
+pub struct TestBox {
+    dir: tempfile::TempDir,
+    extra_config: String,
+    env: Vec<(String, String)>,
+}
+
+impl TestBox {
+    pub fn new() -> Self {
+        Self::with_config("")
+    }
+
+    /// `extra` is appended to the generated configuration (TOML).
+    pub fn with_config(extra: &str) -> Self {
+        let dir = tempfile::Builder::new().prefix("fin-e2e-").tempdir().expect("tempdir");
+        TestBox {
+            dir,
+            extra_config: extra.to_string(),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.path().join("state")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.path().join("fin.toml")
+    }
+
+    pub fn socket_path(&self) -> PathBuf {
+        self.path().join("admin.sock")
+    }
+
+    /// Writes the configuration: loopback port 0 everywhere, everything under the temp folder.
+    pub fn write_config(&self) {
+        let text = format!(
+            r#"[server]
+https_listen = "127.0.0.1:0"
+http_listen = "127.0.0.1:0"
+hostnames = ["localhost", "127.0.0.1"]
+shutdown_grace_seconds = 5
+
+[paths]
+state_dir = "{state}"
+log_dir = "{log}"
+
+[metrics]
+listen = "127.0.0.1:0"
+
+[admin]
+socket = "{socket}"
+group = ""
+
+{extra}
+"#,
+            state = self.state_dir().display(),
+            log = self.path().join("log").display(),
+            socket = self.socket_path().display(),
+            extra = self.extra_config,
+        );
+        std::fs::write(self.config_path(), text).expect("write config");
+    }
+
+    /// `fin` with this box's configuration and environment (not started).
+    pub fn fin_command(&self) -> Command {
+        let mut cmd = Command::new(bin("fin"));
+        cmd.arg("--config").arg(self.config_path());
+        cmd.env_remove("RUST_LOG");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Starts the daemon and waits until it has written its listeners file.
+    pub fn start(&self) -> Daemon {
+        self.write_config();
+        let _ = std::fs::remove_file(self.state_dir().join(LISTENERS_FILE));
+        let stdout = std::fs::File::create(self.path().join("stdout.log")).expect("stdout file");
+        let stderr = std::fs::File::create(self.path().join("stderr.log")).expect("stderr file");
+        let child = self
+            .fin_command()
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn fin");
+        let mut daemon = Daemon {
+            child: Some(child),
+            listeners: None,
+            dir: self.path().to_path_buf(),
+        };
+        daemon.wait_ready(&self.state_dir());
+        daemon
+    }
+
+    /// Runs `finctl` against this box's admin socket.
+    pub fn finctl(&self, args: &[&str]) -> Output {
+        Command::new(bin("finctl"))
+            .arg("--socket")
+            .arg(self.socket_path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run finctl")
+    }
+
+    /// The self-signed certificate the daemon generated (PEM).
+    pub fn self_signed_cert(&self) -> Vec<u8> {
+        std::fs::read(self.state_dir().join("tls/self-signed.crt")).expect("self-signed certificate")
+    }
+}
+
+impl Default for TestBox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A running `fin`; killed on drop if still running.
+pub struct Daemon {
+    child: Option<Child>,
+    listeners: Option<Listeners>,
+    dir: PathBuf,
+}
+
+impl Daemon {
+    fn wait_ready(&mut self, state_dir: &Path) {
+        let file = state_dir.join(LISTENERS_FILE);
+        let deadline = Instant::now() + START_TIMEOUT;
+        let pid = self.pid();
+        loop {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().expect("try_wait")) {
+                panic!("fin exited during start ({status}):\n{}", self.output());
+            }
+            if let Ok(text) = std::fs::read_to_string(&file)
+                && let Ok(listeners) = serde_json::from_str::<Listeners>(&text)
+                && listeners.pid == pid
+            {
+                self.listeners = Some(listeners);
+                return;
+            }
+            assert!(Instant::now() < deadline, "fin did not become ready in time:\n{}", self.output());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("daemon was started")
+    }
+
+    pub fn listeners(&self) -> &Listeners {
+        self.listeners.as_ref().expect("daemon is ready")
+    }
+
+    pub fn https_addr(&self) -> SocketAddr {
+        self.listeners().https.parse().expect("https address")
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.listeners().http.as_deref().expect("http listener").parse().expect("http address")
+    }
+
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.listeners().metrics.as_deref().expect("metrics listener").parse().expect("metrics address")
+    }
+
+    /// `https://localhost:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.https_addr().port())
+    }
+
+    /// An HTTPS client that trusts only `cert_pem` and resolves localhost to the daemon.
+    pub fn client_trusting(&self, cert_pem: &[u8]) -> reqwest::ClientBuilder {
+        let cert = reqwest::Certificate::from_pem(cert_pem).expect("certificate PEM");
+        reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(cert)
+            .resolve("localhost", self.https_addr())
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid() as i32), signal).expect("send signal");
+    }
+
+    /// SIGTERM, then waits (at most 30 s) for the exit status.
+    pub fn stop(&mut self) -> ExitStatus {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        self.wait(Duration::from_secs(30))
+    }
+
+    /// Waits for the process to end, killing it after `limit`.
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        let child = self.child.as_mut().expect("daemon was started");
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                self.child = None;
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("fin did not stop within {limit:?}:\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// What the daemon printed so far (stdout and stderr).
+    pub fn output(&self) -> String {
+        let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+        format!("--- stdout ---\n{}--- stderr ---\n{}", read("stdout.log"), read("stderr.log"))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Text of a command's stdout and stderr, for assertions and failure messages.
+pub fn text(output: &Output) -> String {
+    format!(
+        "status: {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

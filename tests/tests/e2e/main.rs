@@ -1,0 +1,8 @@
+//! End-to-end tests against the real binaries. One test binary with modules,
+//! so the suite links once.
+
+mod admin;
+mod config;
+mod http_api;
+mod lifecycle;
+mod tls;
