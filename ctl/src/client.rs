@@ -28,8 +28,11 @@ impl AdminClient {
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CtlError> {
         let (status, body) = self.request("GET", path)?;
         if (200..300).contains(&status) {
-            serde_json::from_slice(&body)
-                .map_err(|e| CtlError::Other(format!("the daemon sent an answer finctl does not understand: {e}")))
+            serde_json::from_slice(&body).map_err(|e| {
+                CtlError::Other(format!(
+                    "the daemon sent an answer finctl does not understand: {e}"
+                ))
+            })
         } else {
             Err(daemon_error(status, &body))
         }
@@ -37,7 +40,12 @@ impl AdminClient {
 
     fn request(&self, method: &str, path: &str) -> Result<(u16, Vec<u8>), CtlError> {
         let mut stream = UnixStream::connect(&self.socket).map_err(|e| self.connect_error(e))?;
-        let io = |e: std::io::Error| CtlError::Other(format!("talking to the daemon on {} failed: {e}", self.socket.display()));
+        let io = |e: std::io::Error| {
+            CtlError::Other(format!(
+                "talking to the daemon on {} failed: {e}",
+                self.socket.display()
+            ))
+        };
         stream.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
         stream.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
         let request = format!(
@@ -46,7 +54,10 @@ impl AdminClient {
         );
         stream.write_all(request.as_bytes()).map_err(io)?;
         let mut raw = Vec::new();
-        stream.take(MAX_RESPONSE).read_to_end(&mut raw).map_err(io)?;
+        stream
+            .take(MAX_RESPONSE)
+            .read_to_end(&mut raw)
+            .map_err(io)?;
         parse_response(&raw)
     }
 
@@ -68,7 +79,9 @@ impl AdminClient {
 
 fn daemon_error(status: u16, body: &[u8]) -> CtlError {
     match serde_json::from_slice::<AdminError>(body) {
-        Ok(err) if status == 403 => CtlError::Permission { message: err.message },
+        Ok(err) if status == 403 => CtlError::Permission {
+            message: err.message,
+        },
         Ok(err) => CtlError::Daemon {
             code: err.code,
             message: err.message,
@@ -92,7 +105,8 @@ fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), CtlError> {
     };
     let status = response.code.ok_or_else(|| bad("no status"))?;
     let chunked = response.headers.iter().any(|h| {
-        h.name.eq_ignore_ascii_case("transfer-encoding") && String::from_utf8_lossy(h.value).contains("chunked")
+        h.name.eq_ignore_ascii_case("transfer-encoding")
+            && String::from_utf8_lossy(h.value).contains("chunked")
     });
     let body = &raw[header_len..];
     let body = if chunked {
@@ -124,7 +138,8 @@ mod tests {
 
     #[test]
     fn parses_plain_and_chunked_answers() {
-        let (status, body) = parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").expect("plain");
+        let (status, body) =
+            parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").expect("plain");
         assert_eq!((status, body.as_slice()), (200, b"{}".as_slice()));
         let (status, body) =
             parse_response(b"HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
@@ -136,7 +151,9 @@ mod tests {
     #[test]
     fn a_missing_socket_means_not_running() {
         let client = AdminClient::new(Path::new("/nonexistent/fin/admin.sock"));
-        let err = client.get::<serde_json::Value>("/v1/status").expect_err("no daemon");
+        let err = client
+            .get::<serde_json::Value>("/v1/status")
+            .expect_err("no daemon");
         assert_eq!(err.exit_code(), crate::error::exit::NOT_RUNNING);
         assert!(err.to_string().contains("not running"));
     }

@@ -46,7 +46,9 @@ impl std::fmt::Display for CtlError {
                 socket.display()
             ),
             CtlError::Permission { message } => write!(f, "{message}"),
-            CtlError::Daemon { code, message } => write!(f, "the daemon refused: {message} ({code})"),
+            CtlError::Daemon { code, message } => {
+                write!(f, "the daemon refused: {message} ({code})")
+            }
             CtlError::Other(message) => write!(f, "{message}"),
         }
     }

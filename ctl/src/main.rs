@@ -27,7 +27,13 @@ Exit codes:
 #[command(name = "finctl", version, about = "Operate a fin box: setup, status and more.", after_help = EXIT_CODES)]
 struct Cli {
     /// Admin socket of the daemon.
-    #[arg(long, global = true, value_name = "PATH", env = "FIN_ADMIN_SOCKET", default_value = "/run/fin/admin.sock")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "FIN_ADMIN_SOCKET",
+        default_value = "/run/fin/admin.sock"
+    )]
     socket: PathBuf,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
@@ -41,20 +47,21 @@ enum Command {
     /// Show what the running daemon reports: version, uptime, schema, TLS, listeners.
     Status,
     /// Write the configuration and prepare folders and secrets (safe to repeat).
-    Setup(setup::SetupArgs),
+    Setup(Box<setup::SetupArgs>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), CtlError> = match cli.command {
         Command::Status => status::run(&AdminClient::new(&cli.socket), cli.json),
-        Command::Setup(args) => setup::run(args, cli.json),
+        Command::Setup(args) => setup::run(*args, cli.json),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
             if cli.json {
-                let body = serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() });
+                let body =
+                    serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() });
                 eprintln!("{body}");
             } else {
                 eprintln!("finctl: {e}");

@@ -79,7 +79,10 @@ pub fn run(mut args: SetupArgs, json: bool) -> Result<(), CtlError> {
     }
     let report = apply(&args)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| CtlError::Other(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| CtlError::Other(e.to_string()))?
+        );
     } else {
         print_report(&report);
     }
@@ -111,8 +114,15 @@ pub fn apply(args: &SetupArgs) -> Result<Report, CtlError> {
         tighten_mode(&secret, &mut report)?;
         report.kept.push(secret.display().to_string());
     } else {
-        write_new_file(&secret, format!("{}\n", random_hex(32)?).as_bytes(), 0o600, owner)?;
-        report.created.push(format!("{} (600, JWT signing secret)", secret.display()));
+        write_new_file(
+            &secret,
+            format!("{}\n", random_hex(32)?).as_bytes(),
+            0o600,
+            owner,
+        )?;
+        report
+            .created
+            .push(format!("{} (600, JWT signing secret)", secret.display()));
     }
 
     if args.config.exists() && !args.force {
@@ -125,7 +135,12 @@ pub fn apply(args: &SetupArgs) -> Result<Report, CtlError> {
         if let Some(parent) = args.config.parent() {
             ensure_dir(parent, 0o755, None)?;
         }
-        replace_file(&args.config, render_config(args).as_bytes(), 0o640, owner.map(|(_, gid)| gid))?;
+        replace_file(
+            &args.config,
+            render_config(args).as_bytes(),
+            0o640,
+            owner.map(|(_, gid)| gid),
+        )?;
         report.config_written = true;
     }
     if owner.is_none() {
@@ -138,11 +153,19 @@ pub fn apply(args: &SetupArgs) -> Result<Report, CtlError> {
 
 fn validate(args: &SetupArgs) -> Result<(), CtlError> {
     for name in &args.hostnames {
-        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '"' || c == '/') {
-            return Err(CtlError::Other(format!("--hostname {name:?} is not a host name")));
+        if name.is_empty()
+            || name
+                .chars()
+                .any(|c| c.is_whitespace() || c == '"' || c == '/')
+        {
+            return Err(CtlError::Other(format!(
+                "--hostname {name:?} is not a host name"
+            )));
         }
     }
-    if args.tls_mode == Some(TlsMode::Files) && (args.cert_file.is_none() || args.key_file.is_none()) {
+    if args.tls_mode == Some(TlsMode::Files)
+        && (args.cert_file.is_none() || args.key_file.is_none())
+    {
         return Err(CtlError::Other(
             "--tls-mode files needs --cert-file and --key-file (PEM files readable by the fin user)".into(),
         ));
@@ -154,7 +177,10 @@ fn validate(args: &SetupArgs) -> Result<(), CtlError> {
         ("--admin-socket", &args.admin_socket),
     ] {
         if !path.is_absolute() {
-            return Err(CtlError::Other(format!("{flag} must be an absolute path, not {}", path.display())));
+            return Err(CtlError::Other(format!(
+                "{flag} must be an absolute path, not {}",
+                path.display()
+            )));
         }
     }
     Ok(())
@@ -164,30 +190,56 @@ fn prompt_missing(args: &mut SetupArgs) -> Result<(), CtlError> {
     let stdin = std::io::stdin();
     let ask = |question: &str, default: &str| -> Result<String, CtlError> {
         print!("{question} [{default}]: ");
-        std::io::stdout().flush().map_err(|e| CtlError::Other(e.to_string()))?;
+        std::io::stdout()
+            .flush()
+            .map_err(|e| CtlError::Other(e.to_string()))?;
         let mut line = String::new();
-        stdin.lock().read_line(&mut line).map_err(|e| CtlError::Other(e.to_string()))?;
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CtlError::Other(e.to_string()))?;
         let line = line.trim();
-        Ok(if line.is_empty() { default.to_string() } else { line.to_string() })
+        Ok(if line.is_empty() {
+            default.to_string()
+        } else {
+            line.to_string()
+        })
     };
     if args.hostnames.is_empty() {
-        let answer = ask("Host names for this box (comma-separated)", &default_hostname())?;
-        args.hostnames = answer.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let answer = ask(
+            "Host names for this box (comma-separated)",
+            &default_hostname(),
+        )?;
+        args.hostnames = answer
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
     }
     if args.tls_mode.is_none() {
         let answer = ask("TLS certificate: self-signed or files", "self-signed")?;
         args.tls_mode = Some(match answer.as_str() {
             "files" => TlsMode::Files,
             "self-signed" => TlsMode::SelfSigned,
-            other => return Err(CtlError::Other(format!("unknown TLS mode {other:?}: answer self-signed or files"))),
+            other => {
+                return Err(CtlError::Other(format!(
+                    "unknown TLS mode {other:?}: answer self-signed or files"
+                )));
+            }
         });
     }
     if args.tls_mode == Some(TlsMode::Files) {
         if args.cert_file.is_none() {
-            args.cert_file = Some(PathBuf::from(ask("Certificate chain (PEM)", "/etc/fin/tls/fullchain.pem")?));
+            args.cert_file = Some(PathBuf::from(ask(
+                "Certificate chain (PEM)",
+                "/etc/fin/tls/fullchain.pem",
+            )?));
         }
         if args.key_file.is_none() {
-            args.key_file = Some(PathBuf::from(ask("Private key (PEM)", "/etc/fin/tls/privkey.pem")?));
+            args.key_file = Some(PathBuf::from(ask(
+                "Private key (PEM)",
+                "/etc/fin/tls/privkey.pem",
+            )?));
         }
     }
     if args.acme_email.is_none() {
@@ -239,7 +291,8 @@ pub fn render_config(args: &SetupArgs) -> String {
         _ => text += "mode = \"self-signed\"\n",
     }
     if let Some(email) = &args.acme_email {
-        text += &format!("# ACME e-mail, for when automatic certificates are switched on: {email}\n");
+        text +=
+            &format!("# ACME e-mail, for when automatic certificates are switched on: {email}\n");
     }
     text += "\n[metrics]\n";
     text += &format!("listen = {}\n\n", toml_string(&args.metrics_listen));
@@ -283,23 +336,33 @@ fn ensure_dir(dir: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<bool, 
         .create(dir)
         .map_err(|e| fs_error("create", dir, e))?;
     // The umask may have narrowed the mode; set it exactly.
-    std::fs::set_permissions(dir, Permissions::from_mode(mode)).map_err(|e| fs_error("set the mode of", dir, e))?;
+    std::fs::set_permissions(dir, Permissions::from_mode(mode))
+        .map_err(|e| fs_error("set the mode of", dir, e))?;
     if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(|e| fs_error("change the owner of", dir, e))?;
+        std::os::unix::fs::chown(dir, Some(uid), Some(gid))
+            .map_err(|e| fs_error("change the owner of", dir, e))?;
     }
     Ok(true)
 }
 
-fn write_new_file(path: &Path, bytes: &[u8], mode: u32, owner: Option<(u32, u32)>) -> Result<(), CtlError> {
+fn write_new_file(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> Result<(), CtlError> {
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(mode)
         .open(path)
         .map_err(|e| fs_error("create", path, e))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| fs_error("write", path, e))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| fs_error("write", path, e))?;
     if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| fs_error("change the owner of", path, e))?;
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))
+            .map_err(|e| fs_error("change the owner of", path, e))?;
     }
     Ok(())
 }
@@ -310,7 +373,8 @@ fn replace_file(path: &Path, bytes: &[u8], mode: u32, group: Option<u32>) -> Res
     let _ = std::fs::remove_file(&tmp);
     write_new_file(&tmp, bytes, mode, None)?;
     if let Some(gid) = group {
-        std::os::unix::fs::chown(&tmp, None, Some(gid)).map_err(|e| fs_error("change the group of", &tmp, e))?;
+        std::os::unix::fs::chown(&tmp, None, Some(gid))
+            .map_err(|e| fs_error("change the group of", &tmp, e))?;
     }
     std::fs::rename(&tmp, path).map_err(|e| fs_error("replace", path, e))
 }
@@ -318,20 +382,28 @@ fn replace_file(path: &Path, bytes: &[u8], mode: u32, group: Option<u32>) -> Res
 fn tighten_mode(path: &Path, report: &mut Report) -> Result<(), CtlError> {
     let meta = std::fs::metadata(path).map_err(|e| fs_error("read", path, e))?;
     if meta.permissions().mode() & 0o077 != 0 {
-        std::fs::set_permissions(path, Permissions::from_mode(0o600)).map_err(|e| fs_error("set the mode of", path, e))?;
-        report.notes.push(format!("{} was readable by others: set to 600", path.display()));
+        std::fs::set_permissions(path, Permissions::from_mode(0o600))
+            .map_err(|e| fs_error("set the mode of", path, e))?;
+        report.notes.push(format!(
+            "{} was readable by others: set to 600",
+            path.display()
+        ));
     }
     Ok(())
 }
 
 fn random_hex(bytes: usize) -> Result<String, CtlError> {
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| CtlError::Other(format!("no randomness from the system: {e}")))?;
+    getrandom::fill(&mut buf)
+        .map_err(|e| CtlError::Other(format!("no randomness from the system: {e}")))?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn fs_error(action: &str, path: &Path, e: std::io::Error) -> CtlError {
-    CtlError::Other(format!("cannot {action} {}: {e} (are you root? try sudo)", path.display()))
+    CtlError::Other(format!(
+        "cannot {action} {}: {e} (are you root? try sudo)",
+        path.display()
+    ))
 }
 
 #[cfg(test)]
@@ -366,7 +438,10 @@ mod tests {
     #[test]
     fn creates_config_folders_and_a_private_secret_then_is_idempotent() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let a = args(dir.path(), &["--hostname", "fin.lan", "--acme-email", "me@example.org"]);
+        let a = args(
+            dir.path(),
+            &["--hostname", "fin.lan", "--acme-email", "me@example.org"],
+        );
         let report = apply(&a).expect("first run");
         assert!(report.config_written);
         let config = std::fs::read_to_string(&a.config).expect("config");
@@ -376,25 +451,53 @@ mod tests {
         let secret_path = a.state_dir.join("secrets").join(JWT_SECRET_FILE);
         let secret = std::fs::read_to_string(&secret_path).expect("secret");
         assert_eq!(secret.trim().len(), 64, "256-bit secret in hex");
-        let mode = std::fs::metadata(&secret_path).expect("meta").permissions().mode() & 0o777;
+        let mode = std::fs::metadata(&secret_path)
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600);
-        let mode = std::fs::metadata(a.state_dir.join("secrets")).expect("meta").permissions().mode() & 0o777;
+        let mode = std::fs::metadata(a.state_dir.join("secrets"))
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o700);
 
         let again = apply(&args(dir.path(), &["--hostname", "other.lan"])).expect("second run");
-        assert!(!again.config_written, "an existing config is kept without --force");
-        assert_eq!(std::fs::read_to_string(&secret_path).expect("secret"), secret, "secret kept");
-        assert!(std::fs::read_to_string(&a.config).expect("config").contains("fin.lan"));
+        assert!(
+            !again.config_written,
+            "an existing config is kept without --force"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&secret_path).expect("secret"),
+            secret,
+            "secret kept"
+        );
+        assert!(
+            std::fs::read_to_string(&a.config)
+                .expect("config")
+                .contains("fin.lan")
+        );
 
-        let forced = apply(&args(dir.path(), &["--hostname", "other.lan", "--force"])).expect("forced");
+        let forced =
+            apply(&args(dir.path(), &["--hostname", "other.lan", "--force"])).expect("forced");
         assert!(forced.config_written);
-        assert!(std::fs::read_to_string(&a.config).expect("config").contains("other.lan"));
+        assert!(
+            std::fs::read_to_string(&a.config)
+                .expect("config")
+                .contains("other.lan")
+        );
     }
 
     #[test]
     fn files_mode_needs_both_files() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = apply(&args(dir.path(), &["--tls-mode", "files", "--cert-file", "/x.pem"])).expect_err("no key");
+        let err = apply(&args(
+            dir.path(),
+            &["--tls-mode", "files", "--cert-file", "/x.pem"],
+        ))
+        .expect_err("no key");
         assert!(err.to_string().contains("--key-file"));
     }
 }

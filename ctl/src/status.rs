@@ -10,7 +10,8 @@ use crate::error::CtlError;
 pub fn run(client: &AdminClient, json: bool) -> Result<(), CtlError> {
     let status: Status = client.get(STATUS_PATH)?;
     if json {
-        let text = serde_json::to_string_pretty(&status).map_err(|e| CtlError::Other(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&status).map_err(|e| CtlError::Other(e.to_string()))?;
         println!("{text}");
     } else {
         print!("{}", render(&status, now()));
@@ -37,7 +38,10 @@ pub fn render(s: &Status, now: i64) -> String {
     } else {
         format!("this daemon knows up to {}", s.schema.latest)
     };
-    out += &format!("  schema       version {} ({schema_note})\n", s.schema.applied);
+    out += &format!(
+        "  schema       version {} ({schema_note})\n",
+        s.schema.applied
+    );
     out += &format!("  database     {}\n", s.database_url);
     out += &format!("  TLS          {}: {}\n", s.tls.mode, s.tls.subject);
     out += &format!("               issuer {}\n", s.tls.issuer);
@@ -45,8 +49,14 @@ pub fn render(s: &Status, now: i64) -> String {
     out += &format!("               {}\n", expiry(s.tls.not_after, now));
     out += &format!("               SHA-256 {}\n", s.tls.fingerprint_sha256);
     out += &format!("  HTTPS        {}\n", s.listeners.https);
-    out += &format!("  HTTP         {}\n", s.listeners.http.as_deref().unwrap_or("off"));
-    out += &format!("  metrics      {}\n", s.listeners.metrics.as_deref().unwrap_or("off"));
+    out += &format!(
+        "  HTTP         {}\n",
+        s.listeners.http.as_deref().unwrap_or("off")
+    );
+    out += &format!(
+        "  metrics      {}\n",
+        s.listeners.metrics.as_deref().unwrap_or("off")
+    );
     out += &format!("  admin socket {}\n", s.listeners.admin_socket);
     out
 }
@@ -67,7 +77,12 @@ fn timestamp(unix: i64) -> String {
 }
 
 fn human_duration(seconds: u64) -> String {
-    let (d, h, m, s) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
+    let (d, h, m, s) = (
+        seconds / 86_400,
+        seconds / 3600 % 24,
+        seconds / 60 % 60,
+        seconds % 60,
+    );
     match (d, h, m) {
         (0, 0, 0) => format!("{s}s"),
         (0, 0, _) => format!("{m}m {s:02}s"),
@@ -89,7 +104,10 @@ mod tests {
             pid: 42,
             uptime_seconds: 3 * 3600 + 5 * 60,
             started_at: 0,
-            schema: SchemaStatus { applied: 1, latest: 1 },
+            schema: SchemaStatus {
+                applied: 1,
+                latest: 1,
+            },
             database_url: "surrealkv:///var/lib/fin/db".into(),
             tls: TlsStatus {
                 mode: "self-signed".into(),

@@ -13,7 +13,11 @@ const EXIT_CONFIG: u8 = 78;
 const EXIT_FAILURE: u8 = 1;
 
 #[derive(Parser)]
-#[command(name = "fin", version, about = "fin: self-hosted personal finance over HTTPS")]
+#[command(
+    name = "fin",
+    version,
+    about = "fin: self-hosted personal finance over HTTPS"
+)]
 struct Cli {
     /// Configuration file (conf.d/*.toml beside it is read too).
     #[arg(long, global = true, value_name = "FILE", env = "FIN_CONFIG")]
@@ -45,7 +49,11 @@ fn main() -> ExitCode {
     };
 
     if let Some(Command::CheckConfig) = cli.command {
-        let sources: Vec<String> = loaded.sources.iter().map(|p| p.display().to_string()).collect();
+        let sources: Vec<String> = loaded
+            .sources
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         let from = if sources.is_empty() {
             "built-in defaults and environment".to_string()
         } else {

@@ -10,7 +10,9 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 use tokio::net::TcpListener;
 
 /// Every metric the daemon exports.
@@ -24,7 +26,10 @@ impl Metrics {
     pub fn new(version: &str) -> Result<Arc<Self>, prometheus::Error> {
         let registry = Registry::new();
         let http_requests = IntCounterVec::new(
-            Opts::new("fin_http_requests_total", "HTTPS requests answered, by route pattern and status."),
+            Opts::new(
+                "fin_http_requests_total",
+                "HTTPS requests answered, by route pattern and status.",
+            ),
             &["method", "route", "status"],
         )?;
         let http_duration = HistogramVec::new(
@@ -32,11 +37,16 @@ impl Metrics {
                 "fin_http_request_duration_seconds",
                 "Time from request to response head, by route pattern.",
             )
-            .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
             &["method", "route"],
         )?;
         let build_info = IntGaugeVec::new(
-            Opts::new("fin_build_info", "Always 1; the labels describe this build."),
+            Opts::new(
+                "fin_build_info",
+                "Always 1; the labels describe this build.",
+            ),
             &["version"],
         )?;
         build_info.with_label_values(&[version]).set(1);
@@ -44,7 +54,9 @@ impl Metrics {
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(build_info))?;
-        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
         Ok(Arc::new(Metrics {
             registry,
             http_requests,
@@ -57,7 +69,9 @@ impl Metrics {
         self.http_requests
             .with_label_values(&[method, route, status_label(status)])
             .inc();
-        self.http_duration.with_label_values(&[method, route]).observe(seconds);
+        self.http_duration
+            .with_label_values(&[method, route])
+            .observe(seconds);
     }
 
     /// The registry in the Prometheus text exposition format.
@@ -74,9 +88,24 @@ impl Metrics {
 /// Status codes as static strings, so label values never allocate.
 fn status_label(status: u16) -> &'static str {
     const KNOWN: [(u16, &str); 18] = [
-        (200, "200"), (201, "201"), (202, "202"), (204, "204"), (301, "301"), (304, "304"),
-        (308, "308"), (400, "400"), (401, "401"), (403, "403"), (404, "404"), (405, "405"),
-        (409, "409"), (413, "413"), (415, "415"), (429, "429"), (500, "500"), (503, "503"),
+        (200, "200"),
+        (201, "201"),
+        (202, "202"),
+        (204, "204"),
+        (301, "301"),
+        (304, "304"),
+        (308, "308"),
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (405, "405"),
+        (409, "409"),
+        (413, "413"),
+        (415, "415"),
+        (429, "429"),
+        (500, "500"),
+        (503, "503"),
     ];
     KNOWN
         .iter()
@@ -86,7 +115,11 @@ fn status_label(status: u16) -> &'static str {
 }
 
 /// Serves `GET /metrics` until `shutdown` completes.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -122,13 +155,23 @@ fn answer(metrics: &Metrics, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             "text/plain; version=0.0.4; charset=utf-8",
             metrics.render(),
         ),
-        (_, "/metrics") => (StatusCode::METHOD_NOT_ALLOWED, "text/plain", "use GET\n".into()),
-        _ => (StatusCode::NOT_FOUND, "text/plain", "metrics are at /metrics\n".into()),
+        (_, "/metrics") => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "use GET\n".into(),
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "metrics are at /metrics\n".into(),
+        ),
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     if let Ok(value) = content_type.parse() {
-        response.headers_mut().insert(hyper::header::CONTENT_TYPE, value);
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, value);
     }
     response
 }
@@ -142,12 +185,18 @@ mod tests {
         let m = Metrics::new("9.9.9").expect("metrics");
         m.observe_http("GET", "/api/v1/receipts/{id}", 200, 0.003);
         let text = m.render();
-        assert!(text.contains("fin_build_info{version=\"9.9.9\"} 1"), "{text}");
+        assert!(
+            text.contains("fin_build_info{version=\"9.9.9\"} 1"),
+            "{text}"
+        );
         assert!(
             text.contains("fin_http_requests_total{method=\"GET\",route=\"/api/v1/receipts/{id}\",status=\"200\"} 1"),
             "{text}"
         );
-        assert!(text.contains("fin_http_request_duration_seconds_bucket"), "{text}");
+        assert!(
+            text.contains("fin_http_request_duration_seconds_bucket"),
+            "{text}"
+        );
         assert!(text.contains("process_resident_memory_bytes"), "{text}");
     }
 

@@ -11,6 +11,18 @@ use tracing_subscriber::{EnvFilter, Layer, fmt};
 
 use crate::config::{LogFormat, Settings};
 
+#[cfg(test)]
+mod tests {
+    use super::directives;
+
+    #[test]
+    fn a_bare_level_quiets_libraries_but_a_filter_is_taken_as_written() {
+        assert_eq!(directives("debug"), "warn,fin_daemon=debug,fin=debug");
+        assert_eq!(directives("error"), "error");
+        assert_eq!(directives("info,surrealdb=debug"), "info,surrealdb=debug");
+    }
+}
+
 /// Keeps the log file writer alive; dropping it flushes what is buffered.
 #[must_use = "dropping the guard stops file logging"]
 pub struct TelemetryGuard {
@@ -19,7 +31,9 @@ pub struct TelemetryGuard {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
-    #[error("cannot write logs to {dir}: {reason} (fix paths.log_dir or its permissions, or set log.file = false)")]
+    #[error(
+        "cannot write logs to {dir}: {reason} (fix paths.log_dir or its permissions, or set log.file = false)"
+    )]
     LogDir { dir: String, reason: String },
     #[error("logging was already initialised")]
     AlreadyInitialised,
@@ -31,7 +45,7 @@ pub fn init(settings: &Settings) -> Result<TelemetryGuard, TelemetryError> {
         std::env::var("RUST_LOG")
             .ok()
             .and_then(|v| EnvFilter::try_new(v).ok())
-            .unwrap_or_else(|| EnvFilter::new(&settings.log_level))
+            .unwrap_or_else(|| EnvFilter::new(directives(&settings.log_level)))
     };
 
     let mut layers: Vec<BoxedLayer> = vec![
@@ -42,7 +56,11 @@ pub fn init(settings: &Settings) -> Result<TelemetryGuard, TelemetryError> {
     let mut guard = None;
     if settings.log_to_file {
         let (writer, file_guard) = file_writer(&settings.log_dir, settings.log_max_files)?;
-        layers.push(format_layer(settings.log_format, writer, false).with_filter(filter()).boxed());
+        layers.push(
+            format_layer(settings.log_format, writer, false)
+                .with_filter(filter())
+                .boxed(),
+        );
         guard = Some(file_guard);
     }
 
@@ -51,6 +69,15 @@ pub fn init(settings: &Settings) -> Result<TelemetryGuard, TelemetryError> {
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInitialised)?;
     Ok(TelemetryGuard { _file: guard })
+}
+
+/// A bare level applies to fin's own logs; libraries (SurrealDB is chatty)
+/// stay at `warn` unless the operator writes a full filter naming them.
+fn directives(level: &str) -> String {
+    match level {
+        "info" | "debug" | "trace" => format!("warn,fin_daemon={level},fin={level}"),
+        other => other.to_string(),
+    }
 }
 
 type BoxedLayer = Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync>;

@@ -46,7 +46,10 @@ impl TestBox {
 
     /// `extra` is appended to the generated configuration (TOML).
     pub fn with_config(extra: &str) -> Self {
-        let dir = tempfile::Builder::new().prefix("fin-e2e-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("fin-e2e-")
+            .tempdir()
+            .expect("tempdir");
         TestBox {
             dir,
             extra_config: extra.to_string(),
@@ -151,7 +154,8 @@ group = ""
 
     /// The self-signed certificate the daemon generated (PEM).
     pub fn self_signed_cert(&self) -> Vec<u8> {
-        std::fs::read(self.state_dir().join("tls/self-signed.crt")).expect("self-signed certificate")
+        std::fs::read(self.state_dir().join("tls/self-signed.crt"))
+            .expect("self-signed certificate")
     }
 }
 
@@ -174,7 +178,11 @@ impl Daemon {
         let deadline = Instant::now() + START_TIMEOUT;
         let pid = self.pid();
         loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().expect("try_wait")) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().expect("try_wait"))
+            {
                 panic!("fin exited during start ({status}):\n{}", self.output());
             }
             if let Ok(text) = std::fs::read_to_string(&file)
@@ -184,13 +192,20 @@ impl Daemon {
                 self.listeners = Some(listeners);
                 return;
             }
-            assert!(Instant::now() < deadline, "fin did not become ready in time:\n{}", self.output());
+            assert!(
+                Instant::now() < deadline,
+                "fin did not become ready in time:\n{}",
+                self.output()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).expect("daemon was started")
+        self.child
+            .as_ref()
+            .map(Child::id)
+            .expect("daemon was started")
     }
 
     pub fn listeners(&self) -> &Listeners {
@@ -202,11 +217,21 @@ impl Daemon {
     }
 
     pub fn http_addr(&self) -> SocketAddr {
-        self.listeners().http.as_deref().expect("http listener").parse().expect("http address")
+        self.listeners()
+            .http
+            .as_deref()
+            .expect("http listener")
+            .parse()
+            .expect("http address")
     }
 
     pub fn metrics_addr(&self) -> SocketAddr {
-        self.listeners().metrics.as_deref().expect("metrics listener").parse().expect("metrics address")
+        self.listeners()
+            .metrics
+            .as_deref()
+            .expect("metrics listener")
+            .parse()
+            .expect("metrics address")
     }
 
     /// `https://localhost:<port><path>`.
@@ -226,7 +251,8 @@ impl Daemon {
     }
 
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid() as i32), signal).expect("send signal");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid() as i32), signal)
+            .expect("send signal");
     }
 
     /// SIGTERM, then waits (at most 30 s) for the exit status.
@@ -255,7 +281,11 @@ impl Daemon {
     /// What the daemon printed so far (stdout and stderr).
     pub fn output(&self) -> String {
         let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
-        format!("--- stdout ---\n{}--- stderr ---\n{}", read("stdout.log"), read("stderr.log"))
+        format!(
+            "--- stdout ---\n{}--- stderr ---\n{}",
+            read("stdout.log"),
+            read("stderr.log")
+        )
     }
 }
 

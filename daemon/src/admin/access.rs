@@ -34,14 +34,18 @@ impl AccessPolicy {
             return Ok(());
         }
         if let Some((name, group_gid)) = &self.group {
-            if gid == *group_gid || pid.is_some_and(|pid| supplementary_groups(pid).contains(group_gid)) {
+            if gid == *group_gid
+                || pid.is_some_and(|pid| supplementary_groups(pid).contains(group_gid))
+            {
                 return Ok(());
             }
             return Err(format!(
                 "uid {uid} may not use the fin admin socket: run finctl as root (sudo) or as a member of group {name} (sudo usermod -aG {name} USER, then log in again)"
             ));
         }
-        Err(format!("uid {uid} may not use the fin admin socket: run finctl as root (sudo)"))
+        Err(format!(
+            "uid {uid} may not use the fin admin socket: run finctl as root (sudo)"
+        ))
     }
 }
 
@@ -53,7 +57,12 @@ fn supplementary_groups(pid: i32) -> Vec<u32> {
             status
                 .lines()
                 .find_map(|line| line.strip_prefix("Groups:"))
-                .map(|groups| groups.split_whitespace().filter_map(|g| g.parse().ok()).collect())
+                .map(|groups| {
+                    groups
+                        .split_whitespace()
+                        .filter_map(|g| g.parse().ok())
+                        .collect()
+                })
         })
         .unwrap_or_default()
 }
@@ -70,7 +79,10 @@ mod tests {
         };
         assert!(policy.check(0, 0, None).is_ok());
         assert!(policy.check(990, 1000, None).is_ok());
-        assert!(policy.check(1000, 990, None).is_ok(), "primary group member");
+        assert!(
+            policy.check(1000, 990, None).is_ok(),
+            "primary group member"
+        );
         let refusal = policy.check(1000, 1000, None).expect_err("stranger");
         assert!(refusal.contains("group fin"), "{refusal}");
     }

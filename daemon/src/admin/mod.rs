@@ -18,7 +18,9 @@ use crate::service::Services;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminSocketError {
-    #[error("another fin daemon already answers on the admin socket {0} (stop it first, or set admin.socket)")]
+    #[error(
+        "another fin daemon already answers on the admin socket {0} (stop it first, or set admin.socket)"
+    )]
     InUse(PathBuf),
     #[error("cannot create the admin socket {path}: {reason}")]
     Bind { path: PathBuf, reason: String },
@@ -50,7 +52,12 @@ pub fn bind(path: &Path, policy: &AccessPolicy) -> Result<UnixListener, AdminSoc
 }
 
 /// Answers admin requests until `shutdown` completes.
-pub async fn serve(listener: UnixListener, services: Services, policy: AccessPolicy, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: UnixListener,
+    services: Services,
+    policy: AccessPolicy,
+    shutdown: impl Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -75,7 +82,9 @@ pub async fn serve(listener: UnixListener, services: Services, policy: AccessPol
             let service = hyper::service::service_fn(move |req| {
                 let services = services.clone();
                 let verdict = verdict.clone();
-                async move { Ok::<_, std::convert::Infallible>(routes::answer(&services, verdict, req).await) }
+                async move {
+                    Ok::<_, std::convert::Infallible>(routes::answer(&services, verdict, req).await)
+                }
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)

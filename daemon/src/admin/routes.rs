@@ -9,7 +9,11 @@ use serde::Serialize;
 
 use crate::service::Services;
 
-pub async fn answer(services: &Services, verdict: Result<(), String>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub async fn answer(
+    services: &Services,
+    verdict: Result<(), String>,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     if let Err(reason) = verdict {
         return error(StatusCode::FORBIDDEN, "forbidden", reason);
     }
@@ -18,10 +22,18 @@ pub async fn answer(services: &Services, verdict: Result<(), String>, req: Reque
             Ok(status) => json(StatusCode::OK, &status),
             Err(e) => {
                 tracing::error!(error = %e, "admin: status failed");
-                error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", format!("the daemon could not build its status: {e}"))
+                error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    format!("the daemon could not build its status: {e}"),
+                )
             }
         },
-        (_, STATUS_PATH) => error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use GET".into()),
+        (_, STATUS_PATH) => error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "use GET".into(),
+        ),
         (_, path) => error(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -34,9 +46,10 @@ fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Full<Bytes>> {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = Response::new(Full::new(Bytes::from(bytes)));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     response
 }
 

@@ -27,7 +27,12 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// stopped and open requests have finished (or the grace period ran out).
 pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     startup::prepare_state_dir(&settings)?;
-    let store = Store::open(&settings.store_url, &settings.store_namespace, &settings.store_database).await?;
+    let store = Store::open(
+        &settings.store_url,
+        &settings.store_namespace,
+        &settings.store_database,
+    )
+    .await?;
     let resolver = CertResolver::new(startup::load_certificate(&settings)?);
     let acceptor = TlsAcceptor::new(resolver.clone(), TLS_HANDSHAKE_TIMEOUT)?;
 
@@ -46,8 +51,14 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     let https_addr = https.local_addr().map_err(AppError::io("HTTPS listener"))?;
     let listeners = Listeners {
         https: https_addr.to_string(),
-        http: plain.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.to_string()),
-        metrics: metrics_listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.to_string()),
+        http: plain
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.to_string()),
+        metrics: metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.to_string()),
         admin_socket: settings.admin_socket.display().to_string(),
         pid: std::process::id(),
     };
@@ -84,7 +95,11 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         .run(stop_rx.clone()),
     );
     if let Some(listener) = plain {
-        let default_host = settings.hostnames.first().cloned().unwrap_or_else(|| "localhost".into());
+        let default_host = settings
+            .hostnames
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "localhost".into());
         tasks.spawn(
             serve::Server {
                 name: "http",
@@ -100,7 +115,12 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     if let Some(listener) = metrics_listener {
         tasks.spawn(metrics::serve(listener, metrics.clone(), stopped(&stop_rx)));
     }
-    tasks.spawn(admin::serve(admin_listener, services.clone(), policy, stopped(&stop_rx)));
+    tasks.spawn(admin::serve(
+        admin_listener,
+        services.clone(),
+        policy,
+        stopped(&stop_rx),
+    ));
 
     startup::write_listeners_file(&settings.state_dir, &listeners)?;
     startup::announce(&settings, &listeners, &resolver.info(), dev_mode);
@@ -140,11 +160,15 @@ fn reload_certificate(settings: &Settings, resolver: &CertResolver) {
             resolver.swap(cert);
             tracing::info!(subject = %info.subject, not_after = info.not_after, fingerprint = %info.fingerprint_sha256, "certificate reloaded");
         }
-        Err(e) => tracing::error!(error = %e, "certificate reload failed; the previous certificate stays in use"),
+        Err(e) => {
+            tracing::error!(error = %e, "certificate reload failed; the previous certificate stays in use")
+        }
     }
 }
 
 /// Re-exported for the binary: builds the tokio runtime the daemon runs on.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }

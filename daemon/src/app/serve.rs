@@ -65,7 +65,8 @@ impl Server {
                 let result = match tls {
                     Some(acceptor) => match acceptor.accept(tcp).await {
                         Ok(stream) => {
-                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                            let conn = builder
+                                .serve_connection_with_upgrades(TokioIo::new(stream), service);
                             watcher.watch(conn.into_owned()).await
                         }
                         Err(e) => {
@@ -74,7 +75,8 @@ impl Server {
                         }
                     },
                     None => {
-                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+                        let conn =
+                            builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
                         watcher.watch(conn.into_owned()).await
                     }
                 };
@@ -86,7 +88,10 @@ impl Server {
 
         drop(self.listener);
         let open = graceful.count();
-        if tokio::time::timeout(self.grace, graceful.shutdown()).await.is_err() {
+        if tokio::time::timeout(self.grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
             tracing::warn!(listener = self.name, open, grace = ?self.grace, "connections still open after the grace period: closing them");
         }
     }

@@ -47,14 +47,21 @@ impl AppError {
 /// The state folder and its private sub-folders, with safe modes.
 pub(super) fn prepare_state_dir(settings: &Settings) -> Result<(), AppError> {
     let state = &settings.state_dir;
-    for (dir, mode) in [(state.clone(), 0o750), (state.join("tls"), 0o700), (state.join("secrets"), 0o700)] {
+    for (dir, mode) in [
+        (state.clone(), 0o750),
+        (state.join("tls"), 0o700),
+        (state.join("secrets"), 0o700),
+    ] {
         if !dir.exists() {
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(mode)
                 .create(&dir)
                 .map_err(|e| AppError::Io {
-                    what: format!("cannot create {} (check paths.state_dir and its permissions)", dir.display()),
+                    what: format!(
+                        "cannot create {} (check paths.state_dir and its permissions)",
+                        dir.display()
+                    ),
                     reason: e.to_string(),
                 })?;
         }
@@ -64,12 +71,18 @@ pub(super) fn prepare_state_dir(settings: &Settings) -> Result<(), AppError> {
 
 pub(super) fn load_certificate(settings: &Settings) -> Result<LoadedCert, TlsError> {
     match &settings.tls {
-        TlsSource::SelfSigned => tls::self_signed(&settings.state_dir.join("tls"), &settings.hostnames),
+        TlsSource::SelfSigned => {
+            tls::self_signed(&settings.state_dir.join("tls"), &settings.hostnames)
+        }
         TlsSource::Files { cert, key } => tls::from_files(cert, key),
     }
 }
 
-pub(super) async fn bind_tcp(what: &'static str, key: &'static str, addr: SocketAddr) -> Result<TcpListener, AppError> {
+pub(super) async fn bind_tcp(
+    what: &'static str,
+    key: &'static str,
+    addr: SocketAddr,
+) -> Result<TcpListener, AppError> {
     TcpListener::bind(addr).await.map_err(|e| {
         let hint = match e.kind() {
             std::io::ErrorKind::AddrInUse => format!("the port is in use by another program; stop it or change {key}"),
@@ -96,13 +109,21 @@ pub(super) fn tls_status(mode: &str, info: &CertInfo) -> TlsStatus {
 }
 
 /// Records the bound addresses for `finctl` and tests (port 0 becomes real here).
-pub(super) fn write_listeners_file(state_dir: &Path, listeners: &Listeners) -> Result<(), AppError> {
+pub(super) fn write_listeners_file(
+    state_dir: &Path,
+    listeners: &Listeners,
+) -> Result<(), AppError> {
     let path = state_dir.join(LISTENERS_FILE);
     let tmp = state_dir.join(format!("{LISTENERS_FILE}.tmp"));
-    let json = serde_json::to_vec_pretty(listeners).map_err(|e| AppError::Internal(e.to_string()))?;
+    let json =
+        serde_json::to_vec_pretty(listeners).map_err(|e| AppError::Internal(e.to_string()))?;
     let write = || -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)?;
         f.write_all(&json)?;
         f.sync_all()?;
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))?;
@@ -120,8 +141,17 @@ pub(super) fn remove_runtime_files(settings: &Settings) {
 }
 
 /// The start banner: where to point a browser, and how to reach the daemon.
-pub(super) fn announce(settings: &Settings, listeners: &Listeners, cert: &CertInfo, dev_mode: bool) {
-    let host = settings.hostnames.first().map(String::as_str).unwrap_or("localhost");
+pub(super) fn announce(
+    settings: &Settings,
+    listeners: &Listeners,
+    cert: &CertInfo,
+    dev_mode: bool,
+) {
+    let host = settings
+        .hostnames
+        .first()
+        .map(String::as_str)
+        .unwrap_or("localhost");
     let port = listeners.https.rsplit(':').next().unwrap_or("443");
     let base = if port == "443" {
         format!("https://{host}")

@@ -33,7 +33,11 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn invalid(key: &'static str, value: impl Into<String>, allowed: impl Into<String>) -> Self {
+    pub(crate) fn invalid(
+        key: &'static str,
+        value: impl Into<String>,
+        allowed: impl Into<String>,
+    ) -> Self {
         ConfigError::Invalid {
             key,
             value: value.into(),
@@ -98,9 +102,8 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
     };
     if let Some(file) = file {
         for path in std::iter::once(file.clone()).chain(conf_d_files(&file)?) {
-            builder = builder.add_source(
-                config::File::from(path.as_path()).format(config::FileFormat::Toml),
-            );
+            builder = builder
+                .add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
             sources.push(path);
         }
     }
@@ -128,7 +131,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
 fn env_overrides(env: &[(String, String)]) -> config::Map<String, String> {
     let prefix = format!("{ENV_PREFIX}_");
     env.iter()
-        .filter(|(k, _)| k.strip_prefix(&prefix).is_some_and(|rest| rest.contains("__")))
+        .filter(|(k, _)| {
+            k.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.contains("__"))
+        })
         .cloned()
         .collect()
 }

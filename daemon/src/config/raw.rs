@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawConfig {
     pub server: RawServer,
@@ -144,20 +144,6 @@ impl Default for RawAdmin {
         RawAdmin {
             socket: "/run/fin/admin.sock".into(),
             group: "fin".into(),
-        }
-    }
-}
-
-impl Default for RawConfig {
-    fn default() -> Self {
-        RawConfig {
-            server: RawServer::default(),
-            paths: RawPaths::default(),
-            tls: RawTls::default(),
-            store: RawStore::default(),
-            log: RawLog::default(),
-            metrics: RawMetrics::default(),
-            admin: RawAdmin::default(),
         }
     }
 }

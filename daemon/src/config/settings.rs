@@ -78,7 +78,12 @@ impl RawConfig {
                 ));
             }
         }
-        let max_body_bytes = in_range("server.max_body_bytes", self.server.max_body_bytes, 1024, 1 << 30)?;
+        let max_body_bytes = in_range(
+            "server.max_body_bytes",
+            self.server.max_body_bytes,
+            1024,
+            1 << 30,
+        )?;
         let header_read_timeout = Duration::from_secs(in_range(
             "server.header_read_timeout_seconds",
             self.server.header_read_timeout_seconds,
@@ -128,11 +133,17 @@ impl RawConfig {
             ("store.database", &self.store.database),
         ] {
             if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(ConfigError::invalid(key, value.clone(), "letters, digits and '_' only, not empty"));
+                return Err(ConfigError::invalid(
+                    key,
+                    value.clone(),
+                    "letters, digits and '_' only, not empty",
+                ));
             }
         }
 
-        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() || self.log.level.is_empty() {
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err()
+            || self.log.level.is_empty()
+        {
             return Err(ConfigError::invalid(
                 "log.level",
                 self.log.level,
@@ -143,7 +154,11 @@ impl RawConfig {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
             other => {
-                return Err(ConfigError::invalid("log.format", other, "allowed values are \"text\" and \"json\""));
+                return Err(ConfigError::invalid(
+                    "log.format",
+                    other,
+                    "allowed values are \"text\" and \"json\"",
+                ));
             }
         };
         let log_max_files = in_range("log.max_files", self.log.max_files, 1, 3650)? as usize;
@@ -195,7 +210,11 @@ fn in_range(key: &'static str, value: u64, min: u64, max: u64) -> Result<u64, Co
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
-        Err(ConfigError::invalid(key, value.to_string(), format!("expected a whole number from {min} to {max}")))
+        Err(ConfigError::invalid(
+            key,
+            value.to_string(),
+            format!("expected a whole number from {min} to {max}"),
+        ))
     }
 }
 
@@ -204,7 +223,11 @@ fn absolute_path(key: &'static str, value: &str) -> Result<PathBuf, ConfigError>
     if path.is_absolute() {
         Ok(path)
     } else {
-        Err(ConfigError::invalid(key, value, "expected an absolute path, e.g. /var/lib/fin"))
+        Err(ConfigError::invalid(
+            key,
+            value,
+            "expected an absolute path, e.g. /var/lib/fin",
+        ))
     }
 }
 

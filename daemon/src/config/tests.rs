@@ -6,7 +6,10 @@ fn opts(file: Option<PathBuf>, env: &[(&str, &str)]) -> LoadOptions {
     LoadOptions {
         file,
         dev_dir: None,
-        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     }
 }
 
@@ -22,7 +25,10 @@ fn defaults_are_valid_and_match_the_design() {
     let s = RawConfig::default().validate().expect("defaults validate");
     assert_eq!(s.https_listen.port(), 443);
     assert_eq!(s.http_listen.map(|a| a.port()), Some(80));
-    assert_eq!(s.metrics_listen.map(|a| a.to_string()), Some("127.0.0.1:9464".into()));
+    assert_eq!(
+        s.metrics_listen.map(|a| a.to_string()),
+        Some("127.0.0.1:9464".into())
+    );
     assert_eq!(s.store_url, "surrealkv:///var/lib/fin/db");
     assert_eq!(s.admin_socket, PathBuf::from("/run/fin/admin.sock"));
     assert_eq!(s.tls, TlsSource::SelfSigned);
@@ -37,9 +43,21 @@ fn layers_apply_in_order_file_conf_d_env() {
         "[server]\nhttps_listen = \"127.0.0.1:1001\"\nhttp_listen = \"127.0.0.1:1002\"\n[log]\nformat = \"json\"\n",
     );
     std::fs::create_dir(dir.path().join("conf.d")).expect("mkdir");
-    write_file(&dir.path().join("conf.d"), "10-a.toml", "[server]\nhttp_listen = \"127.0.0.1:2002\"\n");
-    write_file(&dir.path().join("conf.d"), "20-b.toml", "[server]\nhttp_listen = \"127.0.0.1:3002\"\n");
-    write_file(&dir.path().join("conf.d"), "ignored.txt", "not toml at all [");
+    write_file(
+        &dir.path().join("conf.d"),
+        "10-a.toml",
+        "[server]\nhttp_listen = \"127.0.0.1:2002\"\n",
+    );
+    write_file(
+        &dir.path().join("conf.d"),
+        "20-b.toml",
+        "[server]\nhttp_listen = \"127.0.0.1:3002\"\n",
+    );
+    write_file(
+        &dir.path().join("conf.d"),
+        "ignored.txt",
+        "not toml at all [",
+    );
     let loaded = load(&opts(
         Some(file),
         &[
@@ -50,8 +68,16 @@ fn layers_apply_in_order_file_conf_d_env() {
     ))
     .expect("load");
     let s = loaded.settings;
-    assert_eq!(s.https_listen.to_string(), "127.0.0.1:1001", "file beats defaults");
-    assert_eq!(s.http_listen.map(|a| a.to_string()), Some("127.0.0.1:3002".into()), "conf.d in name order");
+    assert_eq!(
+        s.https_listen.to_string(),
+        "127.0.0.1:1001",
+        "file beats defaults"
+    );
+    assert_eq!(
+        s.http_listen.map(|a| a.to_string()),
+        Some("127.0.0.1:3002".into()),
+        "conf.d in name order"
+    );
     assert_eq!(s.log_format, LogFormat::Text, "environment beats files");
     assert_eq!(s.hostnames, vec!["a.example", "b.example"]);
     assert_eq!(loaded.sources.len(), 3);
@@ -60,39 +86,66 @@ fn layers_apply_in_order_file_conf_d_env() {
 #[test]
 fn unknown_keys_are_errors_naming_the_key() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = write_file(dir.path(), "fin.toml", "[server]\nhttps_lisen = \"127.0.0.1:1\"\n");
-    let err = load(&opts(Some(file), &[])).expect_err("typo must fail").to_string();
+    let file = write_file(
+        dir.path(),
+        "fin.toml",
+        "[server]\nhttps_lisen = \"127.0.0.1:1\"\n",
+    );
+    let err = load(&opts(Some(file), &[]))
+        .expect_err("typo must fail")
+        .to_string();
     assert!(err.contains("https_lisen"), "{err}");
 
-    let err = load(&opts(None, &[("FIN_SERVER__NOPE", "1")])).expect_err("unknown env key").to_string();
+    let err = load(&opts(None, &[("FIN_SERVER__NOPE", "1")]))
+        .expect_err("unknown env key")
+        .to_string();
     assert!(err.contains("nope"), "{err}");
 }
 
 #[test]
 fn bad_values_name_key_value_and_what_is_allowed() {
-    let err = load(&opts(None, &[("FIN_SERVER__HTTPS_LISTEN", "not-an-address")]))
-        .expect_err("bad address")
-        .to_string();
+    let err = load(&opts(
+        None,
+        &[("FIN_SERVER__HTTPS_LISTEN", "not-an-address")],
+    ))
+    .expect_err("bad address")
+    .to_string();
     assert!(err.contains("server.https_listen"), "{err}");
     assert!(err.contains("not-an-address"), "{err}");
     assert!(err.contains("IP address and port"), "{err}");
 
-    let err = load(&opts(None, &[("FIN_TLS__MODE", "plaintext")])).expect_err("bad mode").to_string();
-    assert!(err.contains("tls.mode") && err.contains("self-signed"), "{err}");
+    let err = load(&opts(None, &[("FIN_TLS__MODE", "plaintext")]))
+        .expect_err("bad mode")
+        .to_string();
+    assert!(
+        err.contains("tls.mode") && err.contains("self-signed"),
+        "{err}"
+    );
 
-    let err = load(&opts(None, &[("FIN_LOG__MAX_FILES", "0")])).expect_err("zero files").to_string();
-    assert!(err.contains("log.max_files") && err.contains("from 1"), "{err}");
+    let err = load(&opts(None, &[("FIN_LOG__MAX_FILES", "0")]))
+        .expect_err("zero files")
+        .to_string();
+    assert!(
+        err.contains("log.max_files") && err.contains("from 1"),
+        "{err}"
+    );
 
-    let err = load(&opts(None, &[("FIN_STORE__URL", "postgres://x")])).expect_err("bad url").to_string();
+    let err = load(&opts(None, &[("FIN_STORE__URL", "postgres://x")]))
+        .expect_err("bad url")
+        .to_string();
     assert!(err.contains("store.url"), "{err}");
 
-    let err = load(&opts(None, &[("FIN_SERVER__HOSTNAMES", "bad host")])).expect_err("bad host").to_string();
+    let err = load(&opts(None, &[("FIN_SERVER__HOSTNAMES", "bad host")]))
+        .expect_err("bad host")
+        .to_string();
     assert!(err.contains("server.hostnames"), "{err}");
 }
 
 #[test]
 fn an_explicit_missing_file_is_an_error() {
-    let err = load(&opts(Some("/nonexistent/fin.toml".into()), &[])).expect_err("missing").to_string();
+    let err = load(&opts(Some("/nonexistent/fin.toml".into()), &[]))
+        .expect_err("missing")
+        .to_string();
     assert!(err.contains("/nonexistent/fin.toml"), "{err}");
 }
 
@@ -110,6 +163,9 @@ fn dev_mode_keeps_everything_under_its_folder() {
     assert!(s.log_dir.starts_with(dir.path()));
     assert!(s.admin_socket.starts_with(dir.path()));
     assert_eq!(s.https_listen.to_string(), "127.0.0.1:8443");
-    assert_eq!(s.http_listen.map(|a| a.to_string()), Some("127.0.0.1:8080".into()));
+    assert_eq!(
+        s.http_listen.map(|a| a.to_string()),
+        Some("127.0.0.1:8080".into())
+    );
     assert!(loaded.sources.is_empty());
 }

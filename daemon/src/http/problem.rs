@@ -63,15 +63,35 @@ fn from_rejection(r: &Rejection) -> Response {
             "this endpoint does not accept that Content-Type",
         )
     } else if r.find::<LengthRequired>().is_some() {
-        problem(StatusCode::LENGTH_REQUIRED, "length_required", "send a Content-Length header")
+        problem(
+            StatusCode::LENGTH_REQUIRED,
+            "length_required",
+            "send a Content-Length header",
+        )
     } else if let Some(e) = r.find::<warp::filters::body::BodyDeserializeError>() {
-        problem(StatusCode::BAD_REQUEST, "invalid_body", format!("the request body is not valid: {e}"))
+        problem(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("the request body is not valid: {e}"),
+        )
     } else if r.find::<InvalidQuery>().is_some() {
-        problem(StatusCode::BAD_REQUEST, "invalid_query", "the query string is not valid")
+        problem(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "the query string is not valid",
+        )
     } else if let Some(e) = r.find::<MissingHeader>() {
-        problem(StatusCode::BAD_REQUEST, "missing_header", format!("missing header {}", e.name()))
+        problem(
+            StatusCode::BAD_REQUEST,
+            "missing_header",
+            format!("missing header {}", e.name()),
+        )
     } else if let Some(e) = r.find::<InvalidHeader>() {
-        problem(StatusCode::BAD_REQUEST, "invalid_header", format!("invalid header {}", e.name()))
+        problem(
+            StatusCode::BAD_REQUEST,
+            "invalid_header",
+            format!("invalid header {}", e.name()),
+        )
     } else {
         tracing::error!(rejection = ?r, "unhandled rejection");
         internal_error()
@@ -94,7 +114,12 @@ mod tests {
 
     async fn body_of(response: Response) -> serde_json::Value {
         use http_body_util::BodyExt;
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         serde_json::from_slice(&bytes).expect("json")
     }
 

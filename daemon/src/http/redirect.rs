@@ -18,14 +18,16 @@ pub fn redirect_service(https_port: u16, default_host: String) -> HttpService {
         .and(warp::host::optional())
         .and(warp::path::full())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .map(move |authority: Option<Authority>, path: FullPath, query: String| {
-            let host = authority
-                .map(|a| a.host().to_string())
-                .filter(|h| is_plausible_host(h))
-                .unwrap_or_else(|| default_host.clone());
-            let location = location(&host, https_port, path.as_str(), &query);
-            redirect_to(&location)
-        })
+        .map(
+            move |authority: Option<Authority>, path: FullPath, query: String| {
+                let host = authority
+                    .map(|a| a.host().to_string())
+                    .filter(|h| is_plausible_host(h))
+                    .unwrap_or_else(|| default_host.clone());
+                let location = location(&host, https_port, path.as_str(), &query);
+                redirect_to(&location)
+            },
+        )
         .boxed();
     HttpService::new(filter, None, MAX_BODY, false)
 }
@@ -36,8 +38,16 @@ fn location(host: &str, port: u16, path: &str, query: &str) -> String {
     } else {
         host.to_string()
     };
-    let port = if port == 443 { String::new() } else { format!(":{port}") };
-    let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+    let port = if port == 443 {
+        String::new()
+    } else {
+        format!(":{port}")
+    };
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
     format!("https://{host}{port}{path}{query}")
 }
 
@@ -68,7 +78,10 @@ mod tests {
 
     #[test]
     fn locations_keep_host_path_and_query() {
-        assert_eq!(location("fin.lan", 443, "/a/b", "x=1"), "https://fin.lan/a/b?x=1");
+        assert_eq!(
+            location("fin.lan", 443, "/a/b", "x=1"),
+            "https://fin.lan/a/b?x=1"
+        );
         assert_eq!(location("fin.lan", 8443, "/", ""), "https://fin.lan:8443/");
         assert_eq!(location("::1", 8443, "/", ""), "https://[::1]:8443/");
     }

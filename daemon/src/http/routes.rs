@@ -83,7 +83,8 @@ pub fn combine(routes: Vec<Route>) -> BoxedFilter<(Response,)> {
     }
     match combined {
         Some(routes) => routes.recover(problem::recover).unify().boxed(),
-        None => warp::any().and_then(|| async { Err::<Response, _>(warp::reject::not_found()) })
+        None => warp::any()
+            .and_then(|| async { Err::<Response, _>(warp::reject::not_found()) })
             .recover(problem::recover)
             .unify()
             .boxed(),
@@ -94,7 +95,10 @@ pub fn combine(routes: Vec<Route>) -> BoxedFilter<(Response,)> {
 #[utoipa::path(get, path = "/healthz", tag = "system",
     responses((status = 200, description = "The daemon is alive", body = Health)))]
 async fn healthz() -> Result<Response, Infallible> {
-    Ok(warp::reply::json(&Health { status: "ok".into() }).into_response())
+    Ok(warp::reply::json(&Health {
+        status: "ok".into(),
+    })
+    .into_response())
 }
 
 /// Readiness: the database answers and a valid certificate is served.
@@ -125,7 +129,9 @@ mod tests {
     use crate::service::System;
 
     pub(crate) async fn services() -> Services {
-        let store = crate::store::Store::open("mem://", "fin", "fin").await.expect("store");
+        let store = crate::store::Store::open("mem://", "fin", "fin")
+            .await
+            .expect("store");
         let tls = std::sync::Arc::new(|| fin_proto::admin::TlsStatus {
             mode: "self-signed".into(),
             subject: "CN=test".into(),
@@ -150,7 +156,12 @@ mod tests {
     #[tokio::test]
     async fn the_openapi_document_lists_every_route() {
         let doc = serde_json::to_value(openapi::document()).expect("json");
-        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{doc}");
+        assert!(
+            doc["openapi"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("3.1")),
+            "{doc}"
+        );
         for r in all(services().await) {
             let method = r.method.as_str().to_lowercase();
             assert!(
@@ -171,7 +182,11 @@ mod tests {
         let response = warp::test::request().path("/readyz").reply(&filter).await;
         assert_eq!(response.status(), 200, "{:?}", response.body());
 
-        let response = warp::test::request().method("POST").path("/healthz").reply(&filter).await;
+        let response = warp::test::request()
+            .method("POST")
+            .path("/healthz")
+            .reply(&filter)
+            .await;
         assert_eq!(response.status(), 405);
 
         let response = warp::test::request().path("/nope").reply(&filter).await;

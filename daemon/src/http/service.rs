@@ -39,7 +39,10 @@ pub type RequestObserver = Arc<dyn Fn(&RequestRecord<'_>) + Send + Sync>;
 /// Security headers for every HTTPS response. The API serves JSON only, so
 /// the content security policy can forbid everything.
 const SECURITY_HEADERS: [(&str, &str); 6] = [
-    ("strict-transport-security", "max-age=63072000; includeSubDomains"),
+    (
+        "strict-transport-security",
+        "max-age=63072000; includeSubDomains",
+    ),
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "no-referrer"),
     (
@@ -95,7 +98,10 @@ impl HttpService {
             problem(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!("request bodies are limited to {} bytes", self.max_body_bytes),
+                format!(
+                    "request bodies are limited to {} bytes",
+                    self.max_body_bytes
+                ),
             )
         } else {
             // A body without Content-Length is cut off at the same limit while it streams.

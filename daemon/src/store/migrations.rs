@@ -32,7 +32,11 @@ pub(super) async fn applied_version(db: &Surreal<Any>) -> Result<u32, StoreError
         Err(e) if e.to_string().contains("does not exist") => Vec::new(),
         Err(e) => return Err(e.into()),
     };
-    Ok(versions.into_iter().max().unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32)
+    Ok(versions
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+        .clamp(0, i64::from(u32::MAX)) as u32)
 }
 
 pub(super) async fn apply(db: &Surreal<Any>) -> Result<(), StoreError> {
@@ -61,7 +65,11 @@ pub(super) async fn apply(db: &Surreal<Any>) -> Result<(), StoreError> {
                 name: m.name,
                 reason: e.to_string(),
             })?;
-        tracing::info!(version = m.version, name = m.name, "applied schema migration");
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "applied schema migration"
+        );
     }
     Ok(())
 }

@@ -55,7 +55,9 @@ impl Store {
                 reason: e.to_string(),
             })?;
         }
-        let db = any::connect(url).await.map_err(|e| classify_open_error(&shown, e))?;
+        let db = any::connect(url)
+            .await
+            .map_err(|e| classify_open_error(&shown, e))?;
         db.use_ns(namespace)
             .use_db(database)
             .await
@@ -85,8 +87,12 @@ impl Store {
 fn classify_open_error(url: &str, e: surrealdb::Error) -> StoreError {
     let reason = e.to_string();
     let lower = reason.to_lowercase();
-    if lower.contains("lock") && (lower.contains("held") || lower.contains("acquire") || lower.contains("already")) {
-        StoreError::Locked { url: url.to_string() }
+    if lower.contains("lock")
+        && (lower.contains("held") || lower.contains("acquire") || lower.contains("already"))
+    {
+        StoreError::Locked {
+            url: url.to_string(),
+        }
     } else {
         StoreError::Open {
             url: url.to_string(),

@@ -3,7 +3,10 @@ use super::*;
 #[tokio::test]
 async fn a_new_database_is_migrated_to_the_latest_schema() {
     let store = Store::open("mem://", "fin", "fin").await.expect("open");
-    assert_eq!(store.schema_version().await.expect("version"), LATEST_SCHEMA);
+    assert_eq!(
+        store.schema_version().await.expect("version"),
+        LATEST_SCHEMA
+    );
     store.ping().await.expect("ping");
 }
 
@@ -13,12 +16,18 @@ async fn migrations_are_recorded_on_disk_and_not_reapplied() {
     let url = format!("surrealkv://{}", dir.path().join("db").display());
     {
         let store = Store::open(&url, "fin", "fin").await.expect("first open");
-        assert_eq!(store.schema_version().await.expect("version"), LATEST_SCHEMA);
+        assert_eq!(
+            store.schema_version().await.expect("version"),
+            LATEST_SCHEMA
+        );
         drop(store);
     }
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let store = Store::open(&url, "fin", "fin").await.expect("second open");
-    assert_eq!(store.schema_version().await.expect("version"), LATEST_SCHEMA);
+    assert_eq!(
+        store.schema_version().await.expect("version"),
+        LATEST_SCHEMA
+    );
 }
 
 #[tokio::test]
@@ -42,6 +51,12 @@ async fn a_schema_newer_than_this_build_is_refused() {
 
 #[test]
 fn credentials_never_leave_the_store() {
-    assert_eq!(redact("wss://root:secret@db.lan:8000"), "wss://***@db.lan:8000");
-    assert_eq!(redact("surrealkv:///var/lib/fin/db"), "surrealkv:///var/lib/fin/db");
+    assert_eq!(
+        redact("wss://root:secret@db.lan:8000"),
+        "wss://***@db.lan:8000"
+    );
+    assert_eq!(
+        redact("surrealkv:///var/lib/fin/db"),
+        "surrealkv:///var/lib/fin/db"
+    );
 }

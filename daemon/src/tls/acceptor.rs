@@ -27,7 +27,8 @@ impl TlsAcceptor {
             .with_no_client_auth()
             .with_cert_resolver(resolver);
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| TlsError::Config(e.to_string()))?;
+        config.ticketer =
+            rustls::crypto::ring::Ticketer::new().map_err(|e| TlsError::Config(e.to_string()))?;
         Ok(TlsAcceptor {
             inner: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
             handshake_timeout,
@@ -39,7 +40,10 @@ impl TlsAcceptor {
     pub async fn accept(&self, tcp: TcpStream) -> std::io::Result<TlsStream> {
         match tokio::time::timeout(self.handshake_timeout, self.inner.accept(tcp)).await {
             Ok(result) => result,
-            Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")),
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "TLS handshake timed out",
+            )),
         }
     }
 }

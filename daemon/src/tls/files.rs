@@ -16,7 +16,12 @@ pub fn load(cert_path: &Path, key_path: &Path) -> Result<LoadedCert, TlsError> {
 
 /// Builds a servable certificate from PEM text; the paths only name the
 /// sources in error messages.
-pub(super) fn load_pem(cert_pem: &[u8], key_pem: &[u8], cert_path: &Path, key_path: &Path) -> Result<LoadedCert, TlsError> {
+pub(super) fn load_pem(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<LoadedCert, TlsError> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
         .collect::<Result<_, _>>()
         .map_err(|e| TlsError::BadCertificate(format!("{}: {e}", cert_path.display())))?;
@@ -30,16 +35,17 @@ pub(super) fn load_pem(cert_pem: &[u8], key_pem: &[u8], cert_path: &Path, key_pa
         path: key_path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let certified = CertifiedKey::from_der(chain, key, &super::provider()).map_err(|e| match e {
-        rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch {
-            cert: cert_path.to_path_buf(),
-            key: key_path.to_path_buf(),
-        },
-        other => TlsError::BadKey {
-            path: key_path.to_path_buf(),
-            reason: other.to_string(),
-        },
-    })?;
+    let certified =
+        CertifiedKey::from_der(chain, key, &super::provider()).map_err(|e| match e {
+            rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch {
+                cert: cert_path.to_path_buf(),
+                key: key_path.to_path_buf(),
+            },
+            other => TlsError::BadKey {
+                path: key_path.to_path_buf(),
+                reason: other.to_string(),
+            },
+        })?;
     Ok(LoadedCert {
         key: std::sync::Arc::new(certified),
         info,

@@ -20,8 +20,8 @@ pub struct CertInfo {
 
 impl CertInfo {
     pub fn from_der(der: &[u8]) -> Result<Self, TlsError> {
-        let (_, cert) =
-            x509_parser::parse_x509_certificate(der).map_err(|e| TlsError::BadCertificate(e.to_string()))?;
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| TlsError::BadCertificate(e.to_string()))?;
         let mut sans = Vec::new();
         if let Ok(Some(ext)) = cert.subject_alternative_name() {
             for name in &ext.value.general_names {

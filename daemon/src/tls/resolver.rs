@@ -31,7 +31,10 @@ impl CertResolver {
 
     /// Serves `cert` to every handshake from now on.
     pub fn swap(&self, cert: LoadedCert) {
-        let mut current = self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut current = self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *current = Current {
             key: cert.key,
             info: cert.info,

@@ -39,14 +39,22 @@ fn still_fits(cert: &LoadedCert, hostnames: &[String]) -> bool {
     cert.info.not_after > renew_at.unix_timestamp() && wanted == have
 }
 
-fn create(dir: &Path, cert_path: &Path, key_path: &Path, hostnames: &[String]) -> Result<LoadedCert, TlsError> {
+fn create(
+    dir: &Path,
+    cert_path: &Path,
+    key_path: &Path,
+    hostnames: &[String],
+) -> Result<LoadedCert, TlsError> {
     let generate = |e: rcgen::Error| TlsError::Generate(e.to_string());
     let mut params = rcgen::CertificateParams::new(hostnames.to_vec()).map_err(generate)?;
     let now = OffsetDateTime::now_utc();
     params.not_before = now - Duration::hours(1);
     params.not_after = now + Duration::days(LIFETIME_DAYS);
     let mut name = rcgen::DistinguishedName::new();
-    name.push(rcgen::DnType::CommonName, hostnames.first().cloned().unwrap_or_default());
+    name.push(
+        rcgen::DnType::CommonName,
+        hostnames.first().cloned().unwrap_or_default(),
+    );
     name.push(rcgen::DnType::OrganizationName, "fin self-signed");
     params.distinguished_name = name;
     let key = rcgen::KeyPair::generate().map_err(generate)?;
@@ -101,10 +109,16 @@ mod tests {
         let names = vec!["fin.lan".to_string(), "127.0.0.1".to_string()];
         let first = load_or_create(dir.path(), &names).expect("create");
         assert_eq!(first.info.sans, names);
-        let mode = std::fs::metadata(dir.path().join(KEY_FILE)).expect("key").permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+            .expect("key")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let second = load_or_create(dir.path(), &names).expect("reuse");
-        assert_eq!(first.info.fingerprint_sha256, second.info.fingerprint_sha256);
+        assert_eq!(
+            first.info.fingerprint_sha256,
+            second.info.fingerprint_sha256
+        );
     }
 
     #[test]
@@ -112,7 +126,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let first = load_or_create(dir.path(), &["a.lan".to_string()]).expect("create");
         let second = load_or_create(dir.path(), &["b.lan".to_string()]).expect("recreate");
-        assert_ne!(first.info.fingerprint_sha256, second.info.fingerprint_sha256);
+        assert_ne!(
+            first.info.fingerprint_sha256,
+            second.info.fingerprint_sha256
+        );
         assert_eq!(second.info.sans, vec!["b.lan"]);
     }
 

@@ -11,7 +11,8 @@ fn finctl_status_shows_the_running_daemon() {
 
     let output = testbox.finctl(&["status", "--json"]);
     assert!(output.status.success(), "{}", text(&output));
-    let status: fin_proto::admin::Status = serde_json::from_slice(&output.stdout).expect("status json");
+    let status: fin_proto::admin::Status =
+        serde_json::from_slice(&output.stdout).expect("status json");
     assert_eq!(status.pid, daemon.pid());
     assert_eq!(status.schema.applied, status.schema.latest);
     assert!(status.schema.applied >= 1);
@@ -24,7 +25,14 @@ fn finctl_status_shows_the_running_daemon() {
     let output = testbox.finctl(&["status"]);
     assert!(output.status.success(), "{}", text(&output));
     let human = String::from_utf8_lossy(&output.stdout);
-    for needle in ["running for", "schema", "self-signed", "names localhost", "expires", "HTTPS"] {
+    for needle in [
+        "running for",
+        "schema",
+        "self-signed",
+        "names localhost",
+        "expires",
+        "HTTPS",
+    ] {
         assert!(human.contains(needle), "missing {needle:?}:\n{human}");
     }
 }
@@ -41,9 +49,15 @@ fn finctl_says_when_the_daemon_is_not_running() {
 
 #[test]
 fn finctl_help_documents_exit_codes() {
-    let output = std::process::Command::new(bin("finctl")).arg("--help").output().expect("finctl");
+    let output = std::process::Command::new(bin("finctl"))
+        .arg("--help")
+        .output()
+        .expect("finctl");
     let help = String::from_utf8_lossy(&output.stdout);
-    assert!(help.contains("Exit codes") && help.contains("not running"), "{help}");
+    assert!(
+        help.contains("Exit codes") && help.contains("not running"),
+        "{help}"
+    );
 }
 
 /// Runs finctl as the unprivileged `nobody` user (needs root and runuser).
@@ -77,17 +91,33 @@ fn other_users_are_refused_by_the_socket_mode_and_by_the_daemon() {
     let testbox = TestBox::new();
     let _daemon = testbox.start();
     // Let nobody reach the socket's folder, so the socket's own mode decides.
-    std::fs::set_permissions(testbox.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
-    let mode = std::fs::metadata(testbox.socket_path()).expect("socket").permissions().mode();
+    std::fs::set_permissions(testbox.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod dir");
+    let mode = std::fs::metadata(testbox.socket_path())
+        .expect("socket")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o660, "admin socket mode");
 
-    let Some(output) = finctl_as_nobody(&testbox) else { return };
+    let Some(output) = finctl_as_nobody(&testbox) else {
+        return;
+    };
     assert_eq!(output.status.code(), Some(4), "{}", text(&output));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("permission denied"), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("permission denied"),
+        "{}",
+        text(&output)
+    );
 
     // Even with the socket opened to everyone, the daemon checks the peer.
-    std::fs::set_permissions(testbox.socket_path(), std::fs::Permissions::from_mode(0o666)).expect("chmod socket");
-    let Some(output) = finctl_as_nobody(&testbox) else { return };
+    std::fs::set_permissions(
+        testbox.socket_path(),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .expect("chmod socket");
+    let Some(output) = finctl_as_nobody(&testbox) else {
+        return;
+    };
     assert_eq!(output.status.code(), Some(4), "{}", text(&output));
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("may not use the fin admin socket"),
@@ -107,14 +137,31 @@ fn finctl_setup_writes_a_config_the_daemon_runs_with() {
         .arg(format!("--config={}", config.display()))
         .arg(format!("--state-dir={}", root.join("state").display()))
         .arg(format!("--log-dir={}", root.join("log").display()))
-        .arg(format!("--admin-socket={}", testbox.socket_path().display()))
-        .args(["--hostname", "localhost", "--https-listen", "127.0.0.1:0", "--http-listen", ""])
+        .arg(format!(
+            "--admin-socket={}",
+            testbox.socket_path().display()
+        ))
+        .args([
+            "--hostname",
+            "localhost",
+            "--https-listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "",
+        ])
         .args(["--metrics-listen", ""])
         .output()
         .expect("finctl setup");
     assert!(output.status.success(), "{}", text(&output));
     let secret = root.join("state/secrets/jwt.key");
-    assert_eq!(std::fs::metadata(&secret).expect("secret").permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&secret)
+            .expect("secret")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
 
     let check = std::process::Command::new(bin("fin"))
         .arg("check-config")

@@ -12,19 +12,41 @@ async fn healthz_answers_over_h2_and_http11_with_security_headers() {
     let cert = testbox.self_signed_cert();
 
     let h2 = daemon.client_trusting(&cert).build().expect("client");
-    let response = h2.get(daemon.url("/healthz")).send().await.expect("h2 request");
+    let response = h2
+        .get(daemon.url("/healthz"))
+        .send()
+        .await
+        .expect("h2 request");
     assert_eq!(response.version(), Version::HTTP_2);
     assert_eq!(response.status(), StatusCode::OK);
     let headers = response.headers().clone();
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["status"], "ok");
-    assert!(headers["strict-transport-security"].to_str().expect("hsts").contains("max-age="));
+    assert!(
+        headers["strict-transport-security"]
+            .to_str()
+            .expect("hsts")
+            .contains("max-age=")
+    );
     assert_eq!(headers["x-content-type-options"], "nosniff");
-    assert!(headers["content-security-policy"].to_str().expect("csp").contains("frame-ancestors 'none'"));
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("frame-ancestors 'none'")
+    );
     assert!(headers.contains_key("referrer-policy"));
 
-    let h1 = daemon.client_trusting(&cert).http1_only().build().expect("client");
-    let response = h1.get(daemon.url("/healthz")).send().await.expect("http/1.1 request");
+    let h1 = daemon
+        .client_trusting(&cert)
+        .http1_only()
+        .build()
+        .expect("client");
+    let response = h1
+        .get(daemon.url("/healthz"))
+        .send()
+        .await
+        .expect("http/1.1 request");
     assert_eq!(response.version(), Version::HTTP_11);
     assert_eq!(response.status(), StatusCode::OK);
 }
@@ -38,7 +60,11 @@ async fn a_client_that_does_not_trust_the_certificate_is_refused() {
     let wrong_cert = stranger.self_signed_cert();
     drop(other);
     let client = daemon.client_trusting(&wrong_cert).build().expect("client");
-    let err = client.get(daemon.url("/healthz")).send().await.expect_err("must not trust");
+    let err = client
+        .get(daemon.url("/healthz"))
+        .send()
+        .await
+        .expect_err("must not trust");
     assert!(err.is_connect() || err.is_request(), "{err:?}");
 }
 
@@ -46,8 +72,15 @@ async fn a_client_that_does_not_trust_the_certificate_is_refused() {
 async fn readyz_reports_database_and_tls() {
     let testbox = TestBox::new();
     let daemon = testbox.start();
-    let client = daemon.client_trusting(&testbox.self_signed_cert()).build().expect("client");
-    let response = client.get(daemon.url("/readyz")).send().await.expect("request");
+    let client = daemon
+        .client_trusting(&testbox.self_signed_cert())
+        .build()
+        .expect("client");
+    let response = client
+        .get(daemon.url("/readyz"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["ready"], true);
@@ -64,13 +97,22 @@ async fn readyz_reports_database_and_tls() {
 async fn errors_are_problem_json_with_stable_codes() {
     let testbox = TestBox::new();
     let daemon = testbox.start();
-    let client = daemon.client_trusting(&testbox.self_signed_cert()).build().expect("client");
+    let client = daemon
+        .client_trusting(&testbox.self_signed_cert())
+        .build()
+        .expect("client");
 
     let cases = [
         (client.get(daemon.url("/no/such/thing")), 404, "not_found"),
-        (client.delete(daemon.url("/healthz")), 405, "method_not_allowed"),
         (
-            client.post(daemon.url("/healthz")).body(vec![b'x'; 2 * 1024 * 1024]),
+            client.delete(daemon.url("/healthz")),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            client
+                .post(daemon.url("/healthz"))
+                .body(vec![b'x'; 2 * 1024 * 1024]),
             413,
             "payload_too_large",
         ),
@@ -83,11 +125,15 @@ async fn errors_are_problem_json_with_stable_codes() {
         let body: serde_json::Value = response.json().await.expect("json");
         assert_eq!(body["code"], code);
         assert_eq!(body["status"], status);
-        assert!(body["title"].is_string() && body["type"].is_string(), "{body}");
+        assert!(
+            body["title"].is_string() && body["type"].is_string(),
+            "{body}"
+        );
     }
 
     // A streamed body without Content-Length is cut off at the same limit.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..40).map(|_| Ok(vec![b'y'; 64 * 1024])).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..40).map(|_| Ok(vec![b'y'; 64 * 1024])).collect();
     let stream = futures_util::stream::iter(chunks);
     let response = client
         .post(daemon.url("/healthz"))
@@ -102,11 +148,22 @@ async fn errors_are_problem_json_with_stable_codes() {
 async fn metrics_count_requests_by_route_pattern_not_raw_path() {
     let testbox = TestBox::new();
     let daemon = testbox.start();
-    let client = daemon.client_trusting(&testbox.self_signed_cert()).build().expect("client");
+    let client = daemon
+        .client_trusting(&testbox.self_signed_cert())
+        .build()
+        .expect("client");
     for _ in 0..3 {
-        client.get(daemon.url("/healthz")).send().await.expect("request");
+        client
+            .get(daemon.url("/healthz"))
+            .send()
+            .await
+            .expect("request");
     }
-    client.get(daemon.url("/secret-looking/path/12345")).send().await.expect("request");
+    client
+        .get(daemon.url("/secret-looking/path/12345"))
+        .send()
+        .await
+        .expect("request");
 
     let text = reqwest::get(format!("http://{}/metrics", daemon.metrics_addr()))
         .await
@@ -120,7 +177,10 @@ async fn metrics_count_requests_by_route_pattern_not_raw_path() {
     );
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
     assert!(!text.contains("12345"), "raw paths must not become labels");
-    assert!(text.contains("fin_http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("fin_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     assert!(text.contains("fin_build_info{version="), "{text}");
     assert!(text.contains("process_resident_memory_bytes"), "{text}");
 }
@@ -129,7 +189,10 @@ async fn metrics_count_requests_by_route_pattern_not_raw_path() {
 async fn every_documented_path_exists() {
     let testbox = TestBox::new();
     let daemon = testbox.start();
-    let client = daemon.client_trusting(&testbox.self_signed_cert()).build().expect("client");
+    let client = daemon
+        .client_trusting(&testbox.self_signed_cert())
+        .build()
+        .expect("client");
     let doc: serde_json::Value = client
         .get(daemon.url("/api/v1/openapi.json"))
         .send()
@@ -143,8 +206,17 @@ async fn every_documented_path_exists() {
     assert!(paths.contains_key("/healthz") && paths.contains_key("/readyz"));
     for (path, methods) in paths {
         if methods.get("get").is_some() && !path.contains('{') {
-            let status = client.get(daemon.url(path)).send().await.expect("request").status();
-            assert_ne!(status, StatusCode::NOT_FOUND, "{path} is documented but not served");
+            let status = client
+                .get(daemon.url(path))
+                .send()
+                .await
+                .expect("request")
+                .status();
+            assert_ne!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{path} is documented but not served"
+            );
         }
     }
 }
@@ -166,6 +238,10 @@ async fn plain_http_redirects_to_the_same_host_and_path_over_https() {
     assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
     assert_eq!(
         response.headers()["location"],
-        format!("https://localhost:{}/api/v1/things?page=2", daemon.https_addr().port()).as_str()
+        format!(
+            "https://localhost:{}/api/v1/things?page=2",
+            daemon.https_addr().port()
+        )
+        .as_str()
     );
 }

@@ -37,13 +37,20 @@ fn only_tls12_and_tls13_are_offered() {
     let port = daemon.https_addr().port();
 
     let old = handshake(port, "-tls1_1");
-    assert!(!old.status.success(), "TLS 1.1 must be refused:\n{}", text(&old));
+    assert!(
+        !old.status.success(),
+        "TLS 1.1 must be refused:\n{}",
+        text(&old)
+    );
 
     let tls12 = handshake(port, "-tls1_2");
     assert!(tls12.status.success(), "{}", text(&tls12));
     let out = String::from_utf8_lossy(&tls12.stdout);
     assert!(out.contains("TLSv1.2"), "{out}");
-    assert!(out.contains("GCM") || out.contains("CHACHA20"), "AEAD suite expected:\n{out}");
+    assert!(
+        out.contains("GCM") || out.contains("CHACHA20"),
+        "AEAD suite expected:\n{out}"
+    );
 
     let tls13 = handshake(port, "-tls1_3");
     assert!(tls13.status.success(), "{}", text(&tls13));
@@ -67,6 +74,8 @@ fn make_cert(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf)
         &format!("/CN={name}"),
         "-addext",
         "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
         "-keyout",
         key.to_str().expect("utf-8 path"),
         "-out",
@@ -102,7 +111,15 @@ async fn sighup_reloads_certificate_files_without_dropping_connections() {
         .pool_idle_timeout(Duration::from_secs(300))
         .build()
         .expect("client");
-    assert!(before.get(daemon.url("/healthz")).send().await.expect("before").status().is_success());
+    assert!(
+        before
+            .get(daemon.url("/healthz"))
+            .send()
+            .await
+            .expect("before")
+            .status()
+            .is_success()
+    );
 
     std::fs::copy(&cert_b, &live_cert).expect("copy");
     std::fs::copy(&key_b, &live_key).expect("copy");
@@ -114,21 +131,36 @@ async fn sighup_reloads_certificate_files_without_dropping_connections() {
         if fresh.get(daemon.url("/healthz")).send().await.is_ok() {
             break;
         }
-        assert!(Instant::now() < deadline, "new certificate not served:\n{}", daemon.output());
+        assert!(
+            Instant::now() < deadline,
+            "new certificate not served:\n{}",
+            daemon.output()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // New handshakes get the new certificate only...
     let stale = daemon.client_trusting(&pem_a).build().expect("client");
-    assert!(stale.get(daemon.url("/healthz")).send().await.is_err(), "old certificate still served");
+    assert!(
+        stale.get(daemon.url("/healthz")).send().await.is_err(),
+        "old certificate still served"
+    );
     // ...while the connection opened before the reload keeps working.
-    let response = before.get(daemon.url("/healthz")).send().await.expect("old connection survives");
+    let response = before
+        .get(daemon.url("/healthz"))
+        .send()
+        .await
+        .expect("old connection survives");
     assert!(response.status().is_success());
 
     let status: fin_proto::admin::Status =
         serde_json::from_slice(&testbox.finctl(&["status", "--json"]).stdout).expect("status");
     assert_eq!(status.pid, daemon.pid(), "no restart");
     assert_eq!(status.tls.mode, "files");
-    assert!(status.tls.subject.contains("second"), "{}", status.tls.subject);
+    assert!(
+        status.tls.subject.contains("second"),
+        "{}",
+        status.tls.subject
+    );
 }
 
 #[test]
