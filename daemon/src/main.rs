@@ -76,7 +76,7 @@ fn main() -> ExitCode {
     let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "fin stopped");
+            // One line on stderr (the journal keeps it too), not a log line as well.
             eprintln!("fin: {e}");
             ExitCode::from(EXIT_FAILURE)
         }

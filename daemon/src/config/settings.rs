@@ -141,9 +141,7 @@ impl RawConfig {
             }
         }
 
-        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err()
-            || self.log.level.is_empty()
-        {
+        if !is_log_filter(&self.log.level) {
             return Err(ConfigError::invalid(
                 "log.level",
                 self.log.level,
@@ -229,6 +227,23 @@ fn absolute_path(key: &'static str, value: &str) -> Result<PathBuf, ConfigError>
             "expected an absolute path, e.g. /var/lib/fin",
         ))
     }
+}
+
+/// A level, or a filter with at least one `target=level` or `level,` part
+/// (a bare word like "loud" would silently be read as a target name).
+fn is_log_filter(value: &str) -> bool {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    if LEVELS.contains(&value) {
+        return true;
+    }
+    (value.contains('=') || value.contains(','))
+        && tracing_subscriber::EnvFilter::try_new(value).is_ok()
+        && value.split(',').all(|part| {
+            LEVELS.contains(&part)
+                || part
+                    .split_once('=')
+                    .is_some_and(|(_, l)| LEVELS.contains(&l))
+        })
 }
 
 fn is_valid_hostname(name: &str) -> bool {

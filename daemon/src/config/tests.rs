@@ -130,6 +130,12 @@ fn bad_values_name_key_value_and_what_is_allowed() {
         "{err}"
     );
 
+    let err = load(&opts(None, &[("FIN_LOG__LEVEL", "loud")]))
+        .expect_err("bad level")
+        .to_string();
+    assert!(err.contains("log.level") && err.contains("loud"), "{err}");
+    load(&opts(None, &[("FIN_LOG__LEVEL", "info,surrealdb=debug")])).expect("a filter is fine");
+
     let err = load(&opts(None, &[("FIN_STORE__URL", "postgres://x")]))
         .expect_err("bad url")
         .to_string();

@@ -9,9 +9,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use futures_util::FutureExt;
 use http_body_util::Limited;
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use tower_service::Service as _;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, Request, StatusCode, header};
@@ -86,7 +87,11 @@ impl HttpService {
         }
     }
 
-    async fn answer(self, mut req: Request<Incoming>) -> Response {
+    async fn answer<B>(self, mut req: Request<B>) -> Response
+    where
+        B: Body<Data = Bytes> + Send + Sync + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let started = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
@@ -169,5 +174,74 @@ impl hyper::service::Service<Request<Incoming>> for HttpService {
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let this = self.clone();
         Box::pin(async move { Ok(this.answer(req).await) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::{BodyExt, Full};
+    use warp::{Filter, Reply};
+
+    use super::*;
+
+    fn service_with(filter: BoxedFilter<(Response,)>, max_body: u64) -> HttpService {
+        HttpService::new(filter, None, max_body, true)
+    }
+
+    async fn json_of(response: Response) -> serde_json::Value {
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        serde_json::from_slice(&bytes).expect("json")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_500_problem_and_the_service_lives_on() {
+        let filter = warp::path("boom")
+            .map(|| -> Response { panic!("handler bug") })
+            .or(warp::path("ok").map(|| warp::reply().into_response()))
+            .unify()
+            .boxed();
+        let service = service_with(filter, 1024);
+        let request = Request::builder()
+            .uri("/boom")
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let response = service.clone().answer(request).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        assert_eq!(response.headers()["x-frame-options"], "DENY");
+        let body = json_of(response).await;
+        assert_eq!(body["code"], "internal_error");
+        assert!(
+            !body.to_string().contains("handler bug"),
+            "the cause stays in the log"
+        );
+
+        let request = Request::builder()
+            .uri("/ok")
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        assert_eq!(service.answer(request).await.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_declared_oversized_body_is_refused_before_routing() {
+        let filter = warp::any().map(|| warp::reply().into_response()).boxed();
+        let request = Request::builder()
+            .method("POST")
+            .uri("/")
+            .header(header::CONTENT_LENGTH, "2048")
+            .body(Full::new(Bytes::from(vec![0u8; 2048])))
+            .expect("request");
+        let response = service_with(filter, 1024).answer(request).await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(json_of(response).await["code"], "payload_too_large");
     }
 }

@@ -105,3 +105,22 @@ fn a_second_daemon_on_the_same_database_is_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("in use by another process"), "{stderr}");
 }
+
+#[test]
+fn readiness_and_stopping_are_reported_to_systemd() {
+    let testbox = TestBox::new();
+    let notify_path = testbox.path().join("notify.sock");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).expect("bind notify socket");
+    notify
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let testbox = testbox.env("NOTIFY_SOCKET", &notify_path.display().to_string());
+    let mut daemon = testbox.start();
+
+    let mut buf = [0u8; 512];
+    let n = notify.recv(&mut buf).expect("READY message");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
+    assert!(daemon.stop().success());
+    let n = notify.recv(&mut buf).expect("STOPPING message");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
+}
