@@ -13,6 +13,7 @@ pub mod app;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod ratelimit;
 pub mod service;
 pub mod store;
 pub mod telemetry;
