@@ -17,7 +17,8 @@ impl Quota {
     pub fn new(count: u32, period: Duration, burst: u32) -> Self {
         let count = count.max(1);
         let burst = burst.max(1);
-        let interval = (u64::try_from(period.as_nanos()).unwrap_or(u64::MAX) / u64::from(count)).max(1);
+        let interval =
+            (u64::try_from(period.as_nanos()).unwrap_or(u64::MAX) / u64::from(count)).max(1);
         Quota {
             interval,
             tolerance: interval.saturating_mul(u64::from(burst - 1)),
@@ -46,7 +47,8 @@ impl Quota {
         }
         let new_tat = tat.saturating_add(self.interval);
         // Requests still allowed right now after this one.
-        let headroom = (now + self.tolerance + self.interval).saturating_sub(new_tat) / self.interval;
+        let headroom =
+            (now + self.tolerance + self.interval).saturating_sub(new_tat) / self.interval;
         let decision = Decision {
             allowed: true,
             limit: self.burst,

@@ -52,7 +52,9 @@ impl RateLimiter {
     pub fn check_at(&self, key: &impl Hash, now: u64) -> Decision {
         let hash = self.hasher.hash_one(key);
         let shard = &self.shards[(hash as usize) % SHARDS];
-        let mut map = shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = shard
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let stored = map.get(&hash).copied();
         let (decision, new_tat) = self.quota.decide(stored, now);
         if let Some(tat) = new_tat {
@@ -77,7 +79,10 @@ impl RateLimiter {
     pub fn sweep(&self) {
         let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
         for shard in &self.shards {
-            shard.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, tat| *tat > now);
+            shard
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|_, tat| *tat > now);
         }
     }
 }

@@ -10,10 +10,13 @@ const SECOND: u64 = 1_000_000_000;
 fn a_burst_is_allowed_then_the_sustained_rate() {
     // 5 per minute, burst 5: the login class default.
     let limiter = RateLimiter::new(Quota::new(5, Duration::from_secs(60), 5), 1000);
-    let remaining: Vec<u32> = (0..5).map(|_| limiter.check_at(&"ip", 0)).map(|d| {
-        assert!(d.allowed);
-        d.remaining
-    }).collect();
+    let remaining: Vec<u32> = (0..5)
+        .map(|_| limiter.check_at(&"ip", 0))
+        .map(|d| {
+            assert!(d.allowed);
+            d.remaining
+        })
+        .collect();
     assert_eq!(remaining, [4, 3, 2, 1, 0]);
     let refused = limiter.check_at(&"ip", 0);
     assert!(!refused.allowed);
@@ -38,7 +41,10 @@ fn memory_stays_capped_under_a_million_distinct_keys() {
         limiter.check_at(&key, key);
     }
     let tracked = limiter.tracked();
-    assert!(tracked <= cap.div_ceil(SHARDS) * SHARDS, "{tracked} keys tracked");
+    assert!(
+        tracked <= cap.div_ceil(SHARDS) * SHARDS,
+        "{tracked} keys tracked"
+    );
     assert!(tracked > cap / 2, "the cap is used, not emptied: {tracked}");
 }
 

@@ -1,0 +1,5 @@
+//! Identity: password hashing and policy, access tokens.
+
+pub mod jwt;
+pub mod password;
+pub mod policy;
