@@ -26,7 +26,25 @@ impl AdminClient {
     }
 
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CtlError> {
-        let (status, body) = self.request("GET", path)?;
+        self.call("GET", path, None)
+    }
+
+    pub fn post<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, CtlError> {
+        let body = serde_json::to_vec(body).map_err(|e| CtlError::Other(e.to_string()))?;
+        self.call("POST", path, Some(&body))
+    }
+
+    fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<T, CtlError> {
+        let (status, body) = self.request(method, path, body)?;
         if (200..300).contains(&status) {
             serde_json::from_slice(&body).map_err(|e| {
                 CtlError::Other(format!(
@@ -38,7 +56,12 @@ impl AdminClient {
         }
     }
 
-    fn request(&self, method: &str, path: &str) -> Result<(u16, Vec<u8>), CtlError> {
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<(u16, Vec<u8>), CtlError> {
         let mut stream = UnixStream::connect(&self.socket).map_err(|e| self.connect_error(e))?;
         let io = |e: std::io::Error| {
             CtlError::Other(format!(
@@ -48,11 +71,21 @@ impl AdminClient {
         };
         stream.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
         stream.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: fin\r\nAccept: application/json\r\nUser-Agent: finctl/{}\r\nConnection: close\r\n\r\n",
+        let content = match body {
+            Some(body) => format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            ),
+            None => String::new(),
+        };
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: fin\r\nAccept: application/json\r\nUser-Agent: finctl/{}\r\n{content}Connection: close\r\n\r\n",
             env!("CARGO_PKG_VERSION")
         );
-        stream.write_all(request.as_bytes()).map_err(io)?;
+        stream.write_all(head.as_bytes()).map_err(io)?;
+        if let Some(body) = body {
+            stream.write_all(body).map_err(io)?;
+        }
         let mut raw = Vec::new();
         stream
             .take(MAX_RESPONSE)

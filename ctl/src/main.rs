@@ -5,6 +5,7 @@ mod client;
 mod error;
 mod setup;
 mod status;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +49,9 @@ enum Command {
     Status,
     /// Write the configuration and prepare folders and secrets (safe to repeat).
     Setup(Box<setup::SetupArgs>),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
     let result: Result<(), CtlError> = match cli.command {
         Command::Status => status::run(&AdminClient::new(&cli.socket), cli.json),
         Command::Setup(args) => setup::run(*args, cli.json),
+        Command::User(command) => user::run(&AdminClient::new(&cli.socket), command, cli.json),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),

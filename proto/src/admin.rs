@@ -56,3 +56,31 @@ pub struct AdminError {
     /// What went wrong and what to do about it.
     pub message: String,
 }
+
+/// Path of the users collection on the admin socket.
+pub const USERS_PATH: &str = "/v1/users";
+
+/// `POST /v1/users`: create an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateUser {
+    pub username: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// `admin`, `user` or `guest`.
+    pub role: String,
+    pub password: String,
+}
+
+/// An account as shown to operators (never the password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub role: String,
+    pub disabled: bool,
+    /// Unix time (seconds).
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+    pub locked_until: Option<i64>,
+}

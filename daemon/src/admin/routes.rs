@@ -1,13 +1,16 @@
 //! Admin requests and their answers.
 
 use bytes::Bytes;
-use fin_proto::admin::{AdminError, STATUS_PATH};
-use http_body_util::Full;
+use fin_proto::admin::{AdminError, CreateUser, STATUS_PATH, USERS_PATH};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode, header};
 use serde::Serialize;
 
-use crate::service::Services;
+use crate::service::{ServiceError, Services};
+
+/// Admin requests are small JSON documents.
+const MAX_BODY: usize = 64 * 1024;
 
 pub async fn answer(
     services: &Services,
@@ -34,11 +37,70 @@ pub async fn answer(
             "method_not_allowed",
             "use GET".into(),
         ),
+        (&Method::GET, USERS_PATH) => match services.users.list().await {
+            Ok(users) => json(StatusCode::OK, &users),
+            Err(e) => service_error(e),
+        },
+        (&Method::POST, USERS_PATH) => {
+            let request: CreateUser = match read_json(req).await {
+                Ok(request) => request,
+                Err(response) => return response,
+            };
+            match services.users.create(request).await {
+                Ok(user) => json(StatusCode::CREATED, &user),
+                Err(e) => service_error(e),
+            }
+        }
+        (_, USERS_PATH) => error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "use GET or POST".into(),
+        ),
         (_, path) => error(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("this daemon has no admin endpoint {path}: is finctl newer than the daemon?"),
         ),
+    }
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(
+    req: Request<Incoming>,
+) -> Result<T, Response<Full<Bytes>>> {
+    let body = Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("cannot read the request: {e}"),
+            )
+        })?
+        .to_bytes();
+    serde_json::from_slice(&body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("the request is not valid JSON for this endpoint: {e}"),
+        )
+    })
+}
+
+fn service_error(e: ServiceError) -> Response<Full<Bytes>> {
+    match e {
+        ServiceError::Invalid(message) => {
+            error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+        }
+        ServiceError::Conflict(message) => error(StatusCode::CONFLICT, "conflict", message),
+        other => {
+            tracing::error!(error = %other, "admin request failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "the daemon failed; the cause is in its log".into(),
+            )
+        }
     }
 }
 

@@ -16,6 +16,8 @@ pub use startup::AppError;
 use crate::config::Settings;
 use crate::http::{self, RequestObserver};
 use crate::metrics::Metrics;
+use crate::service::auth::password::{HashCost, PasswordHashing};
+use crate::service::users::Users;
 use crate::service::{Services, System};
 use crate::store::Store;
 use crate::tls::{CertResolver, TlsAcceptor};
@@ -66,8 +68,11 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     let tls_mode = settings.tls.mode_name();
     let probe_resolver = resolver.clone();
     let tls_probe = Arc::new(move || startup::tls_status(tls_mode, &probe_resolver.info()));
+    let hashing =
+        PasswordHashing::new(HashCost::default()).map_err(|e| AppError::Internal(e.to_string()))?;
     let services = Services {
-        system: Arc::new(System::new(store, tls_probe, listeners.clone())),
+        system: Arc::new(System::new(store.clone(), tls_probe, listeners.clone())),
+        users: Arc::new(Users::new(store, hashing)),
     };
     let metrics = Metrics::new(crate::VERSION).map_err(|e| AppError::Internal(e.to_string()))?;
     let observer: RequestObserver = {

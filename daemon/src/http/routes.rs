@@ -148,8 +148,15 @@ mod tests {
             admin_socket: "/nonexistent".into(),
             pid: 1,
         };
+        let cost = crate::service::auth::password::HashCost {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let hashing = crate::service::auth::password::PasswordHashing::new(cost).expect("hashing");
         Services {
-            system: std::sync::Arc::new(System::new(store, tls, listeners)),
+            system: std::sync::Arc::new(System::new(store.clone(), tls, listeners)),
+            users: std::sync::Arc::new(crate::service::users::Users::new(store, hashing)),
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod system;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -13,10 +14,29 @@ pub use system::{System, TlsProbe};
 #[derive(Clone)]
 pub struct Services {
     pub system: Arc<System>,
+    pub users: Arc<users::Users>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
+    /// The request breaks a rule; the message says which.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(crate::store::StoreError),
+}
+
+impl From<crate::store::StoreError> for ServiceError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Conflict(what) => {
+                ServiceError::Conflict(format!("{what} already exists"))
+            }
+            other => ServiceError::Store(other),
+        }
+    }
 }

@@ -13,11 +13,18 @@ struct Migration {
 }
 
 /// Append only: a released migration is never edited, a change is a new one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "schema bookkeeping",
-    sql: include_str!("migrations/0001_schema_bookkeeping.surql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "schema bookkeeping",
+        sql: include_str!("migrations/0001_schema_bookkeeping.surql"),
+    },
+    Migration {
+        version: 2,
+        name: "users",
+        sql: include_str!("migrations/0002_users.surql"),
+    },
+];
 
 /// The newest schema this build knows.
 pub const LATEST_SCHEMA: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;

@@ -3,11 +3,13 @@
 //! SurrealDB; every query binds its parameters.
 
 mod migrations;
+mod users;
 
 use surrealdb::Surreal;
 use surrealdb::engine::any::{self, Any};
 
 pub use migrations::LATEST_SCHEMA;
+pub use users::{NewUser, UserRecord};
 
 /// A connection to the database, with the schema migrated to [`LATEST_SCHEMA`].
 #[derive(Clone)]
@@ -35,6 +37,8 @@ pub enum StoreError {
         name: &'static str,
         reason: String,
     },
+    #[error("{0} already exists")]
+    Conflict(String),
     #[error("database error: {0}")]
     Query(String),
 }

@@ -6,3 +6,4 @@ mod config;
 mod http_api;
 mod lifecycle;
 mod tls;
+mod users;

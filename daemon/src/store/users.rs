@@ -1,0 +1,159 @@
+//! Accounts. User names arrive normalised from the service layer; the
+//! unique index makes a duplicate a [`StoreError::Conflict`].
+
+use surrealdb::types::SurrealValue;
+
+use super::{Store, StoreError};
+
+/// A user as stored.
+#[derive(Debug, Clone, PartialEq, Eq, SurrealValue)]
+pub struct UserRecord {
+    pub uid: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub password_hash: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+    pub failed_logins: i64,
+    pub locked_until: Option<i64>,
+}
+
+/// What creating a user needs.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub uid: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+const FIELDS: &str = "uid, username, email, password_hash, role, disabled, created_at, last_login_at, failed_logins, locked_until";
+
+impl Store {
+    pub async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
+        let result = self
+            .db
+            .query(
+                "CREATE user SET uid = $uid, username = $username, email = $email, password_hash = $hash, \
+                 role = $role, disabled = false, created_at = $created_at, failed_logins = 0",
+            )
+            .bind(("uid", user.uid.clone()))
+            .bind(("username", user.username.clone()))
+            .bind(("email", user.email.clone()))
+            .bind(("hash", user.password_hash.clone()))
+            .bind(("role", user.role.clone()))
+            .bind(("created_at", user.created_at))
+            .await
+            .and_then(|r| r.check());
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.to_string().contains("already contains") => {
+                Err(StoreError::Conflict(format!("user {}", user.username)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let mut response = self
+            .db
+            .query(format!(
+                "SELECT {FIELDS} FROM user WHERE username = $username LIMIT 1"
+            ))
+            .bind(("username", username.to_string()))
+            .await?;
+        let mut users: Vec<UserRecord> = response.take(0)?;
+        Ok(users.pop())
+    }
+
+    pub async fn user_by_uid(&self, uid: &str) -> Result<Option<UserRecord>, StoreError> {
+        let mut response = self
+            .db
+            .query(format!(
+                "SELECT {FIELDS} FROM user WHERE uid = $uid LIMIT 1"
+            ))
+            .bind(("uid", uid.to_string()))
+            .await?;
+        let mut users: Vec<UserRecord> = response.take(0)?;
+        Ok(users.pop())
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let mut response = self
+            .db
+            .query(format!("SELECT {FIELDS} FROM user ORDER BY username"))
+            .await?;
+        Ok(response.take(0)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alice() -> NewUser {
+        NewUser {
+            uid: "u-alice".into(),
+            username: "alice".into(),
+            email: Some("alice@example.org".into()),
+            password_hash: "$argon2id$stub".into(),
+            role: "admin".into(),
+            created_at: 1000,
+        }
+    }
+
+    #[tokio::test]
+    async fn users_round_trip_and_names_are_unique() {
+        let store = Store::open("mem://", "fin", "fin").await.expect("open");
+        store.create_user(&alice()).await.expect("create");
+        let found = store
+            .user_by_username("alice")
+            .await
+            .expect("query")
+            .expect("found");
+        assert_eq!(found.uid, "u-alice");
+        assert_eq!(found.email.as_deref(), Some("alice@example.org"));
+        assert!(!found.disabled);
+        assert_eq!(found.failed_logins, 0);
+        assert_eq!(found.last_login_at, None);
+        assert_eq!(
+            store.user_by_uid("u-alice").await.expect("query"),
+            Some(found)
+        );
+        assert_eq!(store.user_by_username("bob").await.expect("query"), None);
+
+        let duplicate = NewUser {
+            uid: "u-other".into(),
+            ..alice()
+        };
+        let err = store.create_user(&duplicate).await.expect_err("duplicate");
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert_eq!(store.list_users().await.expect("list").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn roles_outside_the_three_are_rejected_by_the_schema() {
+        let store = Store::open("mem://", "fin", "fin").await.expect("open");
+        let err = store
+            .create_user(&NewUser {
+                role: "superuser".into(),
+                ..alice()
+            })
+            .await
+            .expect_err("bad role");
+        assert!(matches!(err, StoreError::Query(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn user_input_is_bound_not_spliced() {
+        let store = Store::open("mem://", "fin", "fin").await.expect("open");
+        store.create_user(&alice()).await.expect("create");
+        let hostile = "alice' OR true; DELETE user; --";
+        assert_eq!(store.user_by_username(hostile).await.expect("query"), None);
+        assert_eq!(store.list_users().await.expect("list").len(), 1);
+    }
+}

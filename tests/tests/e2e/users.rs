@@ -1,0 +1,123 @@
+//! Accounts through finctl and the admin socket.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use fin_e2e::{TestBox, bin, text};
+
+fn finctl_with_stdin(testbox: &TestBox, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(bin("finctl"))
+        .arg("--socket")
+        .arg(testbox.socket_path())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("finctl");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("finctl output")
+}
+
+#[test]
+fn users_are_added_and_listed_through_the_admin_socket() {
+    let testbox = TestBox::new();
+    let _daemon = testbox.start();
+
+    let output = finctl_with_stdin(
+        &testbox,
+        &[
+            "user",
+            "add",
+            "Alice",
+            "--role",
+            "admin",
+            "--email",
+            "alice@example.org",
+            "--password-stdin",
+        ],
+        "vivid otter harbours 42 plums\n",
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("created alice (admin)"));
+
+    let output = testbox.finctl(&["user", "add", "bob", "--random-password", "--json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let bob: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(bob["role"], "user");
+    assert!(bob["password"].as_str().is_some_and(|p| p.len() >= 30));
+    assert!(bob.get("password_hash").is_none());
+
+    let output = testbox.finctl(&["user", "list", "--json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let users: Vec<fin_proto::admin::User> = serde_json::from_slice(&output.stdout).expect("json");
+    let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    assert_eq!(users[0].email.as_deref(), Some("alice@example.org"));
+
+    let output = testbox.finctl(&["user", "list"]);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("alice") && table.contains("admin") && table.contains("active"),
+        "{table}"
+    );
+}
+
+#[test]
+fn refusals_say_why_and_change_nothing() {
+    let testbox = TestBox::new();
+    let _daemon = testbox.start();
+    let add = |name: &str, password: &str| {
+        finctl_with_stdin(
+            &testbox,
+            &["user", "add", name, "--password-stdin"],
+            password,
+        )
+    };
+
+    assert!(
+        add("carol", "vivid otter harbours 42 plums\n")
+            .status
+            .success()
+    );
+    for (name, password, needle) in [
+        ("CAROL", "another fine passphrase 77\n", "already exists"),
+        ("dave", "password\n", "at least 12"),
+        ("dave", "password1234\n", "too easy to guess"),
+        ("no spaces", "vivid otter harbours 42 plums\n", "user names"),
+    ] {
+        let output = add(name, password);
+        assert_eq!(output.status.code(), Some(5), "{}", text(&output));
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(needle),
+            "{}",
+            text(&output)
+        );
+    }
+    let output = testbox.finctl(&["user", "list", "--json"]);
+    let users: Vec<fin_proto::admin::User> = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(
+        users.len(),
+        1,
+        "nothing was created by the refused requests"
+    );
+}
+
+#[test]
+fn accounts_survive_a_restart() {
+    let testbox = TestBox::new();
+    let mut daemon = testbox.start();
+    let output = testbox.finctl(&["user", "add", "erin", "--random-password"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(daemon.stop().success());
+    let _again = testbox.start();
+    let output = testbox.finctl(&["user", "list", "--json"]);
+    let users: Vec<fin_proto::admin::User> = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].username, "erin");
+}
