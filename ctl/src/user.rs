@@ -81,7 +81,7 @@ fn list(client: &AdminClient, json: bool) -> Result<(), CtlError> {
         );
         return Ok(());
     }
-    println!("{:<24} {:<6} {:<9} {}", "USER", "ROLE", "STATUS", "E-MAIL");
+    println!("{:<24} {:<6} {:<9} E-MAIL", "USER", "ROLE", "STATUS");
     for u in users {
         let status = if u.disabled { "disabled" } else { "active" };
         println!(
