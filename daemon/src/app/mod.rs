@@ -4,11 +4,11 @@
 mod serve;
 mod startup;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use fin_proto::Listeners;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
 pub use startup::AppError;
@@ -16,7 +16,9 @@ pub use startup::AppError;
 use crate::config::Settings;
 use crate::http::{self, RequestObserver};
 use crate::metrics::Metrics;
+use crate::service::auth::jwt::JwtKeys;
 use crate::service::auth::password::{HashCost, PasswordHashing};
+use crate::service::auth::sessions::{Sessions, TokenLifetimes};
 use crate::service::users::Users;
 use crate::service::{Services, System};
 use crate::store::Store;
@@ -28,6 +30,9 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Runs the daemon until SIGTERM or SIGINT. Returns once every listener has
 /// stopped and open requests have finished (or the grace period ran out).
 pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
+    // Installed first, so a stop request that comes right after readiness is
+    // never met by the default action (which would kill the process).
+    let signals = Signals::install()?;
     startup::prepare_state_dir(&settings)?;
     let store = Store::open(
         &settings.store_url,
@@ -70,9 +75,19 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     let tls_probe = Arc::new(move || startup::tls_status(tls_mode, &probe_resolver.info()));
     let hashing =
         PasswordHashing::new(HashCost::default()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let keys = JwtKeys::load_or_create(
+        &settings.state_dir.join("secrets"),
+        crate::service::unix_now(),
+    )?;
     let services = Services {
         system: Arc::new(System::new(store.clone(), tls_probe, listeners.clone())),
-        users: Arc::new(Users::new(store, hashing)),
+        users: Arc::new(Users::new(store.clone(), hashing.clone())),
+        sessions: Arc::new(Sessions::new(
+            store,
+            hashing,
+            Arc::new(RwLock::new(keys)),
+            TokenLifetimes::default(),
+        )),
     };
     let metrics = Metrics::new(crate::VERSION).map_err(|e| AppError::Internal(e.to_string()))?;
     let observer: RequestObserver = {
@@ -132,7 +147,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     // Not running under systemd is fine: the call then does nothing.
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
 
-    wait_for_stop(&settings, &resolver).await?;
+    signals.wait_for_stop(&settings, &resolver).await;
 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     tracing::info!(grace = ?settings.shutdown_grace, "shutting down: no new connections, finishing open requests");
@@ -143,16 +158,29 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Reloads the certificate on SIGHUP; returns on SIGTERM or SIGINT.
-async fn wait_for_stop(settings: &Settings, resolver: &CertResolver) -> Result<(), AppError> {
-    let mut term = signal(SignalKind::terminate()).map_err(AppError::io("SIGTERM handler"))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(AppError::io("SIGINT handler"))?;
-    let mut hup = signal(SignalKind::hangup()).map_err(AppError::io("SIGHUP handler"))?;
-    loop {
-        tokio::select! {
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
-            _ = hup.recv() => reload_certificate(settings, resolver),
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self, AppError> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).map_err(AppError::io("SIGTERM handler"))?,
+            int: signal(SignalKind::interrupt()).map_err(AppError::io("SIGINT handler"))?,
+            hup: signal(SignalKind::hangup()).map_err(AppError::io("SIGHUP handler"))?,
+        })
+    }
+
+    /// Reloads the certificate on SIGHUP; returns on SIGTERM or SIGINT.
+    async fn wait_for_stop(mut self, settings: &Settings, resolver: &CertResolver) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return,
+                _ = self.int.recv() => return,
+                _ = self.hup.recv() => reload_certificate(settings, resolver),
+            }
         }
     }
 }

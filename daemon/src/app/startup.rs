@@ -23,6 +23,8 @@ pub enum AppError {
     Tls(#[from] TlsError),
     #[error(transparent)]
     Admin(#[from] AdminSocketError),
+    #[error(transparent)]
+    Secrets(#[from] crate::service::auth::jwt::KeyError),
     #[error("cannot listen for {what} on {addr}: {reason}")]
     Bind {
         what: &'static str,

@@ -4,16 +4,45 @@ use std::sync::OnceLock;
 
 use utoipa::OpenApi;
 
-use super::routes;
+use super::{auth, routes};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "fin API", description = "Self-hosted personal finance: the JSON API over HTTPS."),
-    paths(routes::healthz, routes::readyz, routes::openapi_json),
-    components(schemas(fin_proto::api::Problem, fin_proto::api::Health, fin_proto::api::Readiness, fin_proto::api::Check)),
-    tags((name = "system", description = "Liveness, readiness and this document"))
+    paths(
+        routes::healthz, routes::readyz, routes::openapi_json,
+        auth::login, auth::refresh, auth::logout, auth::me
+    ),
+    components(schemas(
+        fin_proto::api::Problem, fin_proto::api::Health, fin_proto::api::Readiness, fin_proto::api::Check,
+        fin_proto::api::LoginRequest, fin_proto::api::RefreshRequest, fin_proto::api::TokenPair, fin_proto::api::Me
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "system", description = "Liveness, readiness and this document"),
+        (name = "auth", description = "Log in, refresh, log out, who am I")
+    )
 )]
 struct ApiDoc;
+
+/// Declares the `bearer` security scheme the authenticated routes use.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// Built once; the document never changes while the daemon runs.
 pub fn document() -> &'static utoipa::openapi::OpenApi {

@@ -32,13 +32,50 @@ pub fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Res
     response
 }
 
+/// An error a handler or filter decided on: status, stable code, message.
+#[derive(Debug)]
+pub struct ApiRejection {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+}
+
+impl warp::reject::Reject for ApiRejection {}
+
+impl ApiRejection {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiRejection {
+            status,
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the server failed to answer; the cause is in its log",
+        )
+    }
+}
+
 /// Maps every rejection warp can produce to a problem response.
 pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     Ok(from_rejection(&rejection))
 }
 
 fn from_rejection(r: &Rejection) -> Response {
-    if r.is_not_found() {
+    if let Some(e) = r.find::<ApiRejection>() {
+        let mut response = problem(e.status, e.code, e.detail.clone());
+        if e.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"fin\""),
+            );
+        }
+        response
+    } else if r.is_not_found() {
         problem(
             StatusCode::NOT_FOUND,
             "not_found",

@@ -10,7 +10,7 @@ use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::{openapi, problem};
+use super::{auth, openapi, problem};
 use crate::service::Services;
 
 /// A route's pattern, attached to its responses for labelling.
@@ -39,7 +39,7 @@ where
 
 /// Every route the HTTPS API serves.
 pub fn all(services: Services) -> Vec<Route> {
-    let with_services = warp::any().map(move || services.clone());
+    let with_services = with(&services);
     vec![
         route(
             Method::GET,
@@ -55,6 +55,42 @@ pub fn all(services: Services) -> Vec<Route> {
                 .and_then(readyz),
         ),
         route(
+            Method::POST,
+            "/api/v1/auth/login",
+            warp::path!("api" / "v1" / "auth" / "login")
+                .and(warp::post())
+                .and(auth::json_body())
+                .and(auth::client_info())
+                .and(with(&services))
+                .and_then(auth::login),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            warp::path!("api" / "v1" / "auth" / "refresh")
+                .and(warp::post())
+                .and(auth::json_body())
+                .and(with(&services))
+                .and_then(auth::refresh),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/auth/logout",
+            warp::path!("api" / "v1" / "auth" / "logout")
+                .and(warp::post())
+                .and(auth::authenticated(services.clone()))
+                .and(with(&services))
+                .and_then(auth::logout),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/auth/me",
+            warp::path!("api" / "v1" / "auth" / "me")
+                .and(warp::get())
+                .and(auth::authenticated(services.clone()))
+                .and_then(auth::me),
+        ),
+        route(
             Method::GET,
             "/api/v1/openapi.json",
             warp::path!("api" / "v1" / "openapi.json")
@@ -62,6 +98,14 @@ pub fn all(services: Services) -> Vec<Route> {
                 .and_then(openapi_json),
         ),
     ]
+}
+
+/// Hands a clone of the services to a handler.
+fn with(
+    services: &Services,
+) -> impl Filter<Extract = (Services,), Error = std::convert::Infallible> + Clone + use<> {
+    let services = services.clone();
+    warp::any().map(move || services.clone())
 }
 
 /// One filter answering every route, unknown ones included, with problem+json errors.
@@ -154,9 +198,21 @@ mod tests {
             parallelism: 1,
         };
         let hashing = crate::service::auth::password::PasswordHashing::new(cost).expect("hashing");
+        let secrets = tempfile::tempdir().expect("tempdir");
+        let keys =
+            crate::service::auth::jwt::JwtKeys::load_or_create(secrets.path(), 0).expect("keys");
         Services {
             system: std::sync::Arc::new(System::new(store.clone(), tls, listeners)),
-            users: std::sync::Arc::new(crate::service::users::Users::new(store, hashing)),
+            users: std::sync::Arc::new(crate::service::users::Users::new(
+                store.clone(),
+                hashing.clone(),
+            )),
+            sessions: std::sync::Arc::new(crate::service::auth::sessions::Sessions::new(
+                store,
+                hashing,
+                std::sync::Arc::new(std::sync::RwLock::new(keys)),
+                Default::default(),
+            )),
         }
     }
 

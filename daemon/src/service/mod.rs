@@ -15,6 +15,7 @@ pub use system::{System, TlsProbe};
 pub struct Services {
     pub system: Arc<System>,
     pub users: Arc<users::Users>,
+    pub sessions: Arc<auth::sessions::Sessions>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -24,6 +24,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "users",
         sql: include_str!("migrations/0002_users.surql"),
     },
+    Migration {
+        version: 3,
+        name: "sessions",
+        sql: include_str!("migrations/0003_sessions.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -3,12 +3,14 @@
 //! SurrealDB; every query binds its parameters.
 
 mod migrations;
+mod sessions;
 mod users;
 
 use surrealdb::Surreal;
 use surrealdb::engine::any::{self, Any};
 
 pub use migrations::LATEST_SCHEMA;
+pub use sessions::SessionRecord;
 pub use users::{NewUser, UserRecord};
 
 /// A connection to the database, with the schema migrated to [`LATEST_SCHEMA`].

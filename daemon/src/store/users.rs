@@ -82,6 +82,29 @@ impl Store {
         Ok(users.pop())
     }
 
+    /// A successful login: its time, and the upgraded hash when the cost changed.
+    pub async fn record_login(
+        &self,
+        uid: &str,
+        now: i64,
+        new_hash: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let query = match new_hash {
+            Some(_) => {
+                "UPDATE user SET last_login_at = $now, failed_logins = 0, password_hash = $hash WHERE uid = $uid"
+            }
+            None => "UPDATE user SET last_login_at = $now, failed_logins = 0 WHERE uid = $uid",
+        };
+        self.db
+            .query(query)
+            .bind(("uid", uid.to_string()))
+            .bind(("now", now))
+            .bind(("hash", new_hash.unwrap_or_default().to_string()))
+            .await?
+            .check()?;
+        Ok(())
+    }
+
     pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         let mut response = self
             .db

@@ -2,6 +2,7 @@
 //! so the suite links once.
 
 mod admin;
+mod auth;
 mod config;
 mod http_api;
 mod lifecycle;

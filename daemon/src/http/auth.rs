@@ -1,0 +1,147 @@
+//! Authentication routes and the filter that turns a bearer token into the
+//! acting principal.
+
+use fin_proto::api::{LoginRequest, Me, RefreshRequest, TokenPair};
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use super::problem::ApiRejection;
+use super::service::PeerAddr;
+use crate::service::Services;
+use crate::service::auth::sessions::{AuthError, ClientInfo, Principal};
+
+/// JSON request bodies are small; uploads have their own limits.
+pub const MAX_JSON_BYTES: u64 = 64 * 1024;
+
+impl From<AuthError> for ApiRejection {
+    fn from(e: AuthError) -> Self {
+        let (status, code) = match &e {
+            AuthError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            AuthError::InvalidToken => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AuthError::InvalidRefresh => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
+            AuthError::RefreshReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
+            AuthError::Internal(cause) => {
+                tracing::error!(error = %cause, "authentication failed internally");
+                return ApiRejection::internal();
+            }
+        };
+        ApiRejection::new(status, code, e.to_string())
+    }
+}
+
+/// A JSON body of at most [`MAX_JSON_BYTES`], `Content-Type: application/json`.
+pub fn json_body<T: serde::de::DeserializeOwned + Send>()
+-> impl Filter<Extract = (T,), Error = Rejection> + Clone {
+    warp::body::content_length_limit(MAX_JSON_BYTES).and(warp::body::json())
+}
+
+/// The principal behind `Authorization: Bearer <access token>`, or 401.
+pub fn authenticated(services: Services) -> BoxedFilter<(Principal,)> {
+    warp::header::optional::<String>("authorization")
+        .and_then(move |header: Option<String>| {
+            let services = services.clone();
+            async move {
+                let token = header
+                    .as_deref()
+                    .and_then(|h| {
+                        h.strip_prefix("Bearer ")
+                            .or_else(|| h.strip_prefix("bearer "))
+                    })
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| {
+                        warp::reject::custom(ApiRejection::from(AuthError::InvalidToken))
+                    })?;
+                services
+                    .sessions
+                    .authenticate(token)
+                    .await
+                    .map_err(|e| warp::reject::custom(ApiRejection::from(e)))
+            }
+        })
+        .boxed()
+}
+
+/// Peer address and user agent, recorded with new sessions.
+pub fn client_info() -> impl Filter<Extract = (ClientInfo,), Error = Rejection> + Clone {
+    warp::ext::optional::<PeerAddr>()
+        .and(warp::header::optional::<String>("user-agent"))
+        .map(
+            |peer: Option<PeerAddr>, user_agent: Option<String>| ClientInfo {
+                ip: peer.map(|p| p.0.ip().to_string()),
+                user_agent,
+            },
+        )
+}
+
+/// Log in with user name and password.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenPair),
+        (status = 401, description = "Wrong user name or password", body = fin_proto::api::Problem)))]
+pub async fn login(
+    request: LoginRequest,
+    client: ClientInfo,
+    services: Services,
+) -> Result<Response, Rejection> {
+    let tokens = services
+        .sessions
+        .login(&request.username, &request.password, client)
+        .await
+        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+    Ok(no_store(warp::reply::json(&tokens).into_response()))
+}
+
+/// Trade a refresh token for new tokens; the old refresh token is spent.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens", body = TokenPair),
+        (status = 401, description = "Invalid, expired or reused refresh token (reuse ends the session)", body = fin_proto::api::Problem)))]
+pub async fn refresh(request: RefreshRequest, services: Services) -> Result<Response, Rejection> {
+    let tokens = services
+        .sessions
+        .refresh(&request.refresh_token)
+        .await
+        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+    Ok(no_store(warp::reply::json(&tokens).into_response()))
+}
+
+/// End this session: its access and refresh tokens stop working at once.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "Not logged in", body = fin_proto::api::Problem)))]
+pub async fn logout(principal: Principal, services: Services) -> Result<Response, Rejection> {
+    services
+        .sessions
+        .logout(&principal)
+        .await
+        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Who the token belongs to.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The logged-in user", body = Me),
+        (status = 401, description = "Not logged in", body = fin_proto::api::Problem)))]
+pub async fn me(principal: Principal) -> Result<Response, Rejection> {
+    Ok(warp::reply::json(&Me {
+        id: principal.user_id,
+        username: principal.username,
+        email: principal.email,
+        role: principal.role,
+    })
+    .into_response())
+}
+
+/// Token responses must not be cached anywhere.
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        "cache-control",
+        warp::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}

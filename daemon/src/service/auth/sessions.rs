@@ -1,0 +1,288 @@
+//! Login, refresh with rotation and reuse detection, logout, and turning a
+//! bearer token into the acting principal.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use fin_proto::api::TokenPair;
+use sha2::{Digest, Sha256};
+
+use super::jwt::{AUDIENCE, AccessClaims, ISSUER, JwtKeys};
+use super::password::{PasswordHashing, Verified, hex};
+use super::policy::normalize_username;
+use crate::service::unix_now;
+use crate::store::{SessionRecord, Store, StoreError, UserRecord};
+
+/// How long tokens live.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenLifetimes {
+    pub access: Duration,
+    pub refresh: Duration,
+}
+
+impl Default for TokenLifetimes {
+    fn default() -> Self {
+        TokenLifetimes {
+            access: Duration::from_secs(15 * 60),
+            refresh: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// Who is acting, established from a valid token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub role: String,
+    pub session_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown user, wrong password or disabled account: one answer for all.
+    #[error("the user name or password is wrong")]
+    InvalidCredentials,
+    #[error("missing or invalid access token")]
+    InvalidToken,
+    #[error("invalid or expired refresh token")]
+    InvalidRefresh,
+    /// An already-used refresh token came back: the whole session is ended.
+    #[error("this refresh token was already used; the session has been ended, log in again")]
+    RefreshReused,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        AuthError::Internal(e.to_string())
+    }
+}
+
+/// Request facts recorded with a session.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub struct Sessions {
+    store: Store,
+    hashing: PasswordHashing,
+    keys: Arc<RwLock<JwtKeys>>,
+    lifetimes: TokenLifetimes,
+}
+
+impl Sessions {
+    pub fn new(
+        store: Store,
+        hashing: PasswordHashing,
+        keys: Arc<RwLock<JwtKeys>>,
+        lifetimes: TokenLifetimes,
+    ) -> Self {
+        Sessions {
+            store,
+            hashing,
+            keys,
+            lifetimes,
+        }
+    }
+
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
+        let user = match normalize_username(username) {
+            Ok(name) => self.store.user_by_username(&name).await?,
+            Err(_) => None,
+        };
+        let hashing = self.hashing.clone();
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let password = password.to_string();
+        // Unknown users are verified against a dummy hash: same work, same answer.
+        let verified =
+            tokio::task::spawn_blocking(move || hashing.verify(&password, stored.as_deref()))
+                .await
+                .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let user = match (user, &verified) {
+            (Some(user), Verified::Yes | Verified::YesRehashed(_)) if !user.disabled => user,
+            (user, _) => {
+                tracing::warn!(
+                    target: "fin::audit",
+                    "auth failure user={} ip={}",
+                    user.map(|u| u.username).unwrap_or_else(|| "(unknown)".into()),
+                    client.ip.as_deref().unwrap_or("-")
+                );
+                return Err(AuthError::InvalidCredentials);
+            }
+        };
+        let now = unix_now();
+        let new_hash = match verified {
+            Verified::YesRehashed(hash) => Some(hash),
+            _ => None,
+        };
+        self.store
+            .record_login(&user.uid, now, new_hash.as_deref())
+            .await?;
+
+        let (refresh_token, refresh_hash, sid) = new_refresh(None)?;
+        self.store
+            .create_session(&SessionRecord {
+                sid: sid.clone(),
+                user_uid: user.uid.clone(),
+                refresh_hash,
+                created_at: now,
+                last_used_at: now,
+                expires_at: now + secs(self.lifetimes.refresh),
+                revoked: false,
+                ip: client.ip.clone(),
+                user_agent: client.user_agent.map(|ua| ua.chars().take(256).collect()),
+            })
+            .await?;
+        tracing::info!(target: "fin::audit", user = %user.username, ip = client.ip.as_deref().unwrap_or("-"), "login");
+        self.token_pair(&user, &sid, refresh_token, now)
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
+        let (sid, secret) = refresh_token
+            .split_once('.')
+            .ok_or(AuthError::InvalidRefresh)?;
+        let session = self
+            .store
+            .session_by_sid(sid)
+            .await?
+            .ok_or(AuthError::InvalidRefresh)?;
+        let now = unix_now();
+        if session.revoked || session.expires_at <= now {
+            return Err(AuthError::InvalidRefresh);
+        }
+        let presented = sha256_hex(secret);
+        let (new_token, new_hash, _) = new_refresh(Some(sid))?;
+        if presented != session.refresh_hash
+            || !self
+                .store
+                .rotate_refresh(sid, &presented, &new_hash, now)
+                .await?
+        {
+            // An old token of this family, or a race lost to another use of the same token.
+            self.store.revoke_session(&session.user_uid, sid).await?;
+            tracing::warn!(target: "fin::audit", user_id = %session.user_uid, sid, "refresh token reuse: session revoked");
+            return Err(AuthError::RefreshReused);
+        }
+        let user = self
+            .live_user(&session.user_uid)
+            .await
+            .ok_or(AuthError::InvalidRefresh)?;
+        self.token_pair(&user, sid, new_token, now)
+    }
+
+    /// Ends the principal's session: its refresh token and every access token
+    /// issued for it stop working at once.
+    pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
+        self.store
+            .revoke_session(&principal.user_id, &principal.session_id)
+            .await?;
+        tracing::info!(target: "fin::audit", user = %principal.username, "logout");
+        Ok(())
+    }
+
+    /// The principal behind an access token: signature and claims valid, its
+    /// session live, its user active.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
+        let now = unix_now();
+        let claims = {
+            let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+            keys.verify(token, now)
+                .map_err(|_| AuthError::InvalidToken)?
+        };
+        let session = self.store.session_by_sid(&claims.sid).await?;
+        let live =
+            session.is_some_and(|s| !s.revoked && s.user_uid == claims.sub && s.expires_at > now);
+        if !live {
+            return Err(AuthError::InvalidToken);
+        }
+        let user = self
+            .live_user(&claims.sub)
+            .await
+            .ok_or(AuthError::InvalidToken)?;
+        Ok(Principal {
+            user_id: user.uid,
+            username: user.username,
+            email: user.email,
+            role: user.role,
+            session_id: claims.sid,
+        })
+    }
+
+    async fn live_user(&self, uid: &str) -> Option<UserRecord> {
+        match self.store.user_by_uid(uid).await {
+            Ok(Some(user)) if !user.disabled => Some(user),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "user lookup failed");
+                None
+            }
+        }
+    }
+
+    fn token_pair(
+        &self,
+        user: &UserRecord,
+        sid: &str,
+        refresh_token: String,
+        now: i64,
+    ) -> Result<TokenPair, AuthError> {
+        let claims = AccessClaims {
+            sub: user.uid.clone(),
+            role: user.role.clone(),
+            sid: sid.to_string(),
+            jti: random_hex(16)?,
+            iat: now,
+            nbf: now,
+            exp: now + secs(self.lifetimes.access),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+        };
+        let access_token = self
+            .keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .sign(&claims)
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        Ok(TokenPair {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: self.lifetimes.access.as_secs(),
+            refresh_token,
+        })
+    }
+}
+
+/// A refresh token `<sid>.<secret>`, the hash of its secret, and the sid.
+fn new_refresh(sid: Option<&str>) -> Result<(String, String, String), AuthError> {
+    let sid = match sid {
+        Some(sid) => sid.to_string(),
+        None => random_hex(16)?,
+    };
+    let secret = random_hex(32)?;
+    let hash = sha256_hex(&secret);
+    Ok((format!("{sid}.{secret}"), hash, sid))
+}
+
+fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+fn random_hex(bytes: usize) -> Result<String, AuthError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| AuthError::Internal(e.to_string()))?;
+    Ok(hex(&buf))
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
+}

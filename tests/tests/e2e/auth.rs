@@ -1,0 +1,304 @@
+//! Log in, refresh, log out, and hostile tokens, over HTTPS.
+
+use fin_e2e::{Daemon, TestBox, text};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "vivid otter harbours 42 plums";
+
+struct Api {
+    testbox: TestBox,
+    daemon: Daemon,
+    client: reqwest::Client,
+}
+
+async fn api_with_user(role: &str) -> Api {
+    let testbox = TestBox::new();
+    let daemon = testbox.start();
+    let output = std::process::Command::new(fin_e2e::bin("finctl"))
+        .arg("--socket")
+        .arg(testbox.socket_path())
+        .args(["user", "add", "alice", "--role", role, "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(format!("{PASSWORD}\n").as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("finctl user add");
+    assert!(output.status.success(), "{}", text(&output));
+    let client = daemon
+        .client_trusting(&testbox.self_signed_cert())
+        .build()
+        .expect("client");
+    Api {
+        testbox,
+        daemon,
+        client,
+    }
+}
+
+impl Api {
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.daemon.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn login(&self) -> Value {
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/login",
+                json!({"username": "Alice", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    async fn me(&self, token: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .get(self.daemon.url("/api/v1/auth/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn login_me_refresh_logout() {
+    let api = api_with_user("admin").await;
+    let tokens = api.login().await;
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 900);
+    let access = tokens["access_token"].as_str().expect("access");
+
+    let (status, me) = api.me(access).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["username"], "alice");
+    assert_eq!(me["role"], "admin");
+
+    let (status, renewed) = api
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": tokens["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{renewed}");
+    assert_ne!(
+        renewed["refresh_token"], tokens["refresh_token"],
+        "the refresh token rotates"
+    );
+    let new_access = renewed["access_token"].as_str().expect("access");
+    assert_eq!(api.me(new_access).await.0, StatusCode::OK);
+
+    let response = api
+        .client
+        .post(api.daemon.url("/api/v1/auth/logout"))
+        .bearer_auth(new_access)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.me(new_access).await.0,
+        StatusCode::UNAUTHORIZED,
+        "access token dead at once"
+    );
+    assert_eq!(
+        api.me(access).await.0,
+        StatusCode::UNAUTHORIZED,
+        "older access token too"
+    );
+    let (status, _) = api
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": renewed["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "refresh token dead too");
+}
+
+#[tokio::test]
+async fn reusing_a_refresh_token_ends_the_whole_session() {
+    let api = api_with_user("user").await;
+    let tokens = api.login().await;
+    let (status, renewed) = api
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": tokens["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The first refresh token again: someone copied it.
+    let (status, problem) = api
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": tokens["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(problem["code"], "refresh_token_reused");
+
+    // The legitimate holder's newer tokens are revoked with the family.
+    let (status, _) = api
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": renewed["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.me(renewed["access_token"].as_str().expect("access"))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_the_same_answer() {
+    let api = api_with_user("user").await;
+    let (status_a, wrong) = api
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "alice", "password": "not the password!"}),
+        )
+        .await;
+    let (status_b, unknown) = api
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "mallory", "password": "not the password!"}),
+        )
+        .await;
+    assert_eq!(status_a, StatusCode::UNAUTHORIZED);
+    assert_eq!(status_b, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong["code"], "invalid_credentials");
+    let log = api.daemon.output();
+    assert!(
+        log.contains("auth failure user=alice ip=127.0.0.1"),
+        "fail2ban-friendly line:\n{log}"
+    );
+    assert!(
+        !log.contains("not the password"),
+        "passwords never reach the log"
+    );
+}
+
+#[tokio::test]
+async fn hostile_tokens_and_bodies_get_precise_4xx() {
+    let api = api_with_user("user").await;
+    let access = api.login().await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    let mut parts: Vec<String> = access.split('.').map(String::from).collect();
+    parts[2] = parts[2].chars().rev().collect();
+    let forged = parts.join(".");
+
+    for (name, token) in [
+        ("forged", forged.as_str()),
+        ("truncated", &access[..access.len() - 10]),
+        ("garbage", "garbage"),
+        (
+            "alg none",
+            "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0.",
+        ),
+    ] {
+        let (status, body) = api.me(token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+        assert_eq!(body["code"], "unauthorized", "{name}");
+    }
+    let response = api
+        .client
+        .get(api.daemon.url("/api/v1/auth/me"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .expect("header")
+            .starts_with("Bearer")
+    );
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+
+    let url = api.daemon.url("/api/v1/auth/login");
+    let cases: Vec<(reqwest::RequestBuilder, u16)> = vec![
+        (
+            api.client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body("{not json"),
+            400,
+        ),
+        (
+            api.client.post(&url).json(&json!({"username": "alice"})),
+            400,
+        ),
+        (
+            api.client
+                .post(&url)
+                .json(&json!({"username": "alice", "password": "x", "extra": 1})),
+            400,
+        ),
+        (
+            api.client
+                .post(&url)
+                .header("content-type", "text/plain")
+                .body("{}"),
+            415,
+        ),
+        (
+            api.client
+                .post(&url)
+                .json(&json!({"username": "a".repeat(50_000), "password": "x"})),
+            401,
+        ),
+        (
+            api.client
+                .post(&url)
+                .json(&json!({"username": "\u{202e}\u{0000}💣", "password": "\u{fffd}"})),
+            401,
+        ),
+        (
+            api.client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(vec![b' '; 10 * 1024 * 1024]),
+            413,
+        ),
+    ];
+    for (request, expected) in cases {
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status().as_u16(), expected);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+    }
+    assert!(api.testbox.state_dir().exists());
+}
