@@ -128,6 +128,8 @@ pub async fn serve(
                 Ok((stream, _)) => stream,
                 Err(e) => {
                     tracing::warn!(error = %e, "metrics listener: accept failed");
+                    // Usually out of file descriptors: back off instead of spinning.
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     continue;
                 }
             },

@@ -66,6 +66,8 @@ pub async fn serve(
                 Ok((stream, _)) => stream,
                 Err(e) => {
                     tracing::warn!(error = %e, "admin socket: accept failed");
+                    // Usually out of file descriptors: back off instead of spinning.
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     continue;
                 }
             },

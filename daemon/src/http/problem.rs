@@ -144,12 +144,13 @@ pub fn internal_error() -> Response {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use warp::Filter;
 
     use super::*;
 
-    async fn body_of(response: Response) -> serde_json::Value {
+    /// The JSON body of a response (shared by the HTTP layer's tests).
+    pub(crate) async fn body_of(response: Response) -> serde_json::Value {
         use http_body_util::BodyExt;
         let bytes = response
             .into_body()

@@ -179,23 +179,15 @@ impl hyper::service::Service<Request<Incoming>> for HttpService {
 
 #[cfg(test)]
 mod tests {
-    use http_body_util::{BodyExt, Full};
+    use http_body_util::Full;
+
+    use crate::http::problem::tests::body_of;
     use warp::{Filter, Reply};
 
     use super::*;
 
     fn service_with(filter: BoxedFilter<(Response,)>, max_body: u64) -> HttpService {
         HttpService::new(filter, None, max_body, true)
-    }
-
-    async fn json_of(response: Response) -> serde_json::Value {
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        serde_json::from_slice(&bytes).expect("json")
     }
 
     #[tokio::test]
@@ -217,7 +209,7 @@ mod tests {
             "application/problem+json"
         );
         assert_eq!(response.headers()["x-frame-options"], "DENY");
-        let body = json_of(response).await;
+        let body = body_of(response).await;
         assert_eq!(body["code"], "internal_error");
         assert!(
             !body.to_string().contains("handler bug"),
@@ -242,6 +234,6 @@ mod tests {
             .expect("request");
         let response = service_with(filter, 1024).answer(request).await;
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(json_of(response).await["code"], "payload_too_large");
+        assert_eq!(body_of(response).await["code"], "payload_too_large");
     }
 }
