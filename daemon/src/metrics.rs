@@ -20,6 +20,7 @@ pub struct Metrics {
     registry: Registry,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
+    rate_limited: IntCounterVec,
 }
 
 impl Metrics {
@@ -53,6 +54,14 @@ impl Metrics {
 
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "fin_rate_limited_total",
+                "Requests refused by the rate limiter, by route class.",
+            ),
+            &["class"],
+        )?;
+        registry.register(Box::new(rate_limited.clone()))?;
         registry.register(Box::new(build_info))?;
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -61,6 +70,7 @@ impl Metrics {
             registry,
             http_requests,
             http_duration,
+            rate_limited,
         }))
     }
 
@@ -72,6 +82,11 @@ impl Metrics {
         self.http_duration
             .with_label_values(&[method, route])
             .observe(seconds);
+    }
+
+    /// Counts one refusal by the rate limiter of route class `class`.
+    pub fn observe_rate_limited(&self, class: &str) {
+        self.rate_limited.with_label_values(&[class]).inc();
     }
 
     /// The registry in the Prometheus text exposition format.

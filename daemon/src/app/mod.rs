@@ -14,7 +14,7 @@ use tokio::sync::watch;
 pub use startup::AppError;
 
 use crate::config::Settings;
-use crate::http::{self, RequestObserver};
+use crate::http::{self, RateLimits, RequestObserver};
 use crate::metrics::Metrics;
 use crate::service::auth::jwt::JwtKeys;
 use crate::service::auth::password::{HashCost, PasswordHashing};
@@ -92,8 +92,14 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     let metrics = Metrics::new(crate::VERSION).map_err(|e| AppError::Internal(e.to_string()))?;
     let observer: RequestObserver = {
         let metrics = metrics.clone();
-        Arc::new(move |r| metrics.observe_http(r.method, r.route, r.status, r.seconds))
+        Arc::new(move |r| {
+            metrics.observe_http(r.method, r.route, r.status, r.seconds);
+            if let Some(class) = r.rate_limited {
+                metrics.observe_rate_limited(class);
+            }
+        })
     };
+    let limits = RateLimits::new(&settings.limits, settings.trusted_proxies.clone());
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |rx: &watch::Receiver<bool>| {
@@ -108,7 +114,12 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
             name: "https",
             listener: https,
             tls: Some(acceptor),
-            service: http::api_service(services.clone(), observer, settings.max_body_bytes),
+            service: http::api_service(
+                services.clone(),
+                limits.clone(),
+                observer,
+                settings.max_body_bytes,
+            ),
             header_read_timeout: settings.header_read_timeout,
             grace: settings.shutdown_grace,
         }
@@ -141,6 +152,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         policy,
         stopped(&stop_rx),
     ));
+    tasks.spawn(sweep_limits(limits, stopped(&stop_rx)));
 
     startup::write_listeners_file(&settings.state_dir, &listeners)?;
     startup::announce(&settings, &listeners, &resolver.info(), dev_mode);
@@ -156,6 +168,19 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     startup::remove_runtime_files(&settings);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Forgets idle rate-limit entries every minute, so memory follows the number
+/// of active clients.
+async fn sweep_limits(limits: RateLimits, stopped: impl std::future::Future<Output = ()>) {
+    tokio::pin!(stopped);
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = &mut stopped => return,
+            _ = tick.tick() => limits.sweep(),
+        }
+    }
 }
 
 struct Signals {

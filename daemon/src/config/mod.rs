@@ -7,7 +7,7 @@ mod settings;
 use std::path::{Path, PathBuf};
 
 pub use raw::RawConfig;
-pub use settings::{LogFormat, Settings, TlsSource};
+pub use settings::{Limit, Limits, LogFormat, Settings, TlsSource};
 
 /// Where the packaged daemon looks for its configuration.
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/fin/fin.toml";
@@ -114,6 +114,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
             .separator("__")
             .list_separator(",")
             .with_list_parse_key("server.hostnames")
+            .with_list_parse_key("server.trusted_proxies")
             .try_parsing(true)
             .source(Some(env_overrides(&opts.env))),
     );

@@ -16,6 +16,7 @@ pub struct RawConfig {
     pub log: RawLog,
     pub metrics: RawMetrics,
     pub admin: RawAdmin,
+    pub limits: RawLimits,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +27,8 @@ pub struct RawServer {
     pub http_listen: String,
     pub hostnames: Vec<String>,
     pub max_body_bytes: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (IP addresses).
+    pub trusted_proxies: Vec<String>,
     pub header_read_timeout_seconds: u64,
     pub shutdown_grace_seconds: u64,
 }
@@ -85,6 +88,7 @@ impl Default for RawServer {
             http_listen: "0.0.0.0:80".into(),
             hostnames: vec!["localhost".into()],
             max_body_bytes: 1024 * 1024,
+            trusted_proxies: Vec::new(),
             header_read_timeout_seconds: 10,
             shutdown_grace_seconds: 10,
         }
@@ -144,6 +148,34 @@ impl Default for RawAdmin {
         RawAdmin {
             socket: "/run/fin/admin.sock".into(),
             group: "fin".into(),
+        }
+    }
+}
+
+/// Rate limits per client and route class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLimits {
+    pub login_per_minute: u32,
+    pub login_burst: u32,
+    pub upload_per_second: u32,
+    pub upload_burst: u32,
+    pub api_per_second: u32,
+    pub api_burst: u32,
+    /// Clients tracked at once per class; the oldest are forgotten first.
+    pub max_tracked_clients: u64,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        RawLimits {
+            login_per_minute: 5,
+            login_burst: 5,
+            upload_per_second: 2,
+            upload_burst: 5,
+            api_per_second: 10,
+            api_burst: 20,
+            max_tracked_clients: 100_000,
         }
     }
 }

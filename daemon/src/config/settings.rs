@@ -29,6 +29,24 @@ pub struct Settings {
     pub log_max_files: usize,
     pub admin_socket: PathBuf,
     pub admin_group: Option<String>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub limits: Limits,
+}
+
+/// Requests allowed per client: `count` per `period`, bursts of `burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub count: u32,
+    pub period: Duration,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub login: Limit,
+    pub upload: Limit,
+    pub api: Limit,
+    pub max_tracked_clients: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +181,61 @@ impl RawConfig {
 
         let admin_socket = absolute_path("admin.socket", &self.admin.socket)?;
         let admin_group = Some(self.admin.group.clone()).filter(|g| !g.is_empty());
+        let trusted_proxies = self
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse().map_err(|_| {
+                    ConfigError::invalid(
+                        "server.trusted_proxies",
+                        p.clone(),
+                        "each entry must be an IP address",
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let l = &self.limits;
+        let limit = |count_key: &'static str,
+                     count: u32,
+                     burst_key: &'static str,
+                     burst: u32,
+                     period: u64| {
+            Ok::<_, ConfigError>(Limit {
+                count: in_range(count_key, u64::from(count), 1, 1_000_000)? as u32,
+                period: Duration::from_secs(period),
+                burst: in_range(burst_key, u64::from(burst), 1, 1_000_000)? as u32,
+            })
+        };
+        let limits = Limits {
+            login: limit(
+                "limits.login_per_minute",
+                l.login_per_minute,
+                "limits.login_burst",
+                l.login_burst,
+                60,
+            )?,
+            upload: limit(
+                "limits.upload_per_second",
+                l.upload_per_second,
+                "limits.upload_burst",
+                l.upload_burst,
+                1,
+            )?,
+            api: limit(
+                "limits.api_per_second",
+                l.api_per_second,
+                "limits.api_burst",
+                l.api_burst,
+                1,
+            )?,
+            max_tracked_clients: in_range(
+                "limits.max_tracked_clients",
+                l.max_tracked_clients,
+                64,
+                100_000_000,
+            )? as usize,
+        };
 
         Ok(Settings {
             https_listen,
@@ -184,6 +257,8 @@ impl RawConfig {
             log_max_files,
             admin_socket,
             admin_group,
+            trusted_proxies,
+            limits,
         })
     }
 }

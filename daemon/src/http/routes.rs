@@ -10,6 +10,7 @@ use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
+use super::limits::{Class, LimitedRoutes};
 use super::{auth, openapi, problem};
 use crate::service::Services;
 
@@ -18,19 +19,20 @@ use crate::service::Services;
 pub struct RoutePattern(pub &'static str);
 
 pub struct Route {
-    // Read by the test that holds the OpenAPI document to this table.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// The rate-limit class requests to this route count against; none for health checks.
+    pub class: Option<Class>,
     pub method: Method,
     /// OpenAPI-style path template, e.g. `/api/v1/receipts/{id}`.
     pub pattern: &'static str,
     pub filter: BoxedFilter<(Response,)>,
 }
 
-fn route<F>(method: Method, pattern: &'static str, filter: F) -> Route
+fn route<F>(class: Option<Class>, method: Method, pattern: &'static str, filter: F) -> Route
 where
     F: Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + 'static,
 {
     Route {
+        class,
         method,
         pattern,
         filter: filter.boxed(),
@@ -42,11 +44,13 @@ pub fn all(services: Services) -> Vec<Route> {
     let with_services = with(&services);
     vec![
         route(
+            None,
             Method::GET,
             "/healthz",
             warp::path!("healthz").and(warp::get()).and_then(healthz),
         ),
         route(
+            None,
             Method::GET,
             "/readyz",
             warp::path!("readyz")
@@ -55,6 +59,7 @@ pub fn all(services: Services) -> Vec<Route> {
                 .and_then(readyz),
         ),
         route(
+            Some(Class::Login),
             Method::POST,
             "/api/v1/auth/login",
             warp::path!("api" / "v1" / "auth" / "login")
@@ -65,6 +70,7 @@ pub fn all(services: Services) -> Vec<Route> {
                 .and_then(auth::login),
         ),
         route(
+            Some(Class::Login),
             Method::POST,
             "/api/v1/auth/refresh",
             warp::path!("api" / "v1" / "auth" / "refresh")
@@ -74,6 +80,7 @@ pub fn all(services: Services) -> Vec<Route> {
                 .and_then(auth::refresh),
         ),
         route(
+            Some(Class::Api),
             Method::POST,
             "/api/v1/auth/logout",
             warp::path!("api" / "v1" / "auth" / "logout")
@@ -83,6 +90,7 @@ pub fn all(services: Services) -> Vec<Route> {
                 .and_then(auth::logout),
         ),
         route(
+            Some(Class::Api),
             Method::GET,
             "/api/v1/auth/me",
             warp::path!("api" / "v1" / "auth" / "me")
@@ -91,6 +99,7 @@ pub fn all(services: Services) -> Vec<Route> {
                 .and_then(auth::me),
         ),
         route(
+            None,
             Method::GET,
             "/api/v1/openapi.json",
             warp::path!("api" / "v1" / "openapi.json")
@@ -98,6 +107,16 @@ pub fn all(services: Services) -> Vec<Route> {
                 .and_then(openapi_json),
         ),
     ]
+}
+
+/// The rate-limit class of each limited route.
+pub fn limited(routes: &[Route]) -> LimitedRoutes {
+    LimitedRoutes::new(
+        routes
+            .iter()
+            .filter_map(|r| r.class.map(|class| (r.method.clone(), r.pattern, class)))
+            .collect(),
+    )
 }
 
 /// Hands a clone of the services to a handler.

@@ -18,6 +18,7 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, Request, StatusCode, header};
 use warp::reply::Response;
 
+use super::limits::{self, LimitedRoutes, RateLimited, RateLimits};
 use super::problem::{internal_error, problem};
 use super::routes::RoutePattern;
 
@@ -32,6 +33,8 @@ pub struct RequestRecord<'a> {
     pub route: &'a str,
     pub status: u16,
     pub seconds: f64,
+    /// The rate-limit class that refused the request, if one did.
+    pub rate_limited: Option<&'static str>,
 }
 
 /// Called once per answered request (the composition root feeds metrics with it).
@@ -61,6 +64,7 @@ pub struct HttpService {
     max_body_bytes: u64,
     security_headers: bool,
     peer: Option<SocketAddr>,
+    limits: Option<(RateLimits, LimitedRoutes)>,
 }
 
 impl HttpService {
@@ -76,7 +80,14 @@ impl HttpService {
             max_body_bytes,
             security_headers,
             peer: None,
+            limits: None,
         }
+    }
+
+    /// Counts requests to the limited routes against their class, per client.
+    pub(super) fn with_limits(mut self, limits: RateLimits, routes: LimitedRoutes) -> Self {
+        self.limits = Some((limits, routes));
+        self
     }
 
     /// The same service for one connection from `peer`.
@@ -99,7 +110,21 @@ impl HttpService {
             req.extensions_mut().insert(PeerAddr(peer));
         }
 
-        let mut response = if declared_length(&req).is_some_and(|len| len > self.max_body_bytes) {
+        let limit = self.limits.as_ref().and_then(|(limits, routes)| {
+            let class = routes.class_for(&method, &path)?;
+            let forwarded = req
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok());
+            Some((
+                class,
+                limits.check(class, self.peer.map(|p| p.ip()), forwarded),
+            ))
+        });
+
+        let mut response = if let Some((class, decision)) = limit.filter(|(_, d)| !d.allowed) {
+            limits::refused(class, &decision)
+        } else if declared_length(&req).is_some_and(|len| len > self.max_body_bytes) {
             problem(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
@@ -123,6 +148,9 @@ impl HttpService {
             }
         };
 
+        if let Some((_, decision)) = limit.filter(|(_, d)| d.allowed) {
+            response = limits::with_headers(&decision, response);
+        }
         if self.security_headers {
             let headers = response.headers_mut();
             for (name, value) in SECURITY_HEADERS {
@@ -140,6 +168,7 @@ impl HttpService {
             route,
             status: response.status().as_u16(),
             seconds: started.elapsed().as_secs_f64(),
+            rate_limited: response.extensions().get::<RateLimited>().map(|r| r.0),
         };
         // Paths can carry ids but never secrets; query strings are not logged.
         tracing::info!(

@@ -13,7 +13,8 @@ struct Api {
 }
 
 async fn api_with_user(role: &str) -> Api {
-    let testbox = TestBox::new();
+    // These tests log in more often than the default login limit allows.
+    let testbox = TestBox::new().env("FIN_LIMITS__LOGIN_BURST", "100");
     let daemon = testbox.start();
     let output = std::process::Command::new(fin_e2e::bin("finctl"))
         .arg("--socket")

@@ -6,5 +6,6 @@ mod auth;
 mod config;
 mod http_api;
 mod lifecycle;
+mod limits;
 mod tls;
 mod users;

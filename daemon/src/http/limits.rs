@@ -1,0 +1,218 @@
+//! Rate limiting of the API by route class, with the project's own limiter.
+//! Clients are keyed by IP address (IPv6 by /64, what one subscriber gets);
+//! `X-Forwarded-For` is believed only from configured trusted proxies.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use warp::http::{HeaderValue, Method, StatusCode};
+use warp::reply::Response;
+
+use super::problem::problem;
+use crate::config::{Limit, Limits};
+use crate::ratelimit::{Decision, Quota, RateLimiter, whole_seconds};
+
+/// Route classes, each with its own quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Login,
+    Upload,
+    Api,
+}
+
+impl Class {
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Login => "login",
+            Class::Upload => "upload",
+            Class::Api => "api",
+        }
+    }
+}
+
+/// Marks a response refused by the limiter, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimited(pub &'static str);
+
+#[derive(Clone)]
+pub struct RateLimits {
+    login: Arc<RateLimiter>,
+    upload: Arc<RateLimiter>,
+    api: Arc<RateLimiter>,
+    trusted_proxies: Arc<Vec<IpAddr>>,
+}
+
+impl RateLimits {
+    pub fn new(limits: &Limits, trusted_proxies: Vec<IpAddr>) -> Self {
+        let make = |l: Limit| {
+            Arc::new(RateLimiter::new(
+                Quota::new(l.count, l.period, l.burst),
+                limits.max_tracked_clients,
+            ))
+        };
+        RateLimits {
+            login: make(limits.login),
+            upload: make(limits.upload),
+            api: make(limits.api),
+            trusted_proxies: Arc::new(trusted_proxies),
+        }
+    }
+
+    fn limiter(&self, class: Class) -> &RateLimiter {
+        match class {
+            Class::Login => &self.login,
+            Class::Upload => &self.upload,
+            Class::Api => &self.api,
+        }
+    }
+
+    /// Forgets clients whose allowance is full again; run periodically.
+    pub fn sweep(&self) {
+        for class in [Class::Login, Class::Upload, Class::Api] {
+            self.limiter(class).sweep();
+        }
+    }
+
+    /// Counts one request of `class` from the client at `peer` (or, behind a
+    /// trusted proxy, the client it forwards for).
+    pub fn check(&self, class: Class, peer: Option<IpAddr>, forwarded: Option<&str>) -> Decision {
+        let peer = peer.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let ip = client_ip(peer, forwarded, &self.trusted_proxies);
+        self.limiter(class).check(&client_key(ip))
+    }
+}
+
+/// Which route class a request counts against, from the route table.
+#[derive(Clone, Default)]
+pub struct LimitedRoutes {
+    routes: Arc<Vec<(Method, &'static str, Class)>>,
+}
+
+impl LimitedRoutes {
+    pub fn new(routes: Vec<(Method, &'static str, Class)>) -> Self {
+        LimitedRoutes {
+            routes: Arc::new(routes),
+        }
+    }
+
+    pub fn class_for(&self, method: &Method, path: &str) -> Option<Class> {
+        self.routes
+            .iter()
+            .find(|(m, pattern, _)| m == method && matches(pattern, path))
+            .map(|(_, _, class)| *class)
+    }
+}
+
+/// The `RateLimit-*` headers (IETF draft) on an answered request.
+pub fn with_headers(decision: &Decision, mut response: Response) -> Response {
+    for (name, value) in headers(decision) {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
+/// The 429 answer for a refused request.
+pub fn refused(class: Class, decision: &Decision) -> Response {
+    let retry = whole_seconds(decision.retry_after).max(1);
+    let mut response = problem(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many {} requests; retry in {retry} s", class.name()),
+    );
+    response
+        .headers_mut()
+        .insert("retry-after", HeaderValue::from(retry));
+    response.extensions_mut().insert(RateLimited(class.name()));
+    with_headers(decision, response)
+}
+
+fn headers(d: &Decision) -> Vec<(&'static str, HeaderValue)> {
+    vec![
+        ("ratelimit-limit", HeaderValue::from(d.limit)),
+        ("ratelimit-remaining", HeaderValue::from(d.remaining)),
+        ("ratelimit-reset", HeaderValue::from(whole_seconds(d.reset))),
+    ]
+}
+
+/// The client: the socket peer, or, when the peer is a trusted proxy, the
+/// last address in `X-Forwarded-For` that is not a trusted proxy.
+fn client_ip(peer: IpAddr, forwarded: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    forwarded
+        .into_iter()
+        .flat_map(|f| f.rsplit(','))
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+/// IPv4 addresses as they are; IPv6 by their /64 network.
+fn client_key(ip: IpAddr) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => key[1..5].copy_from_slice(&v4.octets()),
+        IpAddr::V6(v6) => {
+            key[0] = 6;
+            key[1..9].copy_from_slice(&v6.octets()[..8]);
+        }
+    }
+    key
+}
+
+/// Whether `path` fits the OpenAPI-style `pattern` (`{name}` matches one segment).
+fn matches(pattern: &str, path: &str) -> bool {
+    let mut want = pattern.trim_matches('/').split('/');
+    let mut have = path.trim_matches('/').split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return true,
+            (Some(w), Some(h))
+                if w == h || (w.starts_with('{') && w.ends_with('}') && !h.is_empty()) => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_whole_paths() {
+        assert!(matches("/api/v1/auth/login", "/api/v1/auth/login"));
+        assert!(!matches("/api/v1/auth/login", "/api/v1/auth/login/x"));
+        assert!(matches("/api/v1/receipts/{id}", "/api/v1/receipts/42"));
+        assert!(!matches("/api/v1/receipts/{id}", "/api/v1/receipts/"));
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_from_trusted_proxies_only() {
+        let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+        let client: IpAddr = "203.0.113.9".parse().expect("ip");
+        let stranger: IpAddr = "198.51.100.7".parse().expect("ip");
+        let xff = "1.1.1.1, 203.0.113.9, 10.0.0.1";
+        assert_eq!(client_ip(proxy, Some(xff), &[proxy]), client);
+        assert_eq!(
+            client_ip(stranger, Some(xff), &[proxy]),
+            stranger,
+            "spoofed header ignored"
+        );
+        assert_eq!(client_ip(proxy, Some("garbage"), &[proxy]), proxy);
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().expect("ip");
+        let c: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(c));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().expect("ip");
+        assert_eq!(
+            client_key(mapped),
+            client_key("192.0.2.1".parse().expect("ip"))
+        );
+    }
+}
