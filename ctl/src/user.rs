@@ -13,6 +13,11 @@ pub enum UserCommand {
     Add(AddArgs),
     /// List accounts.
     List,
+    /// Lift the lock after repeated failed logins.
+    Unlock {
+        /// User name.
+        name: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -36,6 +41,18 @@ pub fn run(client: &AdminClient, command: UserCommand, json: bool) -> Result<(),
     match command {
         UserCommand::Add(args) => add(client, args, json),
         UserCommand::List => list(client, json),
+        UserCommand::Unlock { name } => {
+            let answer: serde_json::Value = client.post(
+                &format!("{USERS_PATH}/{}/unlock", encode(&name)),
+                &serde_json::json!({}),
+            )?;
+            if json {
+                println!("{answer}");
+            } else {
+                println!("unlocked {name}");
+            }
+            Ok(())
+        }
     }
 }
 
@@ -122,4 +139,15 @@ fn random_password() -> Result<String, CtlError> {
         .map(|c| c.iter().collect::<String>())
         .collect::<Vec<_>>()
         .join("-"))
+}
+
+/// Percent-encodes a path segment (user names may hold any letter).
+fn encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }

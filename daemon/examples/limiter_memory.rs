@@ -7,7 +7,11 @@ use fin_daemon::ratelimit::{Quota, RateLimiter};
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
@@ -23,7 +27,16 @@ fn main() {
     let elapsed = started.elapsed();
     let after = resident_bytes();
     println!("tracked clients:     {}", limiter.tracked());
-    println!("resident growth:     {:.1} MiB", (after - before) as f64 / 1_048_576.0);
-    println!("bytes per client:    {:.1}", (after - before) as f64 / limiter.tracked() as f64);
-    println!("checks per second:   {:.0} (one thread, all new clients)", CLIENTS as f64 / elapsed.as_secs_f64());
+    println!(
+        "resident growth:     {:.1} MiB",
+        (after - before) as f64 / 1_048_576.0
+    );
+    println!(
+        "bytes per client:    {:.1}",
+        (after - before) as f64 / limiter.tracked() as f64
+    );
+    println!(
+        "checks per second:   {:.0} (one thread, all new clients)",
+        CLIENTS as f64 / elapsed.as_secs_f64()
+    );
 }

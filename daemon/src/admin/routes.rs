@@ -51,6 +51,13 @@ pub async fn answer(
                 Err(e) => service_error(e),
             }
         }
+        (&Method::POST, path) if user_action(path, "unlock").is_some() => {
+            let name = decode(user_action(path, "unlock").unwrap_or_default());
+            match services.users.unlock(&name).await {
+                Ok(()) => json(StatusCode::OK, &serde_json::json!({ "unlocked": name })),
+                Err(e) => service_error(e),
+            }
+        }
         (_, USERS_PATH) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -62,6 +69,38 @@ pub async fn answer(
             format!("this daemon has no admin endpoint {path}: is finctl newer than the daemon?"),
         ),
     }
+}
+
+/// `NAME` from `/v1/users/NAME/ACTION`.
+fn user_action<'a>(path: &'a str, action: &str) -> Option<&'a str> {
+    path.strip_prefix(USERS_PATH)?
+        .strip_prefix('/')?
+        .strip_suffix(action)?
+        .strip_suffix('/')
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+}
+
+/// Undoes percent-encoding; invalid sequences are kept as they are.
+fn decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn read_json<T: serde::de::DeserializeOwned>(
@@ -93,6 +132,7 @@ fn service_error(e: ServiceError) -> Response<Full<Bytes>> {
             error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
         }
         ServiceError::Conflict(message) => error(StatusCode::CONFLICT, "conflict", message),
+        ServiceError::NotFound(message) => error(StatusCode::NOT_FOUND, "not_found", message),
         other => {
             tracing::error!(error = %other, "admin request failed");
             error(

@@ -18,7 +18,7 @@ use crate::http::{self, RateLimits, RequestObserver};
 use crate::metrics::Metrics;
 use crate::service::auth::jwt::JwtKeys;
 use crate::service::auth::password::{HashCost, PasswordHashing};
-use crate::service::auth::sessions::{Sessions, TokenLifetimes};
+use crate::service::auth::sessions::Sessions;
 use crate::service::users::Users;
 use crate::service::{Services, System};
 use crate::store::Store;
@@ -86,7 +86,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
             store,
             hashing,
             Arc::new(RwLock::new(keys)),
-            TokenLifetimes::default(),
+            settings.auth,
         )),
     };
     let metrics = Metrics::new(crate::VERSION).map_err(|e| AppError::Internal(e.to_string()))?;

@@ -17,6 +17,7 @@ pub struct RawConfig {
     pub metrics: RawMetrics,
     pub admin: RawAdmin,
     pub limits: RawLimits,
+    pub auth: RawAuth,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,6 +149,32 @@ impl Default for RawAdmin {
         RawAdmin {
             socket: "/run/fin/admin.sock".into(),
             group: "fin".into(),
+        }
+    }
+}
+
+/// Sessions and account protection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAuth {
+    pub access_token_minutes: u64,
+    pub refresh_token_days: u64,
+    /// Failed logins in a row that lock an account.
+    pub lockout_attempts: u64,
+    /// The failures must fall within this many minutes.
+    pub lockout_window_minutes: u64,
+    /// How long the account stays locked.
+    pub lockout_minutes: u64,
+}
+
+impl Default for RawAuth {
+    fn default() -> Self {
+        RawAuth {
+            access_token_minutes: 15,
+            refresh_token_days: 30,
+            lockout_attempts: 5,
+            lockout_window_minutes: 15,
+            lockout_minutes: 15,
         }
     }
 }

@@ -31,6 +31,16 @@ pub struct Settings {
     pub admin_group: Option<String>,
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub limits: Limits,
+    pub auth: AuthSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthSettings {
+    pub access_token: Duration,
+    pub refresh_token: Duration,
+    pub lockout_attempts: u32,
+    pub lockout_window: Duration,
+    pub lockout: Duration,
 }
 
 /// Requests allowed per client: `count` per `period`, bursts of `burst`.
@@ -237,6 +247,29 @@ impl RawConfig {
             )? as usize,
         };
 
+        let a = &self.auth;
+        let auth = AuthSettings {
+            access_token: Duration::from_secs(
+                60 * in_range("auth.access_token_minutes", a.access_token_minutes, 1, 60)?,
+            ),
+            refresh_token: Duration::from_secs(
+                86_400 * in_range("auth.refresh_token_days", a.refresh_token_days, 1, 365)?,
+            ),
+            lockout_attempts: in_range("auth.lockout_attempts", a.lockout_attempts, 1, 1000)?
+                as u32,
+            lockout_window: Duration::from_secs(
+                60 * in_range(
+                    "auth.lockout_window_minutes",
+                    a.lockout_window_minutes,
+                    1,
+                    1440,
+                )?,
+            ),
+            lockout: Duration::from_secs(
+                60 * in_range("auth.lockout_minutes", a.lockout_minutes, 1, 1440)?,
+            ),
+        };
+
         Ok(Settings {
             https_listen,
             http_listen,
@@ -259,6 +292,7 @@ impl RawConfig {
             admin_group,
             trusted_proxies,
             limits,
+            auth,
         })
     }
 }

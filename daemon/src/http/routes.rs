@@ -230,7 +230,10 @@ mod tests {
                 store,
                 hashing,
                 std::sync::Arc::new(std::sync::RwLock::new(keys)),
-                Default::default(),
+                crate::config::RawConfig::default()
+                    .validate()
+                    .expect("defaults")
+                    .auth,
             )),
         }
     }

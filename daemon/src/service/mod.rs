@@ -25,6 +25,8 @@ pub enum ServiceError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]

@@ -72,6 +72,17 @@ impl Users {
         Ok(view(created))
     }
 
+    /// Lifts a lockout after repeated failed logins.
+    pub async fn unlock(&self, username: &str) -> Result<(), ServiceError> {
+        let name =
+            normalize_username(username).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        if !self.store.unlock_user(&name).await? {
+            return Err(ServiceError::NotFound(format!("no user {name}")));
+        }
+        tracing::info!(target: "fin::audit", action = "user.unlock", user = %name, "user unlocked");
+        Ok(())
+    }
+
     pub async fn list(&self) -> Result<Vec<User>, ServiceError> {
         Ok(self
             .store

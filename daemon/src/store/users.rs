@@ -17,6 +17,8 @@ pub struct UserRecord {
     pub created_at: i64,
     pub last_login_at: Option<i64>,
     pub failed_logins: i64,
+    /// Start of the current run of failed logins.
+    pub failed_since: Option<i64>,
     pub locked_until: Option<i64>,
 }
 
@@ -31,7 +33,8 @@ pub struct NewUser {
     pub created_at: i64,
 }
 
-const FIELDS: &str = "uid, username, email, password_hash, role, disabled, created_at, last_login_at, failed_logins, locked_until";
+const FIELDS: &str = "uid, username, email, password_hash, role, disabled, created_at, last_login_at, \
+     failed_logins, failed_since, locked_until";
 
 impl Store {
     pub async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
@@ -103,6 +106,39 @@ impl Store {
             .await?
             .check()?;
         Ok(())
+    }
+
+    /// Records a failed login run: its count, start, and a lock when one is due.
+    pub async fn record_failed_login(
+        &self,
+        uid: &str,
+        failed_logins: i64,
+        failed_since: i64,
+        locked_until: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.db
+            .query("UPDATE user SET failed_logins = $count, failed_since = $run_start, locked_until = $until WHERE uid = $uid")
+            .bind(("uid", uid.to_string()))
+            .bind(("count", failed_logins))
+            .bind(("run_start", failed_since))
+            .bind(("until", locked_until))
+            .await?
+            .check()?;
+        Ok(())
+    }
+
+    /// Lifts a lockout; false when there is no such user.
+    pub async fn unlock_user(&self, username: &str) -> Result<bool, StoreError> {
+        let mut response = self
+            .db
+            .query(
+                "UPDATE user SET failed_logins = 0, failed_since = NONE, locked_until = NONE \
+                 WHERE username = $username RETURN uid",
+            )
+            .bind(("username", username.to_string()))
+            .await?;
+        let updated: Vec<serde_json::Value> = response.take(0)?;
+        Ok(!updated.is_empty())
     }
 
     pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
@@ -178,5 +214,42 @@ mod tests {
         let hostile = "alice' OR true; DELETE user; --";
         assert_eq!(store.user_by_username(hostile).await.expect("query"), None);
         assert_eq!(store.list_users().await.expect("list").len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod lockout_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn failed_login_runs_and_unlock_are_recorded() {
+        let store = Store::open("mem://", "fin", "fin").await.expect("open");
+        store
+            .create_user(&NewUser {
+                uid: "u1".into(),
+                username: "alice".into(),
+                email: None,
+                password_hash: "x".into(),
+                role: "user".into(),
+                created_at: 1,
+            })
+            .await
+            .expect("create");
+        store
+            .record_failed_login("u1", 5, 100, Some(1000))
+            .await
+            .expect("record");
+        let user = store.user_by_uid("u1").await.expect("query").expect("user");
+        assert_eq!(
+            (user.failed_logins, user.failed_since, user.locked_until),
+            (5, Some(100), Some(1000))
+        );
+        assert!(store.unlock_user("alice").await.expect("unlock"));
+        let user = store.user_by_uid("u1").await.expect("query").expect("user");
+        assert_eq!(
+            (user.failed_logins, user.failed_since, user.locked_until),
+            (0, None, None)
+        );
+        assert!(!store.unlock_user("nobody").await.expect("unlock"));
     }
 }

@@ -303,3 +303,42 @@ async fn hostile_tokens_and_bodies_get_precise_4xx() {
     }
     assert!(api.testbox.state_dir().exists());
 }
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_until_an_admin_unlocks_it() {
+    let api = api_with_user("user").await;
+    for _ in 0..5 {
+        let (status, _) = api
+            .post(
+                "/api/v1/auth/login",
+                json!({"username": "alice", "password": "not the password!"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // Locked: even the right password is refused, with the same answer.
+    let (status, body) = api
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "alice", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "invalid_credentials");
+    assert!(
+        api.daemon
+            .output()
+            .contains("auth lockout user=alice ip=127.0.0.1")
+    );
+    let listed = api.testbox.finctl(&["user", "list", "--json"]);
+    let users: Vec<fin_proto::admin::User> = serde_json::from_slice(&listed.stdout).expect("json");
+    assert!(users[0].locked_until.is_some(), "finctl shows the lock");
+
+    let output = api.testbox.finctl(&["user", "unlock", "Alice"]);
+    assert!(output.status.success(), "{}", text(&output));
+    api.login().await;
+
+    let output = api.testbox.finctl(&["user", "unlock", "nobody"]);
+    assert_eq!(output.status.code(), Some(5), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no user nobody"));
+}

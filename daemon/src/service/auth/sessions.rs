@@ -13,21 +13,7 @@ use super::policy::normalize_username;
 use crate::service::unix_now;
 use crate::store::{SessionRecord, Store, StoreError, UserRecord};
 
-/// How long tokens live.
-#[derive(Debug, Clone, Copy)]
-pub struct TokenLifetimes {
-    pub access: Duration,
-    pub refresh: Duration,
-}
-
-impl Default for TokenLifetimes {
-    fn default() -> Self {
-        TokenLifetimes {
-            access: Duration::from_secs(15 * 60),
-            refresh: Duration::from_secs(30 * 24 * 3600),
-        }
-    }
-}
+pub use crate::config::AuthSettings;
 
 /// Who is acting, established from a valid token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +28,9 @@ pub struct Principal {
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// Unknown user, wrong password or disabled account: one answer for all.
-    #[error("the user name or password is wrong")]
+    #[error(
+        "the user name or password is wrong, or the account is locked for a while after repeated failures"
+    )]
     InvalidCredentials,
     #[error("missing or invalid access token")]
     InvalidToken,
@@ -72,7 +60,7 @@ pub struct Sessions {
     store: Store,
     hashing: PasswordHashing,
     keys: Arc<RwLock<JwtKeys>>,
-    lifetimes: TokenLifetimes,
+    policy: AuthSettings,
 }
 
 impl Sessions {
@@ -80,13 +68,13 @@ impl Sessions {
         store: Store,
         hashing: PasswordHashing,
         keys: Arc<RwLock<JwtKeys>>,
-        lifetimes: TokenLifetimes,
+        policy: AuthSettings,
     ) -> Self {
         Sessions {
             store,
             hashing,
             keys,
-            lifetimes,
+            policy,
         }
     }
 
@@ -108,19 +96,27 @@ impl Sessions {
             tokio::task::spawn_blocking(move || hashing.verify(&password, stored.as_deref()))
                 .await
                 .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let now = unix_now();
+        let locked = user
+            .as_ref()
+            .is_some_and(|u| u.locked_until.is_some_and(|until| until > now));
         let user = match (user, &verified) {
-            (Some(user), Verified::Yes | Verified::YesRehashed(_)) if !user.disabled => user,
+            (Some(user), Verified::Yes | Verified::YesRehashed(_)) if !user.disabled && !locked => {
+                user
+            }
             (user, _) => {
-                tracing::warn!(
-                    target: "fin::audit",
-                    "auth failure user={} ip={}",
-                    user.map(|u| u.username).unwrap_or_else(|| "(unknown)".into()),
-                    client.ip.as_deref().unwrap_or("-")
-                );
+                let ip = client.ip.as_deref().unwrap_or("-");
+                let name = user
+                    .as_ref()
+                    .map(|u| u.username.clone())
+                    .unwrap_or_else(|| "(unknown)".into());
+                tracing::warn!(target: "fin::audit", "auth failure user={name} ip={ip}");
+                if let Some(user) = user.filter(|_| !locked) {
+                    self.count_failure(&user, now, ip).await?;
+                }
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        let now = unix_now();
         let new_hash = match verified {
             Verified::YesRehashed(hash) => Some(hash),
             _ => None,
@@ -137,7 +133,7 @@ impl Sessions {
                 refresh_hash,
                 created_at: now,
                 last_used_at: now,
-                expires_at: now + secs(self.lifetimes.refresh),
+                expires_at: now + secs(self.policy.refresh_token),
                 revoked: false,
                 ip: client.ip.clone(),
                 user_agent: client.user_agent.map(|ua| ua.chars().take(256).collect()),
@@ -145,6 +141,25 @@ impl Sessions {
             .await?;
         tracing::info!(target: "fin::audit", user = %user.username, ip = client.ip.as_deref().unwrap_or("-"), "login");
         self.token_pair(&user, &sid, refresh_token, now)
+    }
+
+    /// One more failed login for an existing account; locks it when the run
+    /// of failures within the window reaches the limit.
+    async fn count_failure(&self, user: &UserRecord, now: i64, ip: &str) -> Result<(), AuthError> {
+        let window = secs(self.policy.lockout_window);
+        let (count, since) = match user.failed_since {
+            Some(since) if now - since <= window => (user.failed_logins + 1, since),
+            _ => (1, now),
+        };
+        let locked_until = (count >= i64::from(self.policy.lockout_attempts))
+            .then(|| now + secs(self.policy.lockout));
+        self.store
+            .record_failed_login(&user.uid, count, since, locked_until)
+            .await?;
+        if locked_until.is_some() {
+            tracing::warn!(target: "fin::audit", "auth lockout user={} ip={ip}", user.username);
+        }
+        Ok(())
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
@@ -243,7 +258,7 @@ impl Sessions {
             jti: random_hex(16)?,
             iat: now,
             nbf: now,
-            exp: now + secs(self.lifetimes.access),
+            exp: now + secs(self.policy.access_token),
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
         };
@@ -256,7 +271,7 @@ impl Sessions {
         Ok(TokenPair {
             access_token,
             token_type: "Bearer".into(),
-            expires_in: self.lifetimes.access.as_secs(),
+            expires_in: self.policy.access_token.as_secs(),
             refresh_token,
         })
     }
