@@ -52,6 +52,33 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Manage the daemon's secrets.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Make a new JWT signing secret; tokens signed with the old one stay
+    /// valid until they expire, then the old secret is dropped.
+    RotateJwt,
+}
+
+fn rotate_jwt(client: &AdminClient, json: bool) -> Result<(), CtlError> {
+    let rotated: fin_proto::admin::Rotated =
+        client.post(fin_proto::admin::ROTATE_JWT_PATH, &serde_json::json!({}))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&rotated).map_err(|e| CtlError::Other(e.to_string()))?
+        );
+    } else {
+        println!(
+            "new JWT signing secret {}; tokens signed with the previous one stay valid for {} s",
+            rotated.kid, rotated.previous_valid_for_seconds
+        );
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -60,6 +87,9 @@ fn main() -> ExitCode {
         Command::Status => status::run(&AdminClient::new(&cli.socket), cli.json),
         Command::Setup(args) => setup::run(*args, cli.json),
         Command::User(command) => user::run(&AdminClient::new(&cli.socket), command, cli.json),
+        Command::Secrets(SecretsCommand::RotateJwt) => {
+            rotate_jwt(&AdminClient::new(&cli.socket), cli.json)
+        }
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),

@@ -84,3 +84,15 @@ pub struct User {
     pub last_login_at: Option<i64>,
     pub locked_until: Option<i64>,
 }
+
+/// `POST`: make a new JWT signing secret (the old one verifies until its tokens expire).
+pub const ROTATE_JWT_PATH: &str = "/v1/secrets/jwt/rotate";
+
+/// Answer of [`ROTATE_JWT_PATH`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotated {
+    /// Key id of the new secret (it appears as `kid` in new tokens).
+    pub kid: String,
+    /// Seconds during which tokens signed with the previous secret stay valid.
+    pub previous_valid_for_seconds: u64,
+}

@@ -1,7 +1,7 @@
 //! Admin requests and their answers.
 
 use bytes::Bytes;
-use fin_proto::admin::{AdminError, CreateUser, STATUS_PATH, USERS_PATH};
+use fin_proto::admin::{AdminError, CreateUser, ROTATE_JWT_PATH, Rotated, STATUS_PATH, USERS_PATH};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode, header};
@@ -58,6 +58,23 @@ pub async fn answer(
                 Err(e) => service_error(e),
             }
         }
+        (&Method::POST, ROTATE_JWT_PATH) => match services.sessions.rotate_signing_key() {
+            Ok(kid) => json(
+                StatusCode::OK,
+                &Rotated {
+                    kid,
+                    previous_valid_for_seconds: services.sessions.previous_key_grace().as_secs(),
+                },
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "JWT secret rotation failed");
+                error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    format!("rotation failed: {e}"),
+                )
+            }
+        },
         (_, USERS_PATH) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",

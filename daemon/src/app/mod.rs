@@ -75,10 +75,8 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     let tls_probe = Arc::new(move || startup::tls_status(tls_mode, &probe_resolver.info()));
     let hashing =
         PasswordHashing::new(HashCost::default()).map_err(|e| AppError::Internal(e.to_string()))?;
-    let keys = JwtKeys::load_or_create(
-        &settings.state_dir.join("secrets"),
-        crate::service::unix_now(),
-    )?;
+    let secrets_dir = settings.state_dir.join("secrets");
+    let keys = JwtKeys::load_or_create(&secrets_dir, crate::service::unix_now())?;
     let services = Services {
         system: Arc::new(System::new(store.clone(), tls_probe, listeners.clone())),
         users: Arc::new(Users::new(store.clone(), hashing.clone())),
@@ -86,6 +84,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
             store,
             hashing,
             Arc::new(RwLock::new(keys)),
+            secrets_dir,
             settings.auth,
         )),
     };

@@ -230,6 +230,7 @@ mod tests {
                 store,
                 hashing,
                 std::sync::Arc::new(std::sync::RwLock::new(keys)),
+                secrets.keep(),
                 crate::config::RawConfig::default()
                     .validate()
                     .expect("defaults")

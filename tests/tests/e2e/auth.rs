@@ -342,3 +342,69 @@ async fn repeated_failures_lock_the_account_until_an_admin_unlocks_it() {
     assert_eq!(output.status.code(), Some(5), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no user nobody"));
 }
+
+/// The `kid` in a JWT's header.
+fn key_id(token: &str) -> String {
+    let header = token.split('.').next().expect("header");
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut bytes = Vec::new();
+    for c in header.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            _ => 63,
+        };
+        bits = (bits << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            bytes.push((bits >> n) as u8);
+        }
+    }
+    let value: Value = serde_json::from_slice(&bytes).expect("header json");
+    value["kid"].as_str().expect("kid").to_string()
+}
+
+#[tokio::test]
+async fn rotating_the_signing_secret_keeps_issued_tokens_valid() {
+    let mut api = api_with_user("user").await;
+    let before = api.login().await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+
+    let output = api.testbox.finctl(&["secrets", "rotate-jwt", "--json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let rotated: Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(rotated["previous_valid_for_seconds"], 930);
+    let after = api.login().await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    assert_eq!(key_id(&after), rotated["kid"].as_str().expect("kid"));
+    assert_ne!(key_id(&after), key_id(&before));
+
+    assert_eq!(
+        api.me(&before).await.0,
+        StatusCode::OK,
+        "old token valid during the grace period"
+    );
+    assert_eq!(api.me(&after).await.0, StatusCode::OK);
+
+    // The grace period survives a restart.
+    assert!(api.daemon.stop().success());
+    api.daemon = api.testbox.start();
+    assert_eq!(api.me(&before).await.0, StatusCode::OK);
+    let secrets = api.testbox.state_dir().join("secrets");
+    for file in ["jwt.key", "jwt.previous"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(secrets.join(file))
+            .expect(file)
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+}

@@ -1,6 +1,7 @@
 //! Login, refresh with rotation and reuse detection, logout, and turning a
 //! bearer token into the acting principal.
 
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -60,6 +61,7 @@ pub struct Sessions {
     store: Store,
     hashing: PasswordHashing,
     keys: Arc<RwLock<JwtKeys>>,
+    secrets_dir: PathBuf,
     policy: AuthSettings,
 }
 
@@ -68,14 +70,34 @@ impl Sessions {
         store: Store,
         hashing: PasswordHashing,
         keys: Arc<RwLock<JwtKeys>>,
+        secrets_dir: PathBuf,
         policy: AuthSettings,
     ) -> Self {
         Sessions {
             store,
             hashing,
             keys,
+            secrets_dir,
             policy,
         }
+    }
+
+    /// How long the previous signing secret is honoured after a rotation.
+    pub fn previous_key_grace(&self) -> Duration {
+        self.policy.access_token + Duration::from_secs(super::jwt::LEEWAY_SECONDS)
+    }
+
+    /// Makes a new signing secret. Tokens signed with the old one stay valid
+    /// until they expire (the longest access-token lifetime plus leeway).
+    /// Returns the new key id.
+    pub fn rotate_signing_key(&self) -> Result<String, AuthError> {
+        let grace = self.previous_key_grace();
+        let rotated = JwtKeys::rotate(&self.secrets_dir, unix_now(), grace)
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let kid = rotated.current_kid().to_string();
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = rotated;
+        tracing::info!(target: "fin::audit", action = "secrets.rotate_jwt", kid = %kid, "JWT signing secret rotated");
+        Ok(kid)
     }
 
     pub async fn login(
