@@ -38,6 +38,10 @@ impl AdminClient {
         self.call("POST", path, Some(&body))
     }
 
+    pub fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, CtlError> {
+        self.call("DELETE", path, None)
+    }
+
     fn call<T: DeserializeOwned>(
         &self,
         method: &str,

@@ -13,10 +13,36 @@ pub enum UserCommand {
     Add(AddArgs),
     /// List accounts.
     List,
-    /// Lift the lock after repeated failed logins.
-    Unlock {
-        /// User name.
+    /// Show one account.
+    Show { name: String },
+    /// Change an account's role.
+    SetRole {
         name: String,
+        #[arg(value_parser = ["admin", "user", "guest"])]
+        role: String,
+    },
+    /// Disable an account: its sessions and tokens stop working at once.
+    Disable { name: String },
+    /// Enable a disabled account.
+    Enable { name: String },
+    /// Set a new password (from standard input, or generated) and end the user's sessions.
+    ResetPassword {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, conflicts_with = "random_password")]
+        password_stdin: bool,
+        /// Generate a strong password and print it once.
+        #[arg(long)]
+        random_password: bool,
+    },
+    /// Lift the lock after repeated failed logins.
+    Unlock { name: String },
+    /// Delete an account and its sessions.
+    Delete {
+        name: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -41,31 +67,147 @@ pub fn run(client: &AdminClient, command: UserCommand, json: bool) -> Result<(),
     match command {
         UserCommand::Add(args) => add(client, args, json),
         UserCommand::List => list(client, json),
+        UserCommand::Show { name } => one(client, &name, "", None, json),
+        UserCommand::SetRole { name, role } => one(
+            client,
+            &name,
+            "role",
+            Some(serde_json::json!({ "role": role })),
+            json,
+        ),
+        UserCommand::Disable { name } => {
+            one(client, &name, "disable", Some(serde_json::json!({})), json)
+        }
+        UserCommand::Enable { name } => {
+            one(client, &name, "enable", Some(serde_json::json!({})), json)
+        }
         UserCommand::Unlock { name } => {
-            let answer: serde_json::Value = client.post(
-                &format!("{USERS_PATH}/{}/unlock", encode(&name)),
-                &serde_json::json!({}),
+            one(client, &name, "unlock", Some(serde_json::json!({})), json)
+        }
+        UserCommand::ResetPassword {
+            name,
+            password_stdin,
+            random_password,
+        } => {
+            let (password, generated) = password_from(password_stdin, random_password)?;
+            one(
+                client,
+                &name,
+                "password",
+                Some(serde_json::json!({ "password": password })),
+                json,
             )?;
+            if generated && !json {
+                println!("new password: {password}");
+            } else if generated {
+                println!("{}", serde_json::json!({ "password": password }));
+            }
+            Ok(())
+        }
+        UserCommand::Delete { name, yes } => {
+            if !yes
+                && !confirm(&format!(
+                    "Delete user {name} and all their sessions? [y/N] "
+                ))?
+            {
+                return Err(CtlError::Other(
+                    "not deleted (confirm, or pass --yes)".into(),
+                ));
+            }
+            let answer: serde_json::Value = client.delete(&user_url(&name, ""))?;
             if json {
                 println!("{answer}");
             } else {
-                println!("unlocked {name}");
+                println!("deleted {name}");
             }
             Ok(())
         }
     }
 }
 
-fn add(client: &AdminClient, args: AddArgs, json: bool) -> Result<(), CtlError> {
-    let (password, generated) = if args.random_password {
-        (random_password()?, true)
-    } else if args.password_stdin || !std::io::stdin().is_terminal() {
-        (read_stdin_line()?, false)
+fn user_url(name: &str, action: &str) -> String {
+    if action.is_empty() {
+        format!("{USERS_PATH}/{}", encode(name))
     } else {
-        return Err(CtlError::Other(
-            "give --password-stdin (and pipe the password in) or --random-password".into(),
-        ));
+        format!("{USERS_PATH}/{}/{action}", encode(name))
+    }
+}
+
+/// GET (no body) or POST (body) on one user, then show the account.
+fn one(
+    client: &AdminClient,
+    name: &str,
+    action: &str,
+    body: Option<serde_json::Value>,
+    json: bool,
+) -> Result<(), CtlError> {
+    let url = user_url(name, action);
+    let user: User = match body {
+        Some(body) => client.post(&url, &body)?,
+        None => client.get(&url)?,
     };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&user).map_err(|e| CtlError::Other(e.to_string()))?
+        );
+    } else {
+        print_user(&user);
+    }
+    Ok(())
+}
+
+fn print_user(u: &User) {
+    let when = |t: Option<i64>| t.map(timestamp).unwrap_or_else(|| "never".into());
+    println!("user        {}", u.username);
+    println!("id          {}", u.id);
+    println!("role        {}", u.role);
+    println!(
+        "status      {}",
+        if u.disabled { "disabled" } else { "active" }
+    );
+    println!("e-mail      {}", u.email.as_deref().unwrap_or("-"));
+    println!("created     {}", timestamp(u.created_at));
+    println!("last login  {}", when(u.last_login_at));
+    if let Some(until) = u.locked_until {
+        println!("locked      until {}", timestamp(until));
+    }
+}
+
+fn timestamp(unix: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+fn confirm(question: &str) -> Result<bool, CtlError> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    print!("{question}");
+    std::io::Write::flush(&mut std::io::stdout()).map_err(|e| CtlError::Other(e.to_string()))?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CtlError::Other(e.to_string()))?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+/// The password to set: generated, or read from standard input.
+fn password_from(password_stdin: bool, random_password: bool) -> Result<(String, bool), CtlError> {
+    if random_password {
+        Ok((random_password_text()?, true))
+    } else if password_stdin || !std::io::stdin().is_terminal() {
+        Ok((read_stdin_line()?, false))
+    } else {
+        Err(CtlError::Other(
+            "give --password-stdin (and pipe the password in) or --random-password".into(),
+        ))
+    }
+}
+
+fn add(client: &AdminClient, args: AddArgs, json: bool) -> Result<(), CtlError> {
+    let (password, generated) = password_from(args.password_stdin, args.random_password)?;
     let request = CreateUser {
         username: args.name,
         email: args.email,
@@ -125,7 +267,7 @@ fn read_stdin_line() -> Result<String, CtlError> {
 }
 
 /// Six groups of five letters and digits: about 155 bits.
-fn random_password() -> Result<String, CtlError> {
+fn random_password_text() -> Result<String, CtlError> {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut bytes = [0u8; 30];
     getrandom::fill(&mut bytes)

@@ -20,7 +20,9 @@ pub async fn answer(
     if let Err(reason) = verdict {
         return error(StatusCode::FORBIDDEN, "forbidden", reason);
     }
-    match (req.method(), req.uri().path()) {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    match (&method, path.as_str()) {
         (&Method::GET, STATUS_PATH) => match services.system.status().await {
             Ok(status) => json(StatusCode::OK, &status),
             Err(e) => {
@@ -51,12 +53,9 @@ pub async fn answer(
                 Err(e) => service_error(e),
             }
         }
-        (&Method::POST, path) if user_action(path, "unlock").is_some() => {
-            let name = decode(user_action(path, "unlock").unwrap_or_default());
-            match services.users.unlock(&name).await {
-                Ok(()) => json(StatusCode::OK, &serde_json::json!({ "unlocked": name })),
-                Err(e) => service_error(e),
-            }
+        (_, path) if user_path(path).is_some() => {
+            let (name, action) = user_path(path).unwrap_or_default();
+            one_user(services, method.clone(), &decode(name), action, req).await
         }
         (&Method::POST, ROTATE_JWT_PATH) => match services.sessions.rotate_signing_key() {
             Ok(kid) => json(
@@ -88,13 +87,68 @@ pub async fn answer(
     }
 }
 
-/// `NAME` from `/v1/users/NAME/ACTION`.
-fn user_action<'a>(path: &'a str, action: &str) -> Option<&'a str> {
-    path.strip_prefix(USERS_PATH)?
-        .strip_prefix('/')?
-        .strip_suffix(action)?
-        .strip_suffix('/')
-        .filter(|name| !name.is_empty() && !name.contains('/'))
+/// `(NAME, ACTION)` from `/v1/users/NAME` or `/v1/users/NAME/ACTION`.
+fn user_path(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix(USERS_PATH)?.strip_prefix('/')?;
+    let (name, action) = rest.split_once('/').unwrap_or((rest, ""));
+    (!name.is_empty() && !action.contains('/')).then_some((name, action))
+}
+
+#[derive(serde::Deserialize)]
+struct RoleBody {
+    role: String,
+}
+
+#[derive(serde::Deserialize)]
+struct PasswordBody {
+    password: String,
+}
+
+/// Everything under `/v1/users/NAME`.
+async fn one_user(
+    services: &Services,
+    method: Method,
+    name: &str,
+    action: &str,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let users = &services.users;
+    let result = match (method, action) {
+        (Method::GET, "") => users.show(name).await,
+        (Method::DELETE, "") => {
+            return match users.delete(name).await {
+                Ok(()) => json(StatusCode::OK, &serde_json::json!({ "deleted": name })),
+                Err(e) => service_error(e),
+            };
+        }
+        (Method::POST, "unlock") => match users.unlock(name).await {
+            Ok(()) => users.show(name).await,
+            Err(e) => Err(e),
+        },
+        (Method::POST, "disable") => users.set_disabled(name, true).await,
+        (Method::POST, "enable") => users.set_disabled(name, false).await,
+        (Method::POST, "role") => match read_json::<RoleBody>(req).await {
+            Ok(body) => users.set_role(name, &body.role).await,
+            Err(response) => return response,
+        },
+        (Method::POST, "password") => match read_json::<PasswordBody>(req).await {
+            Ok(body) => users.reset_password(name, body.password).await,
+            Err(response) => return response,
+        },
+        (_, action) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!(
+                    "no admin endpoint for users/{name}/{action}: is finctl newer than the daemon?"
+                ),
+            );
+        }
+    };
+    match result {
+        Ok(user) => json(StatusCode::OK, &user),
+        Err(e) => service_error(e),
+    }
 }
 
 /// Undoes percent-encoding; invalid sequences are kept as they are.

@@ -5,7 +5,7 @@ use fin_proto::admin::{CreateUser, User};
 use super::ServiceError;
 use super::auth::password::{PasswordHashing, hex};
 use super::auth::policy::{check_password, normalize_username};
-use crate::store::{NewUser, Store, UserRecord};
+use crate::store::{NewUser, Store, UserChange, UserRecord};
 
 pub const ROLES: [&str; 3] = ["admin", "user", "guest"];
 
@@ -46,13 +46,7 @@ impl Users {
         check_password(&request.password, &context)
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
 
-        let hashing = self.hashing.clone();
-        let password = request.password;
-        // argon2id takes tens of milliseconds and 19 MiB: keep it off the async workers.
-        let password_hash = tokio::task::spawn_blocking(move || hashing.hash(&password))
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let password_hash = self.hash(request.password).await?;
 
         let user = NewUser {
             uid: new_id()?,
@@ -83,6 +77,97 @@ impl Users {
         Ok(())
     }
 
+    pub async fn show(&self, username: &str) -> Result<User, ServiceError> {
+        let name = normal_name(username)?;
+        self.store
+            .user_by_username(&name)
+            .await?
+            .map(view)
+            .ok_or_else(|| ServiceError::NotFound(format!("no user {name}")))
+    }
+
+    pub async fn set_role(&self, username: &str, role: &str) -> Result<User, ServiceError> {
+        if !ROLES.contains(&role) {
+            return Err(ServiceError::Invalid(format!(
+                "unknown role {role:?}: use admin, user or guest"
+            )));
+        }
+        self.change(
+            username,
+            UserChange::Role(role.to_string()),
+            "user.set_role",
+        )
+        .await
+    }
+
+    /// A disabled user's sessions and tokens stop working at once (every
+    /// request checks the account).
+    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<User, ServiceError> {
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        self.change(username, UserChange::Disabled(disabled), action)
+            .await
+    }
+
+    /// Sets a new password (policy applies) and ends the user's sessions.
+    pub async fn reset_password(
+        &self,
+        username: &str,
+        password: String,
+    ) -> Result<User, ServiceError> {
+        let user = self.show(username).await?;
+        let context: Vec<&str> = [Some(user.username.as_str()), user.email.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        check_password(&password, &context).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let hash = self.hash(password).await?;
+        let changed = self
+            .change(
+                &user.username,
+                UserChange::PasswordHash(hash),
+                "user.reset_password",
+            )
+            .await?;
+        self.store.revoke_other_sessions(&changed.id, None).await?;
+        Ok(changed)
+    }
+
+    pub async fn delete(&self, username: &str) -> Result<(), ServiceError> {
+        let name = normal_name(username)?;
+        if !self.store.delete_user(&name).await? {
+            return Err(ServiceError::NotFound(format!("no user {name}")));
+        }
+        tracing::info!(target: "fin::audit", action = "user.delete", user = %name, "user deleted");
+        Ok(())
+    }
+
+    async fn change(
+        &self,
+        username: &str,
+        change: UserChange,
+        action: &str,
+    ) -> Result<User, ServiceError> {
+        let name = normal_name(username)?;
+        if !self.store.update_user(&name, change).await? {
+            return Err(ServiceError::NotFound(format!("no user {name}")));
+        }
+        tracing::info!(target: "fin::audit", action, user = %name, "user changed");
+        self.show(&name).await
+    }
+
+    async fn hash(&self, password: String) -> Result<String, ServiceError> {
+        let hashing = self.hashing.clone();
+        // argon2id takes tens of milliseconds and 19 MiB: keep it off the async workers.
+        tokio::task::spawn_blocking(move || hashing.hash(&password))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
     pub async fn list(&self) -> Result<Vec<User>, ServiceError> {
         Ok(self
             .store
@@ -92,6 +177,10 @@ impl Users {
             .map(view)
             .collect())
     }
+}
+
+fn normal_name(username: &str) -> Result<String, ServiceError> {
+    normalize_username(username).map_err(|e| ServiceError::Invalid(e.to_string()))
 }
 
 fn view(record: UserRecord) -> User {

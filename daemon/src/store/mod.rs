@@ -11,7 +11,7 @@ use surrealdb::engine::any::{self, Any};
 
 pub use migrations::LATEST_SCHEMA;
 pub use sessions::SessionRecord;
-pub use users::{NewUser, UserRecord};
+pub use users::{NewUser, UserChange, UserRecord};
 
 /// A connection to the database, with the schema migrated to [`LATEST_SCHEMA`].
 #[derive(Clone)]

@@ -22,6 +22,15 @@ pub struct UserRecord {
     pub locked_until: Option<i64>,
 }
 
+/// One change to an account.
+#[derive(Debug, Clone)]
+pub enum UserChange {
+    Role(String),
+    Disabled(bool),
+    /// A new password hash; also clears any lockout.
+    PasswordHash(String),
+}
+
 /// What creating a user needs.
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -139,6 +148,47 @@ impl Store {
             .await?;
         let updated: Vec<serde_json::Value> = response.take(0)?;
         Ok(!updated.is_empty())
+    }
+
+    /// Changes fields of the user named `username`; false when there is none.
+    pub async fn update_user(
+        &self,
+        username: &str,
+        change: UserChange,
+    ) -> Result<bool, StoreError> {
+        let (assignment, value) = match change {
+            UserChange::Role(role) => ("role = $value", serde_json::Value::String(role)),
+            UserChange::Disabled(disabled) => {
+                ("disabled = $value", serde_json::Value::Bool(disabled))
+            }
+            UserChange::PasswordHash(hash) => (
+                "password_hash = $value, failed_logins = 0, failed_since = NONE, locked_until = NONE",
+                serde_json::Value::String(hash),
+            ),
+        };
+        let mut response = self
+            .db
+            .query(format!(
+                "UPDATE user SET {assignment} WHERE username = $username RETURN uid"
+            ))
+            .bind(("username", username.to_string()))
+            .bind(("value", value))
+            .await?;
+        let updated: Vec<serde_json::Value> = response.take(0)?;
+        Ok(!updated.is_empty())
+    }
+
+    /// Deletes a user and their sessions; false when there is none.
+    pub async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
+        let Some(user) = self.user_by_username(username).await? else {
+            return Ok(false);
+        };
+        self.db
+            .query("BEGIN TRANSACTION; DELETE session WHERE user_uid = $uid; DELETE user WHERE uid = $uid; COMMIT TRANSACTION;")
+            .bind(("uid", user.uid))
+            .await?
+            .check()?;
+        Ok(true)
     }
 
     pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {

@@ -408,3 +408,83 @@ async fn rotating_the_signing_secret_keeps_issued_tokens_valid() {
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
 }
+
+#[tokio::test]
+async fn operators_manage_accounts_and_changes_apply_at_once() {
+    let api = api_with_user("user").await;
+    let finctl = |args: &[&str]| {
+        let output = api.testbox.finctl(args);
+        assert!(output.status.success(), "{}", text(&output));
+        output
+    };
+    let access = api.login().await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+
+    let shown: fin_proto::admin::User =
+        serde_json::from_slice(&finctl(&["user", "show", "alice", "--json"]).stdout).expect("json");
+    assert_eq!(shown.role, "user");
+    assert!(shown.last_login_at.is_some());
+
+    finctl(&["user", "set-role", "alice", "guest"]);
+    assert_eq!(
+        api.me(&access).await.1["role"],
+        "guest",
+        "the role applies to live tokens"
+    );
+
+    finctl(&["user", "disable", "alice"]);
+    assert_eq!(
+        api.me(&access).await.0,
+        StatusCode::UNAUTHORIZED,
+        "a disabled user is cut off at once"
+    );
+    let (status, _) = api
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "alice", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    finctl(&["user", "enable", "alice"]);
+    assert_eq!(api.me(&access).await.0, StatusCode::OK);
+
+    let output = finctl(&[
+        "user",
+        "reset-password",
+        "alice",
+        "--random-password",
+        "--json",
+    ]);
+    let text_out = String::from_utf8_lossy(&output.stdout);
+    let new_password: Value =
+        serde_json::from_str(text_out.lines().last().expect("line")).expect("json");
+    let new_password = new_password["password"]
+        .as_str()
+        .expect("password")
+        .to_string();
+    assert_eq!(
+        api.me(&access).await.0,
+        StatusCode::UNAUTHORIZED,
+        "a reset ends the sessions"
+    );
+    let (status, _) = api
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "alice", "password": new_password}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let refused = api.testbox.finctl(&["user", "delete", "alice"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "no --yes and no terminal: nothing deleted"
+    );
+    finctl(&["user", "delete", "alice", "--yes"]);
+    let missing = api.testbox.finctl(&["user", "show", "alice"]);
+    assert_eq!(missing.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no user alice"));
+}
