@@ -1,7 +1,7 @@
 //! Authentication routes and the filter that turns a bearer token into the
 //! acting principal.
 
-use fin_proto::api::{LoginRequest, Me, RefreshRequest, TokenPair};
+use fin_proto::api::{ChangePassword, LoginRequest, Me, RefreshRequest, SessionInfo, TokenPair};
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -22,6 +22,8 @@ impl From<AuthError> for ApiRejection {
             AuthError::InvalidToken => (StatusCode::UNAUTHORIZED, "unauthorized"),
             AuthError::InvalidRefresh => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
             AuthError::RefreshReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
+            AuthError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_password"),
+            AuthError::NoSuchSession => (StatusCode::NOT_FOUND, "not_found"),
             AuthError::Internal(cause) => {
                 tracing::error!(error = %cause, "authentication failed internally");
                 return ApiRejection::internal();
@@ -135,6 +137,58 @@ pub async fn me(principal: Principal) -> Result<Response, Rejection> {
         role: principal.role,
     })
     .into_response())
+}
+
+/// Change one's password; the other sessions end.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", security(("bearer" = [])), request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Changed; other sessions ended"),
+        (status = 401, description = "Not logged in, or the current password is wrong", body = fin_proto::api::Problem),
+        (status = 422, description = "The new password breaks the policy", body = fin_proto::api::Problem)))]
+pub async fn change_password(
+    principal: Principal,
+    request: ChangePassword,
+    services: Services,
+) -> Result<Response, Rejection> {
+    services
+        .sessions
+        .change_password(&principal, &request.current_password, &request.new_password)
+        .await
+        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// One's live login sessions.
+#[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Sessions, newest first", body = [SessionInfo]),
+        (status = 401, description = "Not logged in", body = fin_proto::api::Problem)))]
+pub async fn sessions(principal: Principal, services: Services) -> Result<Response, Rejection> {
+    let list = services
+        .sessions
+        .list(&principal)
+        .await
+        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+    Ok(warp::reply::json(&list).into_response())
+}
+
+/// End one of one's sessions.
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 404, description = "No such session of yours", body = fin_proto::api::Problem)))]
+pub async fn end_session(
+    id: String,
+    principal: Principal,
+    services: Services,
+) -> Result<Response, Rejection> {
+    services
+        .sessions
+        .end(&principal, &id)
+        .await
+        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Token responses must not be cached anywhere.

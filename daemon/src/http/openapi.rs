@@ -11,11 +11,13 @@ use super::{auth, routes};
     info(title = "fin API", description = "Self-hosted personal finance: the JSON API over HTTPS."),
     paths(
         routes::healthz, routes::readyz, routes::openapi_json,
-        auth::login, auth::refresh, auth::logout, auth::me
+        auth::login, auth::refresh, auth::logout, auth::me,
+        auth::change_password, auth::sessions, auth::end_session
     ),
     components(schemas(
         fin_proto::api::Problem, fin_proto::api::Health, fin_proto::api::Readiness, fin_proto::api::Check,
-        fin_proto::api::LoginRequest, fin_proto::api::RefreshRequest, fin_proto::api::TokenPair, fin_proto::api::Me
+        fin_proto::api::LoginRequest, fin_proto::api::RefreshRequest, fin_proto::api::TokenPair, fin_proto::api::Me,
+        fin_proto::api::ChangePassword, fin_proto::api::SessionInfo
     )),
     modifiers(&BearerAuth),
     tags(

@@ -99,6 +99,37 @@ pub fn all(services: Services) -> Vec<Route> {
                 .and_then(auth::me),
         ),
         route(
+            Some(Class::Login),
+            Method::POST,
+            "/api/v1/auth/password",
+            warp::path!("api" / "v1" / "auth" / "password")
+                .and(warp::post())
+                .and(auth::authenticated(services.clone()))
+                .and(auth::json_body())
+                .and(with(&services))
+                .and_then(auth::change_password),
+        ),
+        route(
+            Some(Class::Api),
+            Method::GET,
+            "/api/v1/auth/sessions",
+            warp::path!("api" / "v1" / "auth" / "sessions")
+                .and(warp::get())
+                .and(auth::authenticated(services.clone()))
+                .and(with(&services))
+                .and_then(auth::sessions),
+        ),
+        route(
+            Some(Class::Api),
+            Method::DELETE,
+            "/api/v1/auth/sessions/{id}",
+            warp::path!("api" / "v1" / "auth" / "sessions" / String)
+                .and(warp::delete())
+                .and(auth::authenticated(services.clone()))
+                .and(with(&services))
+                .and_then(auth::end_session),
+        ),
+        route(
             None,
             Method::GET,
             "/api/v1/openapi.json",

@@ -488,3 +488,157 @@ async fn operators_manage_accounts_and_changes_apply_at_once() {
     assert_eq!(missing.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no user alice"));
 }
+
+#[tokio::test]
+async fn sessions_are_listed_ended_and_isolated_between_users() {
+    let api = api_with_user("user").await;
+    let add_bob = std::process::Command::new(fin_e2e::bin("finctl"))
+        .arg("--socket")
+        .arg(api.testbox.socket_path())
+        .args(["user", "add", "bob", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(b"another fine passphrase 77\n")?;
+            child.wait_with_output()
+        })
+        .expect("add bob");
+    assert!(add_bob.status.success(), "{}", text(&add_bob));
+
+    let first = api.login().await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    let second = api.login().await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    let (status, bob_tokens) = api
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "bob", "password": "another fine passphrase 77"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let bob = bob_tokens["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+
+    let list = |token: String| {
+        let client = api.client.clone();
+        let url = api.daemon.url("/api/v1/auth/sessions");
+        async move {
+            let response = client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Vec<Value>>().await.expect("json")
+        }
+    };
+    let alice_sessions = list(second.clone()).await;
+    assert_eq!(alice_sessions.len(), 2);
+    assert_eq!(
+        alice_sessions
+            .iter()
+            .filter(|s| s["current"] == true)
+            .count(),
+        1
+    );
+    let bob_sessions = list(bob.clone()).await;
+    assert_eq!(bob_sessions.len(), 1, "bob sees only his own");
+
+    // Bob cannot end Alice's session: it does not exist for him.
+    let alice_first = alice_sessions
+        .iter()
+        .find(|s| s["current"] == false)
+        .expect("other session");
+    let url = api.daemon.url(&format!(
+        "/api/v1/auth/sessions/{}",
+        alice_first["id"].as_str().expect("id")
+    ));
+    let response = api
+        .client
+        .delete(&url)
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(api.me(&first).await.0, StatusCode::OK);
+
+    // Alice can.
+    let response = api
+        .client
+        .delete(&url)
+        .bearer_auth(&second)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(api.me(&first).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(api.me(&second).await.0, StatusCode::OK);
+
+    // Changing the password needs the current one and ends the other sessions.
+    let third = api.login().await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    let change = |current: &str, new: &str| {
+        api.client
+            .post(api.daemon.url("/api/v1/auth/password"))
+            .bearer_auth(&second)
+            .json(&json!({"current_password": current, "new_password": new}))
+            .send()
+    };
+    assert_eq!(
+        change("wrong", "brand new passphrase 2026")
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        change(PASSWORD, "short").await.expect("request").status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        change(PASSWORD, "brand new passphrase 2026")
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        api.me(&second).await.0,
+        StatusCode::OK,
+        "the session that changed it lives on"
+    );
+    assert_eq!(
+        api.me(&third).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the others end"
+    );
+    assert_eq!(
+        api.me(&bob).await.0,
+        StatusCode::OK,
+        "other users are untouched"
+    );
+    let (status, _) = api
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "alice", "password": "brand new passphrase 2026"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -40,6 +40,11 @@ pub enum AuthError {
     /// An already-used refresh token came back: the whole session is ended.
     #[error("this refresh token was already used; the session has been ended, log in again")]
     RefreshReused,
+    /// A new password breaks the policy.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no such session")]
+    NoSuchSession,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -225,6 +230,80 @@ impl Sessions {
             .await?;
         tracing::info!(target: "fin::audit", user = %principal.username, "logout");
         Ok(())
+    }
+
+    /// Changes the caller's password after checking the current one, and
+    /// ends their other sessions.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AuthError> {
+        let user = self
+            .live_user(&principal.user_id)
+            .await
+            .ok_or(AuthError::InvalidToken)?;
+        let hashing = self.hashing.clone();
+        let (stored, current) = (user.password_hash.clone(), current.to_string());
+        let verified = tokio::task::spawn_blocking(move || hashing.verify(&current, Some(&stored)))
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        if verified == Verified::No {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let context: Vec<&str> = [Some(user.username.as_str()), user.email.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        super::policy::check_password(new, &context)
+            .map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let hashing = self.hashing.clone();
+        let new = new.to_string();
+        let hash = tokio::task::spawn_blocking(move || hashing.hash(&new))
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))?
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        self.store
+            .update_user(&user.username, crate::store::UserChange::PasswordHash(hash))
+            .await?;
+        self.store
+            .revoke_other_sessions(&user.uid, Some(&principal.session_id))
+            .await?;
+        tracing::info!(target: "fin::audit", action = "user.change_password", user = %user.username, "password changed");
+        Ok(())
+    }
+
+    /// The caller's live sessions, newest first.
+    pub async fn list(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<fin_proto::api::SessionInfo>, AuthError> {
+        let sessions = self
+            .store
+            .sessions_of(&principal.user_id, unix_now())
+            .await?;
+        Ok(sessions
+            .into_iter()
+            .map(|s| fin_proto::api::SessionInfo {
+                current: s.sid == principal.session_id,
+                id: s.sid,
+                created_at: s.created_at,
+                last_used_at: s.last_used_at,
+                expires_at: s.expires_at,
+                ip: s.ip,
+                user_agent: s.user_agent,
+            })
+            .collect())
+    }
+
+    /// Ends one of the caller's sessions; another user's session is "not found".
+    pub async fn end(&self, principal: &Principal, sid: &str) -> Result<(), AuthError> {
+        if self.store.revoke_session(&principal.user_id, sid).await? {
+            Ok(())
+        } else {
+            Err(AuthError::NoSuchSession)
+        }
     }
 
     /// The principal behind an access token: signature and claims valid, its
