@@ -1,6 +1,7 @@
 //! `finctl`: the operator's tool for a fin box. It talks to the running
 //! daemon over the admin socket and never opens the database itself.
 
+mod audit;
 mod client;
 mod error;
 mod setup;
@@ -52,6 +53,8 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Show the audit trail of security events, newest first.
+    Audit(audit::AuditArgs),
     /// Manage the daemon's secrets.
     #[command(subcommand)]
     Secrets(SecretsCommand),
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Status => status::run(&AdminClient::new(&cli.socket), cli.json),
         Command::Setup(args) => setup::run(*args, cli.json),
         Command::User(command) => user::run(&AdminClient::new(&cli.socket), command, cli.json),
+        Command::Audit(args) => audit::run(&AdminClient::new(&cli.socket), args, cli.json),
         Command::Secrets(SecretsCommand::RotateJwt) => {
             rotate_jwt(&AdminClient::new(&cli.socket), cli.json)
         }

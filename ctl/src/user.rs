@@ -284,7 +284,7 @@ fn random_password_text() -> Result<String, CtlError> {
 }
 
 /// Percent-encodes a path segment (user names may hold any letter).
-fn encode(segment: &str) -> String {
+pub fn encode(segment: &str) -> String {
     segment
         .bytes()
         .map(|b| match b {

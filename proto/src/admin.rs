@@ -96,3 +96,6 @@ pub struct Rotated {
     /// Seconds during which tokens signed with the previous secret stay valid.
     pub previous_valid_for_seconds: u64,
 }
+
+/// `GET /v1/audit?since=UNIX&user=NAME&limit=N`: the audit trail, newest first.
+pub const AUDIT_PATH: &str = "/v1/audit";

@@ -130,3 +130,19 @@ pub struct SessionInfo {
     /// The session of the token making this request.
     pub current: bool,
 }
+
+/// One security event (`GET /api/v1/admin/audit`, `finctl audit`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    /// Unix time (seconds).
+    pub at: i64,
+    /// Who acted: a user name, or `operator uid=N` for the admin socket.
+    pub actor: Option<String>,
+    pub ip: Option<String>,
+    /// e.g. `login`, `login.failure`, `lockout`, `user.create`, `secrets.rotate_jwt`.
+    pub action: String,
+    pub target: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+}

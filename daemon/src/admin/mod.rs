@@ -73,7 +73,9 @@ pub async fn serve(
             },
         };
         let verdict = match stream.peer_cred() {
-            Ok(cred) => policy.check(cred.uid(), cred.gid(), cred.pid()),
+            Ok(cred) => policy
+                .check(cred.uid(), cred.gid(), cred.pid())
+                .map(|()| format!("operator uid={}", cred.uid())),
             Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
         };
         if let Err(reason) = &verdict {

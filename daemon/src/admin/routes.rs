@@ -1,7 +1,9 @@
 //! Admin requests and their answers.
 
 use bytes::Bytes;
-use fin_proto::admin::{AdminError, CreateUser, ROTATE_JWT_PATH, Rotated, STATUS_PATH, USERS_PATH};
+use fin_proto::admin::{
+    AUDIT_PATH, AdminError, CreateUser, ROTATE_JWT_PATH, Rotated, STATUS_PATH, USERS_PATH,
+};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode, header};
@@ -14,12 +16,14 @@ const MAX_BODY: usize = 64 * 1024;
 
 pub async fn answer(
     services: &Services,
-    verdict: Result<(), String>,
+    verdict: Result<String, String>,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    if let Err(reason) = verdict {
-        return error(StatusCode::FORBIDDEN, "forbidden", reason);
-    }
+    // The operator, as recorded in the audit trail.
+    let actor = match verdict {
+        Ok(actor) => actor,
+        Err(reason) => return error(StatusCode::FORBIDDEN, "forbidden", reason),
+    };
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     match (&method, path.as_str()) {
@@ -48,32 +52,54 @@ pub async fn answer(
                 Ok(request) => request,
                 Err(response) => return response,
             };
-            match services.users.create(request).await {
+            match services.users.create(request, &actor).await {
                 Ok(user) => json(StatusCode::CREATED, &user),
                 Err(e) => service_error(e),
             }
         }
         (_, path) if user_path(path).is_some() => {
             let (name, action) = user_path(path).unwrap_or_default();
-            one_user(services, method.clone(), &decode(name), action, req).await
+            one_user(services, &actor, method.clone(), &decode(name), action, req).await
         }
-        (&Method::POST, ROTATE_JWT_PATH) => match services.sessions.rotate_signing_key() {
-            Ok(kid) => json(
-                StatusCode::OK,
-                &Rotated {
-                    kid,
-                    previous_valid_for_seconds: services.sessions.previous_key_grace().as_secs(),
-                },
-            ),
-            Err(e) => {
-                tracing::error!(error = %e, "JWT secret rotation failed");
-                error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    format!("rotation failed: {e}"),
-                )
+        (&Method::GET, AUDIT_PATH) => {
+            let query = req.uri().query().unwrap_or_default();
+            let param = |name: &str| {
+                query
+                    .split('&')
+                    .filter_map(|pair| pair.split_once('='))
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| decode(value))
+            };
+            let since = param("since").and_then(|v| v.parse().ok());
+            let limit = param("limit").and_then(|v| v.parse().ok()).unwrap_or(100);
+            let user = param("user").map(|u| u.trim().to_lowercase());
+            match services.audit.list(since, user, limit).await {
+                Ok(entries) => json(StatusCode::OK, &entries),
+                Err(e) => service_error(e),
             }
-        },
+        }
+        (&Method::POST, ROTATE_JWT_PATH) => {
+            match services.sessions.rotate_signing_key(&actor).await {
+                Ok(kid) => json(
+                    StatusCode::OK,
+                    &Rotated {
+                        kid,
+                        previous_valid_for_seconds: services
+                            .sessions
+                            .previous_key_grace()
+                            .as_secs(),
+                    },
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "JWT secret rotation failed");
+                    error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal_error",
+                        format!("rotation failed: {e}"),
+                    )
+                }
+            }
+        }
         (_, USERS_PATH) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -107,6 +133,7 @@ struct PasswordBody {
 /// Everything under `/v1/users/NAME`.
 async fn one_user(
     services: &Services,
+    actor: &str,
     method: Method,
     name: &str,
     action: &str,
@@ -116,23 +143,23 @@ async fn one_user(
     let result = match (method, action) {
         (Method::GET, "") => users.show(name).await,
         (Method::DELETE, "") => {
-            return match users.delete(name).await {
+            return match users.delete(name, actor).await {
                 Ok(()) => json(StatusCode::OK, &serde_json::json!({ "deleted": name })),
                 Err(e) => service_error(e),
             };
         }
-        (Method::POST, "unlock") => match users.unlock(name).await {
+        (Method::POST, "unlock") => match users.unlock(name, actor).await {
             Ok(()) => users.show(name).await,
             Err(e) => Err(e),
         },
-        (Method::POST, "disable") => users.set_disabled(name, true).await,
-        (Method::POST, "enable") => users.set_disabled(name, false).await,
+        (Method::POST, "disable") => users.set_disabled(name, true, actor).await,
+        (Method::POST, "enable") => users.set_disabled(name, false, actor).await,
         (Method::POST, "role") => match read_json::<RoleBody>(req).await {
-            Ok(body) => users.set_role(name, &body.role).await,
+            Ok(body) => users.set_role(name, &body.role, actor).await,
             Err(response) => return response,
         },
         (Method::POST, "password") => match read_json::<PasswordBody>(req).await {
-            Ok(body) => users.reset_password(name, body.password).await,
+            Ok(body) => users.reset_password(name, body.password, actor).await,
             Err(response) => return response,
         },
         (_, action) => {

@@ -16,6 +16,7 @@ pub use startup::AppError;
 use crate::config::Settings;
 use crate::http::{self, RateLimits, RequestObserver};
 use crate::metrics::Metrics;
+use crate::service::audit::Audit;
 use crate::service::auth::jwt::JwtKeys;
 use crate::service::auth::password::{HashCost, PasswordHashing};
 use crate::service::auth::sessions::Sessions;
@@ -75,18 +76,21 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     let tls_probe = Arc::new(move || startup::tls_status(tls_mode, &probe_resolver.info()));
     let hashing =
         PasswordHashing::new(HashCost::default()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let audit = Arc::new(Audit::new(store.clone()));
     let secrets_dir = settings.state_dir.join("secrets");
     let keys = JwtKeys::load_or_create(&secrets_dir, crate::service::unix_now())?;
     let services = Services {
         system: Arc::new(System::new(store.clone(), tls_probe, listeners.clone())),
-        users: Arc::new(Users::new(store.clone(), hashing.clone())),
+        users: Arc::new(Users::new(store.clone(), hashing.clone(), audit.clone())),
         sessions: Arc::new(Sessions::new(
             store,
             hashing,
             Arc::new(RwLock::new(keys)),
             secrets_dir,
             settings.auth,
+            audit.clone(),
         )),
+        audit,
     };
     let metrics = Metrics::new(crate::VERSION).map_err(|e| AppError::Internal(e.to_string()))?;
     let observer: RequestObserver = {

@@ -42,7 +42,8 @@ pub fn json_body<T: serde::de::DeserializeOwned + Send>()
 /// The principal behind `Authorization: Bearer <access token>`, or 401.
 pub fn authenticated(services: Services) -> BoxedFilter<(Principal,)> {
     warp::header::optional::<String>("authorization")
-        .and_then(move |header: Option<String>| {
+        .and(warp::ext::optional::<PeerAddr>())
+        .and_then(move |header: Option<String>, peer: Option<PeerAddr>| {
             let services = services.clone();
             async move {
                 let token = header
@@ -56,14 +57,68 @@ pub fn authenticated(services: Services) -> BoxedFilter<(Principal,)> {
                     .ok_or_else(|| {
                         warp::reject::custom(ApiRejection::from(AuthError::InvalidToken))
                     })?;
-                services
+                let mut principal = services
                     .sessions
                     .authenticate(token)
                     .await
-                    .map_err(|e| warp::reject::custom(ApiRejection::from(e)))
+                    .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+                principal.ip = peer.map(|p| p.0.ip().to_string());
+                Ok::<_, Rejection>(principal)
             }
         })
         .boxed()
+}
+
+/// An authenticated admin, or 403.
+pub fn admin(services: Services) -> BoxedFilter<(Principal,)> {
+    authenticated(services)
+        .and_then(|principal: Principal| async move {
+            if principal.role == "admin" {
+                Ok(principal)
+            } else {
+                Err(warp::reject::custom(ApiRejection::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "this needs the admin role",
+                )))
+            }
+        })
+        .boxed()
+}
+
+/// Filters of `GET /api/v1/admin/audit`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// Only events at or after this Unix time.
+    pub since: Option<i64>,
+    /// Only events by or about this user.
+    pub user: Option<String>,
+    /// At most this many events (default 100, at most 10000).
+    pub limit: Option<u32>,
+}
+
+/// The audit trail of security events, newest first (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", security(("bearer" = [])), params(AuditParams),
+    responses(
+        (status = 200, description = "Events, newest first", body = [fin_proto::api::AuditEntry]),
+        (status = 401, description = "Not logged in", body = fin_proto::api::Problem),
+        (status = 403, description = "Not an admin", body = fin_proto::api::Problem)))]
+pub async fn audit(
+    _admin: Principal,
+    params: AuditParams,
+    services: Services,
+) -> Result<Response, Rejection> {
+    let user = params.user.map(|u| u.trim().to_lowercase());
+    let entries = services
+        .audit
+        .list(params.since, user, params.limit.unwrap_or(100))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading the audit trail failed");
+            warp::reject::custom(ApiRejection::internal())
+        })?;
+    Ok(warp::reply::json(&entries).into_response())
 }
 
 /// Peer address and user agent, recorded with new sessions.

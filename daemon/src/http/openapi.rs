@@ -12,17 +12,18 @@ use super::{auth, routes};
     paths(
         routes::healthz, routes::readyz, routes::openapi_json,
         auth::login, auth::refresh, auth::logout, auth::me,
-        auth::change_password, auth::sessions, auth::end_session
+        auth::change_password, auth::sessions, auth::end_session, auth::audit
     ),
     components(schemas(
         fin_proto::api::Problem, fin_proto::api::Health, fin_proto::api::Readiness, fin_proto::api::Check,
         fin_proto::api::LoginRequest, fin_proto::api::RefreshRequest, fin_proto::api::TokenPair, fin_proto::api::Me,
-        fin_proto::api::ChangePassword, fin_proto::api::SessionInfo
+        fin_proto::api::ChangePassword, fin_proto::api::SessionInfo, fin_proto::api::AuditEntry
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "system", description = "Liveness, readiness and this document"),
-        (name = "auth", description = "Log in, refresh, log out, who am I")
+        (name = "auth", description = "Log in, refresh, log out, who am I"),
+        (name = "admin", description = "For admins: the audit trail")
     )
 )]
 struct ApiDoc;

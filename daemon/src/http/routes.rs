@@ -130,6 +130,17 @@ pub fn all(services: Services) -> Vec<Route> {
                 .and_then(auth::end_session),
         ),
         route(
+            Some(Class::Api),
+            Method::GET,
+            "/api/v1/admin/audit",
+            warp::path!("api" / "v1" / "admin" / "audit")
+                .and(warp::get())
+                .and(auth::admin(services.clone()))
+                .and(warp::query::<auth::AuditParams>())
+                .and(with(&services))
+                .and_then(auth::audit),
+        ),
+        route(
             None,
             Method::GET,
             "/api/v1/openapi.json",
@@ -249,6 +260,7 @@ mod tests {
         };
         let hashing = crate::service::auth::password::PasswordHashing::new(cost).expect("hashing");
         let secrets = tempfile::tempdir().expect("tempdir");
+        let audit = std::sync::Arc::new(crate::service::audit::Audit::new(store.clone()));
         let keys =
             crate::service::auth::jwt::JwtKeys::load_or_create(secrets.path(), 0).expect("keys");
         Services {
@@ -256,6 +268,7 @@ mod tests {
             users: std::sync::Arc::new(crate::service::users::Users::new(
                 store.clone(),
                 hashing.clone(),
+                audit.clone(),
             )),
             sessions: std::sync::Arc::new(crate::service::auth::sessions::Sessions::new(
                 store,
@@ -266,7 +279,9 @@ mod tests {
                     .validate()
                     .expect("defaults")
                     .auth,
+                audit.clone(),
             )),
+            audit,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Use cases, independent of HTTP and of the admin socket. Both front ends
 //! call into [`Services`]; only this layer talks to the store.
 
+pub mod audit;
 pub mod auth;
 mod system;
 pub mod users;
@@ -16,6 +17,7 @@ pub struct Services {
     pub system: Arc<System>,
     pub users: Arc<users::Users>,
     pub sessions: Arc<auth::sessions::Sessions>,
+    pub audit: Arc<audit::Audit>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,10 @@
 
 use fin_proto::admin::{CreateUser, User};
 
+use std::sync::Arc;
+
 use super::ServiceError;
+use super::audit::{Audit, Event};
 use super::auth::password::{PasswordHashing, hex};
 use super::auth::policy::{check_password, normalize_username};
 use crate::store::{NewUser, Store, UserChange, UserRecord};
@@ -12,14 +15,31 @@ pub const ROLES: [&str; 3] = ["admin", "user", "guest"];
 pub struct Users {
     store: Store,
     hashing: PasswordHashing,
+    audit: Arc<Audit>,
 }
 
 impl Users {
-    pub fn new(store: Store, hashing: PasswordHashing) -> Self {
-        Users { store, hashing }
+    pub fn new(store: Store, hashing: PasswordHashing, audit: Arc<Audit>) -> Self {
+        Users {
+            store,
+            hashing,
+            audit,
+        }
     }
 
-    pub async fn create(&self, request: CreateUser) -> Result<User, ServiceError> {
+    async fn event(&self, actor: &str, action: &'static str, target: &str) {
+        self.audit
+            .record(Event {
+                actor: Some(actor),
+                ip: None,
+                action,
+                target: Some(target),
+                success: true,
+            })
+            .await;
+    }
+
+    pub async fn create(&self, request: CreateUser, actor: &str) -> Result<User, ServiceError> {
         let username = normalize_username(&request.username)
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         if !ROLES.contains(&request.role.as_str()) {
@@ -62,18 +82,18 @@ impl Users {
             .user_by_uid(&user.uid)
             .await?
             .ok_or_else(|| ServiceError::Internal("the new user was not found".into()))?;
-        tracing::info!(target: "fin::audit", action = "user.create", user = %created.username, role = %created.role, "user created");
+        self.event(actor, "user.create", &created.username).await;
         Ok(view(created))
     }
 
     /// Lifts a lockout after repeated failed logins.
-    pub async fn unlock(&self, username: &str) -> Result<(), ServiceError> {
+    pub async fn unlock(&self, username: &str, actor: &str) -> Result<(), ServiceError> {
         let name =
             normalize_username(username).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         if !self.store.unlock_user(&name).await? {
             return Err(ServiceError::NotFound(format!("no user {name}")));
         }
-        tracing::info!(target: "fin::audit", action = "user.unlock", user = %name, "user unlocked");
+        self.event(actor, "user.unlock", &name).await;
         Ok(())
     }
 
@@ -86,7 +106,12 @@ impl Users {
             .ok_or_else(|| ServiceError::NotFound(format!("no user {name}")))
     }
 
-    pub async fn set_role(&self, username: &str, role: &str) -> Result<User, ServiceError> {
+    pub async fn set_role(
+        &self,
+        username: &str,
+        role: &str,
+        actor: &str,
+    ) -> Result<User, ServiceError> {
         if !ROLES.contains(&role) {
             return Err(ServiceError::Invalid(format!(
                 "unknown role {role:?}: use admin, user or guest"
@@ -96,19 +121,25 @@ impl Users {
             username,
             UserChange::Role(role.to_string()),
             "user.set_role",
+            actor,
         )
         .await
     }
 
     /// A disabled user's sessions and tokens stop working at once (every
     /// request checks the account).
-    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<User, ServiceError> {
+    pub async fn set_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        actor: &str,
+    ) -> Result<User, ServiceError> {
         let action = if disabled {
             "user.disable"
         } else {
             "user.enable"
         };
-        self.change(username, UserChange::Disabled(disabled), action)
+        self.change(username, UserChange::Disabled(disabled), action, actor)
             .await
     }
 
@@ -117,6 +148,7 @@ impl Users {
         &self,
         username: &str,
         password: String,
+        actor: &str,
     ) -> Result<User, ServiceError> {
         let user = self.show(username).await?;
         let context: Vec<&str> = [Some(user.username.as_str()), user.email.as_deref()]
@@ -130,18 +162,19 @@ impl Users {
                 &user.username,
                 UserChange::PasswordHash(hash),
                 "user.reset_password",
+                actor,
             )
             .await?;
         self.store.revoke_other_sessions(&changed.id, None).await?;
         Ok(changed)
     }
 
-    pub async fn delete(&self, username: &str) -> Result<(), ServiceError> {
+    pub async fn delete(&self, username: &str, actor: &str) -> Result<(), ServiceError> {
         let name = normal_name(username)?;
         if !self.store.delete_user(&name).await? {
             return Err(ServiceError::NotFound(format!("no user {name}")));
         }
-        tracing::info!(target: "fin::audit", action = "user.delete", user = %name, "user deleted");
+        self.event(actor, "user.delete", &name).await;
         Ok(())
     }
 
@@ -149,13 +182,14 @@ impl Users {
         &self,
         username: &str,
         change: UserChange,
-        action: &str,
+        action: &'static str,
+        actor: &str,
     ) -> Result<User, ServiceError> {
         let name = normal_name(username)?;
         if !self.store.update_user(&name, change).await? {
             return Err(ServiceError::NotFound(format!("no user {name}")));
         }
-        tracing::info!(target: "fin::audit", action, user = %name, "user changed");
+        self.event(actor, action, &name).await;
         self.show(&name).await
     }
 
@@ -215,7 +249,8 @@ mod tests {
             iterations: 1,
             parallelism: 1,
         };
-        Users::new(store, PasswordHashing::new(cost).expect("hashing"))
+        let audit = Arc::new(Audit::new(store.clone()));
+        Users::new(store, PasswordHashing::new(cost).expect("hashing"), audit)
     }
 
     fn request(name: &str, password: &str) -> CreateUser {
@@ -231,13 +266,13 @@ mod tests {
     async fn creates_users_with_normalised_unique_names() {
         let users = users().await;
         let alice = users
-            .create(request("Alice", "vivid otter harbours 42 plums"))
+            .create(request("Alice", "vivid otter harbours 42 plums"), "test")
             .await
             .expect("create");
         assert_eq!(alice.username, "alice");
         assert_eq!(alice.id.len(), 32);
         let err = users
-            .create(request("ALICE", "another fine passphrase 77"))
+            .create(request("ALICE", "another fine passphrase 77"), "test")
             .await
             .expect_err("same name");
         assert!(matches!(err, ServiceError::Conflict(_)), "{err}");
@@ -262,7 +297,11 @@ mod tests {
                 "user names",
             ),
         ] {
-            let err = users.create(req).await.expect_err("refused").to_string();
+            let err = users
+                .create(req, "test")
+                .await
+                .expect_err("refused")
+                .to_string();
             assert!(err.contains(needle), "{err}");
         }
     }

@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "sessions",
         sql: include_str!("migrations/0003_sessions.surql"),
     },
+    Migration {
+        version: 4,
+        name: "audit trail",
+        sql: include_str!("migrations/0004_audit.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

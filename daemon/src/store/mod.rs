@@ -2,6 +2,7 @@
 //! tests, `ws://`/`wss://` for a remote server). Only this module knows
 //! SurrealDB; every query binds its parameters.
 
+mod audit;
 mod migrations;
 mod sessions;
 mod users;
@@ -9,6 +10,7 @@ mod users;
 use surrealdb::Surreal;
 use surrealdb::engine::any::{self, Any};
 
+pub use audit::{AuditQuery, AuditRecord};
 pub use migrations::LATEST_SCHEMA;
 pub use sessions::SessionRecord;
 pub use users::{NewUser, UserChange, UserRecord};

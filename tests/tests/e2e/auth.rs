@@ -642,3 +642,115 @@ async fn sessions_are_listed_ended_and_isolated_between_users() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn security_events_reach_the_audit_trail_for_admins_only() {
+    let api = api_with_user("admin").await;
+    let (status, _) = api
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "alice", "password": "not the password!"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let admin = api.login().await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    let output = api.testbox.finctl(&[
+        "user",
+        "add",
+        "guest1",
+        "--role",
+        "guest",
+        "--random-password",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    let guest: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let guest_password = guest["password"].as_str().expect("password").to_string();
+    let output = api.testbox.finctl(&["secrets", "rotate-jwt"]);
+    assert!(output.status.success(), "{}", text(&output));
+
+    let response = api
+        .client
+        .get(api.daemon.url("/api/v1/admin/audit?limit=50"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let events: Vec<Value> = response.json().await.expect("json");
+    let summary: Vec<(String, String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_string(),
+                e["actor"].as_str().unwrap_or("-").to_string(),
+                e["outcome"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let has =
+        |action: &str, outcome: &str| summary.iter().any(|(a, _, o)| a == action && o == outcome);
+    assert!(has("login", "failure"), "{summary:?}");
+    assert!(has("login", "success"), "{summary:?}");
+    assert!(has("user.create", "success"), "{summary:?}");
+    assert!(has("secrets.rotate_jwt", "success"), "{summary:?}");
+    assert_eq!(summary[0].0, "secrets.rotate_jwt", "newest first");
+    assert!(
+        summary
+            .iter()
+            .any(|(a, actor, _)| a == "user.create" && actor.starts_with("operator uid="))
+    );
+    let failure = events
+        .iter()
+        .find(|e| e["outcome"] == "failure")
+        .expect("failure");
+    assert_eq!(failure["ip"], "127.0.0.1");
+
+    let response = api
+        .client
+        .get(api.daemon.url("/api/v1/admin/audit?user=guest1"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    let events: Vec<Value> = response.json().await.expect("json");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["target"], "guest1");
+
+    let (status, tokens) = api
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "guest1", "password": guest_password}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let response = api
+        .client
+        .get(api.daemon.url("/api/v1/admin/audit"))
+        .bearer_auth(tokens["access_token"].as_str().expect("access"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = api
+        .client
+        .get(api.daemon.url("/api/v1/admin/audit?limit=lots"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    let output = api
+        .testbox
+        .finctl(&["audit", "--since", "1h", "--user", "alice"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("login") && table.contains("failure") && !table.contains("guest1"),
+        "{table}"
+    );
+}

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::jwt::{AUDIENCE, AccessClaims, ISSUER, JwtKeys};
 use super::password::{PasswordHashing, Verified, hex};
 use super::policy::normalize_username;
+use crate::service::audit::{Audit, Event};
 use crate::service::unix_now;
 use crate::store::{SessionRecord, Store, StoreError, UserRecord};
 
@@ -24,6 +25,8 @@ pub struct Principal {
     pub email: Option<String>,
     pub role: String,
     pub session_id: String,
+    /// The client's address, when the front end knows it.
+    pub ip: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +71,7 @@ pub struct Sessions {
     keys: Arc<RwLock<JwtKeys>>,
     secrets_dir: PathBuf,
     policy: AuthSettings,
+    audit: Arc<Audit>,
 }
 
 impl Sessions {
@@ -77,6 +81,7 @@ impl Sessions {
         keys: Arc<RwLock<JwtKeys>>,
         secrets_dir: PathBuf,
         policy: AuthSettings,
+        audit: Arc<Audit>,
     ) -> Self {
         Sessions {
             store,
@@ -84,6 +89,7 @@ impl Sessions {
             keys,
             secrets_dir,
             policy,
+            audit,
         }
     }
 
@@ -95,13 +101,21 @@ impl Sessions {
     /// Makes a new signing secret. Tokens signed with the old one stay valid
     /// until they expire (the longest access-token lifetime plus leeway).
     /// Returns the new key id.
-    pub fn rotate_signing_key(&self) -> Result<String, AuthError> {
+    pub async fn rotate_signing_key(&self, actor: &str) -> Result<String, AuthError> {
         let grace = self.previous_key_grace();
         let rotated = JwtKeys::rotate(&self.secrets_dir, unix_now(), grace)
             .map_err(|e| AuthError::Internal(e.to_string()))?;
         let kid = rotated.current_kid().to_string();
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = rotated;
-        tracing::info!(target: "fin::audit", action = "secrets.rotate_jwt", kid = %kid, "JWT signing secret rotated");
+        self.audit
+            .record(Event {
+                actor: Some(actor),
+                ip: None,
+                action: "secrets.rotate_jwt",
+                target: None,
+                success: true,
+            })
+            .await;
         Ok(kid)
     }
 
@@ -137,7 +151,17 @@ impl Sessions {
                     .as_ref()
                     .map(|u| u.username.clone())
                     .unwrap_or_else(|| "(unknown)".into());
+                // The fail2ban-friendly line.
                 tracing::warn!(target: "fin::audit", "auth failure user={name} ip={ip}");
+                self.audit
+                    .record(Event {
+                        actor: Some(&name),
+                        ip: client.ip.as_deref(),
+                        action: "login",
+                        target: None,
+                        success: false,
+                    })
+                    .await;
                 if let Some(user) = user.filter(|_| !locked) {
                     self.count_failure(&user, now, ip).await?;
                 }
@@ -166,7 +190,15 @@ impl Sessions {
                 user_agent: client.user_agent.map(|ua| ua.chars().take(256).collect()),
             })
             .await?;
-        tracing::info!(target: "fin::audit", user = %user.username, ip = client.ip.as_deref().unwrap_or("-"), "login");
+        self.audit
+            .record(Event {
+                actor: Some(&user.username),
+                ip: client.ip.as_deref(),
+                action: "login",
+                target: None,
+                success: true,
+            })
+            .await;
         self.token_pair(&user, &sid, refresh_token, now)
     }
 
@@ -185,6 +217,15 @@ impl Sessions {
             .await?;
         if locked_until.is_some() {
             tracing::warn!(target: "fin::audit", "auth lockout user={} ip={ip}", user.username);
+            self.audit
+                .record(Event {
+                    actor: Some(&user.username),
+                    ip: Some(ip),
+                    action: "lockout",
+                    target: Some(&user.username),
+                    success: true,
+                })
+                .await;
         }
         Ok(())
     }
@@ -212,7 +253,15 @@ impl Sessions {
         {
             // An old token of this family, or a race lost to another use of the same token.
             self.store.revoke_session(&session.user_uid, sid).await?;
-            tracing::warn!(target: "fin::audit", user_id = %session.user_uid, sid, "refresh token reuse: session revoked");
+            self.audit
+                .record(Event {
+                    actor: None,
+                    ip: None,
+                    action: "refresh.reuse",
+                    target: Some(&session.user_uid),
+                    success: false,
+                })
+                .await;
             return Err(AuthError::RefreshReused);
         }
         let user = self
@@ -228,7 +277,7 @@ impl Sessions {
         self.store
             .revoke_session(&principal.user_id, &principal.session_id)
             .await?;
-        tracing::info!(target: "fin::audit", user = %principal.username, "logout");
+        self.principal_event(principal, "logout").await;
         Ok(())
     }
 
@@ -270,8 +319,20 @@ impl Sessions {
         self.store
             .revoke_other_sessions(&user.uid, Some(&principal.session_id))
             .await?;
-        tracing::info!(target: "fin::audit", action = "user.change_password", user = %user.username, "password changed");
+        self.principal_event(principal, "password.change").await;
         Ok(())
+    }
+
+    async fn principal_event(&self, principal: &Principal, action: &'static str) {
+        self.audit
+            .record(Event {
+                actor: Some(&principal.username),
+                ip: principal.ip.as_deref(),
+                action,
+                target: None,
+                success: true,
+            })
+            .await;
     }
 
     /// The caller's live sessions, newest first.
@@ -331,6 +392,7 @@ impl Sessions {
             email: user.email,
             role: user.role,
             session_id: claims.sid,
+            ip: None,
         })
     }
 
