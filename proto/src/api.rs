@@ -146,3 +146,38 @@ pub struct AuditEntry {
     /// `success` or `failure`.
     pub outcome: String,
 }
+
+/// `POST /api/v1/api-keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    pub name: String,
+    /// Any of `read`, `write`, `receipts`.
+    pub scopes: Vec<String>,
+    /// Days until the key stops working; none: until revoked.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// An API key as listed (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+/// Answer of `POST /api/v1/api-keys`: the only time the key is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiKeyCreated {
+    #[serde(flatten)]
+    pub info: ApiKeyInfo,
+    /// `fin_<id>_<secret>`, for `Authorization: Bearer ...`.
+    pub key: String,
+}

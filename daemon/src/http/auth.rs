@@ -1,7 +1,10 @@
 //! Authentication routes and the filter that turns a bearer token into the
 //! acting principal.
 
-use fin_proto::api::{ChangePassword, LoginRequest, Me, RefreshRequest, SessionInfo, TokenPair};
+use fin_proto::api::{
+    ApiKeyCreated, ApiKeyInfo, ChangePassword, CreateApiKey, LoginRequest, Me, RefreshRequest,
+    SessionInfo, TokenPair,
+};
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -23,7 +26,10 @@ impl From<AuthError> for ApiRejection {
             AuthError::InvalidRefresh => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
             AuthError::RefreshReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
             AuthError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_password"),
-            AuthError::NoSuchSession => (StatusCode::NOT_FOUND, "not_found"),
+            AuthError::NoSuchSession | AuthError::NoSuchApiKey => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
+            AuthError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AuthError::Internal(cause) => {
                 tracing::error!(error = %cause, "authentication failed internally");
                 return ApiRejection::internal();
@@ -43,29 +49,45 @@ pub fn json_body<T: serde::de::DeserializeOwned + Send>()
 pub fn authenticated(services: Services) -> BoxedFilter<(Principal,)> {
     warp::header::optional::<String>("authorization")
         .and(warp::ext::optional::<PeerAddr>())
-        .and_then(move |header: Option<String>, peer: Option<PeerAddr>| {
-            let services = services.clone();
-            async move {
-                let token = header
-                    .as_deref()
-                    .and_then(|h| {
-                        h.strip_prefix("Bearer ")
-                            .or_else(|| h.strip_prefix("bearer "))
-                    })
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .ok_or_else(|| {
-                        warp::reject::custom(ApiRejection::from(AuthError::InvalidToken))
-                    })?;
-                let mut principal = services
-                    .sessions
-                    .authenticate(token)
-                    .await
-                    .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
-                principal.ip = peer.map(|p| p.0.ip().to_string());
-                Ok::<_, Rejection>(principal)
-            }
-        })
+        .and(warp::method())
+        .and_then(
+            move |header: Option<String>, peer: Option<PeerAddr>, method: warp::http::Method| {
+                let services = services.clone();
+                async move {
+                    let token = header
+                        .as_deref()
+                        .and_then(|h| {
+                            h.strip_prefix("Bearer ")
+                                .or_else(|| h.strip_prefix("bearer "))
+                        })
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .ok_or_else(|| {
+                            warp::reject::custom(ApiRejection::from(AuthError::InvalidToken))
+                        })?;
+                    let mut principal = services
+                        .sessions
+                        .authenticate(token)
+                        .await
+                        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+                    principal.ip = peer.map(|p| p.0.ip().to_string());
+                    if let Some(grant) = &principal.api_key {
+                        let reading =
+                            method == warp::http::Method::GET || method == warp::http::Method::HEAD;
+                        let has = |scope: &str| grant.scopes.iter().any(|s| s == scope);
+                        if !(has("write") || (reading && has("read"))) {
+                            let needed = if reading { "read" } else { "write" };
+                            return Err(warp::reject::custom(ApiRejection::new(
+                                StatusCode::FORBIDDEN,
+                                "insufficient_scope",
+                                format!("this API key lacks the {needed} scope"),
+                            )));
+                        }
+                    }
+                    Ok::<_, Rejection>(principal)
+                }
+            },
+        )
         .boxed()
 }
 
@@ -241,6 +263,58 @@ pub async fn end_session(
     services
         .sessions
         .end(&principal, &id)
+        .await
+        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Make an API key for scripts; the key is shown only in this answer.
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "auth", security(("bearer" = [])), request_body = CreateApiKey,
+    responses(
+        (status = 201, description = "Created; `key` is shown only now", body = ApiKeyCreated),
+        (status = 403, description = "Called with an API key, or a guest asking for more than read", body = fin_proto::api::Problem),
+        (status = 422, description = "Bad name, scopes or expiry", body = fin_proto::api::Problem)))]
+pub async fn create_api_key(
+    principal: Principal,
+    request: CreateApiKey,
+    services: Services,
+) -> Result<Response, Rejection> {
+    let created = services
+        .sessions
+        .create_api_key(&principal, request)
+        .await
+        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+    Ok(no_store(
+        warp::reply::with_status(warp::reply::json(&created), StatusCode::CREATED).into_response(),
+    ))
+}
+
+/// One's API keys (never their secrets).
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "Keys, newest first", body = [ApiKeyInfo])))]
+pub async fn api_keys(principal: Principal, services: Services) -> Result<Response, Rejection> {
+    let keys = services
+        .sessions
+        .api_keys(&principal)
+        .await
+        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+    Ok(warp::reply::json(&keys).into_response())
+}
+
+/// Revoke one of one's API keys; it stops working at once.
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "auth", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Key id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such key of yours", body = fin_proto::api::Problem)))]
+pub async fn revoke_api_key(
+    id: String,
+    principal: Principal,
+    services: Services,
+) -> Result<Response, Rejection> {
+    services
+        .sessions
+        .revoke_api_key(&principal, &id)
         .await
         .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -12,12 +12,14 @@ use super::{auth, routes};
     paths(
         routes::healthz, routes::readyz, routes::openapi_json,
         auth::login, auth::refresh, auth::logout, auth::me,
-        auth::change_password, auth::sessions, auth::end_session, auth::audit
+        auth::change_password, auth::sessions, auth::end_session, auth::audit,
+        auth::create_api_key, auth::api_keys, auth::revoke_api_key
     ),
     components(schemas(
         fin_proto::api::Problem, fin_proto::api::Health, fin_proto::api::Readiness, fin_proto::api::Check,
         fin_proto::api::LoginRequest, fin_proto::api::RefreshRequest, fin_proto::api::TokenPair, fin_proto::api::Me,
-        fin_proto::api::ChangePassword, fin_proto::api::SessionInfo, fin_proto::api::AuditEntry
+        fin_proto::api::ChangePassword, fin_proto::api::SessionInfo, fin_proto::api::AuditEntry,
+        fin_proto::api::CreateApiKey, fin_proto::api::ApiKeyInfo, fin_proto::api::ApiKeyCreated
     )),
     modifiers(&BearerAuth),
     tags(

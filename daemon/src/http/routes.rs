@@ -131,6 +131,37 @@ pub fn all(services: Services) -> Vec<Route> {
         ),
         route(
             Some(Class::Api),
+            Method::POST,
+            "/api/v1/api-keys",
+            warp::path!("api" / "v1" / "api-keys")
+                .and(warp::post())
+                .and(auth::authenticated(services.clone()))
+                .and(auth::json_body())
+                .and(with(&services))
+                .and_then(auth::create_api_key),
+        ),
+        route(
+            Some(Class::Api),
+            Method::GET,
+            "/api/v1/api-keys",
+            warp::path!("api" / "v1" / "api-keys")
+                .and(warp::get())
+                .and(auth::authenticated(services.clone()))
+                .and(with(&services))
+                .and_then(auth::api_keys),
+        ),
+        route(
+            Some(Class::Api),
+            Method::DELETE,
+            "/api/v1/api-keys/{id}",
+            warp::path!("api" / "v1" / "api-keys" / String)
+                .and(warp::delete())
+                .and(auth::authenticated(services.clone()))
+                .and(with(&services))
+                .and_then(auth::revoke_api_key),
+        ),
+        route(
+            Some(Class::Api),
             Method::GET,
             "/api/v1/admin/audit",
             warp::path!("api" / "v1" / "admin" / "audit")

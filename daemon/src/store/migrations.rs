@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit trail",
         sql: include_str!("migrations/0004_audit.surql"),
     },
+    Migration {
+        version: 5,
+        name: "API keys",
+        sql: include_str!("migrations/0005_api_keys.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

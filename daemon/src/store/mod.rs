@@ -2,6 +2,7 @@
 //! tests, `ws://`/`wss://` for a remote server). Only this module knows
 //! SurrealDB; every query binds its parameters.
 
+mod api_keys;
 mod audit;
 mod migrations;
 mod sessions;
@@ -10,6 +11,7 @@ mod users;
 use surrealdb::Surreal;
 use surrealdb::engine::any::{self, Any};
 
+pub use api_keys::ApiKeyRecord;
 pub use audit::{AuditQuery, AuditRecord};
 pub use migrations::LATEST_SCHEMA;
 pub use sessions::SessionRecord;

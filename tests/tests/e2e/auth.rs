@@ -754,3 +754,115 @@ async fn security_events_reach_the_audit_trail_for_admins_only() {
         "{table}"
     );
 }
+
+#[tokio::test]
+async fn api_keys_work_as_bearer_tokens_within_their_scopes() {
+    let api = api_with_user("user").await;
+    let session = api.login().await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    let create = |scopes: Value, token: String| {
+        api.client
+            .post(api.daemon.url("/api/v1/api-keys"))
+            .bearer_auth(token)
+            .json(&json!({"name": "backup script", "scopes": scopes, "expires_in_days": 30}))
+            .send()
+    };
+    let response = create(json!(["read"]), session.clone())
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let created: Value = response.json().await.expect("json");
+    let key = created["key"].as_str().expect("key").to_string();
+    assert!(key.starts_with(&format!("fin_{}_", created["id"].as_str().expect("id"))));
+
+    // A read key reads...
+    let (status, me) = api.me(&key).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["username"], "alice");
+    // ...but does not write, and cannot manage keys or log out.
+    let response = create(json!(["read"]), key.clone()).await.expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], "insufficient_scope");
+    let write_key = create(json!(["write", "read"]), session.clone())
+        .await
+        .expect("request");
+    let write_key: Value = write_key.json().await.expect("json");
+    let write_key = write_key["key"].as_str().expect("key").to_string();
+    let response = api
+        .client
+        .post(api.daemon.url("/api/v1/auth/logout"))
+        .bearer_auth(&write_key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // Listing shows no secrets and records use.
+    let response = api
+        .client
+        .get(api.daemon.url("/api/v1/api-keys"))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .expect("request");
+    let listed: Vec<Value> = response.json().await.expect("json");
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed
+            .iter()
+            .all(|k| k.get("key").is_none() && k.get("secret_hash").is_none())
+    );
+    let read = listed
+        .iter()
+        .find(|k| k["scopes"] == json!(["read"]))
+        .expect("read key");
+    assert!(read["last_used_at"].is_i64(), "last use recorded: {read}");
+
+    // Bad requests are precise.
+    let response = create(json!(["admin"]), session.clone())
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Forged, unknown and revoked keys are refused.
+    assert_eq!(api.me(&format!("{key}x")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.me("fin_0000000000000000_nothing").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let url = api.daemon.url(&format!(
+        "/api/v1/api-keys/{}",
+        created["id"].as_str().expect("id")
+    ));
+    let response = api
+        .client
+        .delete(&url)
+        .bearer_auth(&session)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.me(&key).await.0,
+        StatusCode::UNAUTHORIZED,
+        "revoked at once"
+    );
+    let response = api
+        .client
+        .delete(&url)
+        .bearer_auth(&session)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    // A disabled user's keys stop working too.
+    assert_eq!(api.me(&write_key).await.0, StatusCode::OK);
+    let output = api.testbox.finctl(&["user", "disable", "alice"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(api.me(&write_key).await.0, StatusCode::UNAUTHORIZED);
+}

@@ -27,7 +27,20 @@ pub struct Principal {
     pub session_id: String,
     /// The client's address, when the front end knows it.
     pub ip: Option<String>,
+    /// Set when the caller used an API key rather than a login session.
+    pub api_key: Option<ApiKeyGrant>,
 }
+
+/// What an API key allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyGrant {
+    pub id: String,
+    pub scopes: Vec<String>,
+}
+
+pub const SCOPES: [&str; 3] = ["read", "write", "receipts"];
+/// `last_used_at` is written at most this often per key, not on every request.
+const TOUCH_EVERY_SECONDS: i64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -48,6 +61,11 @@ pub enum AuthError {
     Invalid(String),
     #[error("no such session")]
     NoSuchSession,
+    #[error("no such API key")]
+    NoSuchApiKey,
+    /// Authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -274,6 +292,7 @@ impl Sessions {
     /// Ends the principal's session: its refresh token and every access token
     /// issued for it stop working at once.
     pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
+        require_session(principal)?;
         self.store
             .revoke_session(&principal.user_id, &principal.session_id)
             .await?;
@@ -367,10 +386,134 @@ impl Sessions {
         }
     }
 
-    /// The principal behind an access token: signature and claims valid, its
-    /// session live, its user active.
+    /// Makes an API key for the caller; the key is shown only in this answer.
+    pub async fn create_api_key(
+        &self,
+        principal: &Principal,
+        request: fin_proto::api::CreateApiKey,
+    ) -> Result<fin_proto::api::ApiKeyCreated, AuthError> {
+        require_session(principal)?;
+        let name = request.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AuthError::Invalid(
+                "the key needs a name of 1 to 100 characters".into(),
+            ));
+        }
+        let mut scopes = request.scopes;
+        scopes.sort();
+        scopes.dedup();
+        if scopes.is_empty() || scopes.iter().any(|s| !SCOPES.contains(&s.as_str())) {
+            return Err(AuthError::Invalid(
+                "scopes must be one or more of read, write, receipts".into(),
+            ));
+        }
+        if principal.role == "guest" && scopes.iter().any(|s| s != "read") {
+            return Err(AuthError::Forbidden(
+                "guests can only make read keys".into(),
+            ));
+        }
+        let now = unix_now();
+        let expires_at = match request.expires_in_days {
+            Some(0) => {
+                return Err(AuthError::Invalid(
+                    "expires_in_days must be at least 1".into(),
+                ));
+            }
+            Some(days) => Some(now + i64::from(days.min(3650)) * 86_400),
+            None => None,
+        };
+        let (kid, secret) = (random_hex(8)?, random_hex(24)?);
+        let record = crate::store::ApiKeyRecord {
+            kid: kid.clone(),
+            user_uid: principal.user_id.clone(),
+            name,
+            scopes,
+            secret_hash: sha256_hex(&secret),
+            created_at: now,
+            expires_at,
+            last_used_at: None,
+            revoked: false,
+        };
+        self.store.create_api_key(&record).await?;
+        self.principal_event(principal, "api_key.create").await;
+        Ok(fin_proto::api::ApiKeyCreated {
+            key: format!("fin_{kid}_{secret}"),
+            info: key_info(record),
+        })
+    }
+
+    pub async fn api_keys(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<fin_proto::api::ApiKeyInfo>, AuthError> {
+        require_session(principal)?;
+        Ok(self
+            .store
+            .api_keys_of(&principal.user_id)
+            .await?
+            .into_iter()
+            .map(key_info)
+            .collect())
+    }
+
+    /// Revokes one of the caller's keys; another user's key is "not found".
+    pub async fn revoke_api_key(&self, principal: &Principal, id: &str) -> Result<(), AuthError> {
+        require_session(principal)?;
+        if !self.store.revoke_api_key(&principal.user_id, id).await? {
+            return Err(AuthError::NoSuchApiKey);
+        }
+        self.principal_event(principal, "api_key.revoke").await;
+        Ok(())
+    }
+
+    /// The principal behind `fin_<id>_<secret>`.
+    async fn authenticate_key(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
+        let (kid, secret) = token
+            .strip_prefix("fin_")
+            .and_then(|rest| rest.split_once('_'))
+            .ok_or(AuthError::InvalidToken)?;
+        let key = self
+            .store
+            .api_key_by_kid(kid)
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        let valid = !key.revoked
+            && key.expires_at.is_none_or(|at| at > now)
+            && key.secret_hash == sha256_hex(secret);
+        if !valid {
+            return Err(AuthError::InvalidToken);
+        }
+        let user = self
+            .live_user(&key.user_uid)
+            .await
+            .ok_or(AuthError::InvalidToken)?;
+        if key
+            .last_used_at
+            .is_none_or(|at| now - at >= TOUCH_EVERY_SECONDS)
+        {
+            self.store.touch_api_key(kid, now).await?;
+        }
+        Ok(Principal {
+            user_id: user.uid,
+            username: user.username,
+            email: user.email,
+            role: user.role,
+            session_id: String::new(),
+            ip: None,
+            api_key: Some(ApiKeyGrant {
+                id: key.kid,
+                scopes: key.scopes,
+            }),
+        })
+    }
+
+    /// The principal behind an access token or API key: signature and claims
+    /// valid (or key known and live), its session live, its user active.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
         let now = unix_now();
+        if token.starts_with("fin_") {
+            return self.authenticate_key(token, now).await;
+        }
         let claims = {
             let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
             keys.verify(token, now)
@@ -393,6 +536,7 @@ impl Sessions {
             role: user.role,
             session_id: claims.sid,
             ip: None,
+            api_key: None,
         })
     }
 
@@ -437,6 +581,28 @@ impl Sessions {
             expires_in: self.policy.access_token.as_secs(),
             refresh_token,
         })
+    }
+}
+
+/// Session and key management needs a login session, not an API key.
+fn require_session(principal: &Principal) -> Result<(), AuthError> {
+    if principal.api_key.is_some() {
+        Err(AuthError::Forbidden(
+            "this needs a login session, not an API key (revoke keys with DELETE /api/v1/api-keys/{id})".into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn key_info(record: crate::store::ApiKeyRecord) -> fin_proto::api::ApiKeyInfo {
+    fin_proto::api::ApiKeyInfo {
+        id: record.kid,
+        name: record.name,
+        scopes: record.scopes,
+        created_at: record.created_at,
+        expires_at: record.expires_at,
+        last_used_at: record.last_used_at,
     }
 }
 

@@ -1,0 +1,87 @@
+//! API keys. Calls on a user's keys take that user's id.
+
+use surrealdb::types::SurrealValue;
+
+use super::{Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, SurrealValue)]
+pub struct ApiKeyRecord {
+    pub kid: String,
+    pub user_uid: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub secret_hash: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked: bool,
+}
+
+const FIELDS: &str =
+    "kid, user_uid, name, scopes, secret_hash, created_at, expires_at, last_used_at, revoked";
+
+impl Store {
+    pub async fn create_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        self.db
+            .query(
+                "CREATE api_key SET kid = $kid, user_uid = $user_uid, name = $name, scopes = $scopes, \
+                 secret_hash = $secret_hash, created_at = $created_at, expires_at = $expires_at, revoked = false",
+            )
+            .bind(("kid", key.kid.clone()))
+            .bind(("user_uid", key.user_uid.clone()))
+            .bind(("name", key.name.clone()))
+            .bind(("scopes", key.scopes.clone()))
+            .bind(("secret_hash", key.secret_hash.clone()))
+            .bind(("created_at", key.created_at))
+            .bind(("expires_at", key.expires_at))
+            .await?
+            .check()?;
+        Ok(())
+    }
+
+    /// A key by id, whoever owns it: used to resolve a presented key.
+    pub async fn api_key_by_kid(&self, kid: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let mut response = self
+            .db
+            .query(format!(
+                "SELECT {FIELDS} FROM api_key WHERE kid = $kid LIMIT 1"
+            ))
+            .bind(("kid", kid.to_string()))
+            .await?;
+        let mut keys: Vec<ApiKeyRecord> = response.take(0)?;
+        Ok(keys.pop())
+    }
+
+    pub async fn api_keys_of(&self, user_uid: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut response = self
+            .db
+            .query(format!(
+                "SELECT {FIELDS} FROM api_key WHERE user_uid = $user AND revoked = false ORDER BY created_at DESC"
+            ))
+            .bind(("user", user_uid.to_string()))
+            .await?;
+        Ok(response.take(0)?)
+    }
+
+    /// Revokes one of `user_uid`'s keys; false when it is not theirs or unknown.
+    pub async fn revoke_api_key(&self, user_uid: &str, kid: &str) -> Result<bool, StoreError> {
+        let mut response = self
+            .db
+            .query("UPDATE api_key SET revoked = true WHERE kid = $kid AND user_uid = $user AND revoked = false RETURN kid")
+            .bind(("kid", kid.to_string()))
+            .bind(("user", user_uid.to_string()))
+            .await?;
+        let updated: Vec<serde_json::Value> = response.take(0)?;
+        Ok(!updated.is_empty())
+    }
+
+    pub async fn touch_api_key(&self, kid: &str, now: i64) -> Result<(), StoreError> {
+        self.db
+            .query("UPDATE api_key SET last_used_at = $now WHERE kid = $kid")
+            .bind(("kid", kid.to_string()))
+            .bind(("now", now))
+            .await?
+            .check()?;
+        Ok(())
+    }
+}
