@@ -99,3 +99,15 @@ pub struct Rotated {
 
 /// `GET /v1/audit?since=UNIX&user=NAME&limit=N`: the audit trail, newest first.
 pub const AUDIT_PATH: &str = "/v1/audit";
+
+/// Body of `POST .../users/NAME/role`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetRole {
+    pub role: String,
+}
+
+/// Body of `POST .../users/NAME/password`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetPassword {
+    pub password: String,
+}

@@ -1,5 +1,6 @@
 //! The public HTTPS API and the plain-HTTP redirector. Only this module knows warp.
 
+mod admin_users;
 mod auth;
 mod limits;
 mod openapi;

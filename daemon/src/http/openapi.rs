@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use utoipa::OpenApi;
 
-use super::{auth, routes};
+use super::{admin_users, auth, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,7 +13,9 @@ use super::{auth, routes};
         routes::healthz, routes::readyz, routes::openapi_json,
         auth::login, auth::refresh, auth::logout, auth::me,
         auth::change_password, auth::sessions, auth::end_session, auth::audit,
-        auth::create_api_key, auth::api_keys, auth::revoke_api_key
+        auth::create_api_key, auth::api_keys, auth::revoke_api_key,
+        admin_users::list, admin_users::create, admin_users::show, admin_users::set_role,
+        admin_users::action, admin_users::set_password, admin_users::delete
     ),
     components(schemas(
         fin_proto::api::Problem, fin_proto::api::Health, fin_proto::api::Readiness, fin_proto::api::Check,
@@ -25,7 +27,7 @@ use super::{auth, routes};
     tags(
         (name = "system", description = "Liveness, readiness and this document"),
         (name = "auth", description = "Log in, refresh, log out, who am I"),
-        (name = "admin", description = "For admins: the audit trail")
+        (name = "admin", description = "For admins: accounts and the audit trail")
     )
 )]
 struct ApiDoc;

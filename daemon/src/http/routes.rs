@@ -11,7 +11,7 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::limits::{Class, LimitedRoutes};
-use super::{auth, openapi, problem};
+use super::{admin_users, auth, openapi, problem};
 use crate::service::Services;
 
 /// A route's pattern, attached to its responses for labelling.
@@ -159,6 +159,79 @@ pub fn all(services: Services) -> Vec<Route> {
                 .and(auth::authenticated(services.clone()))
                 .and(with(&services))
                 .and_then(auth::revoke_api_key),
+        ),
+        route(
+            Some(Class::Api),
+            Method::GET,
+            "/api/v1/admin/users",
+            warp::path!("api" / "v1" / "admin" / "users")
+                .and(warp::get())
+                .and(auth::admin(services.clone()))
+                .and(with(&services))
+                .and_then(admin_users::list),
+        ),
+        route(
+            Some(Class::Api),
+            Method::POST,
+            "/api/v1/admin/users",
+            warp::path!("api" / "v1" / "admin" / "users")
+                .and(warp::post())
+                .and(auth::admin(services.clone()))
+                .and(auth::json_body())
+                .and(with(&services))
+                .and_then(admin_users::create),
+        ),
+        route(
+            Some(Class::Api),
+            Method::GET,
+            "/api/v1/admin/users/{name}",
+            warp::path!("api" / "v1" / "admin" / "users" / String)
+                .and(warp::get())
+                .and(auth::admin(services.clone()))
+                .and(with(&services))
+                .and_then(admin_users::show),
+        ),
+        route(
+            Some(Class::Api),
+            Method::DELETE,
+            "/api/v1/admin/users/{name}",
+            warp::path!("api" / "v1" / "admin" / "users" / String)
+                .and(warp::delete())
+                .and(auth::admin(services.clone()))
+                .and(with(&services))
+                .and_then(admin_users::delete),
+        ),
+        route(
+            Some(Class::Api),
+            Method::POST,
+            "/api/v1/admin/users/{name}/role",
+            warp::path!("api" / "v1" / "admin" / "users" / String / "role")
+                .and(warp::post())
+                .and(auth::admin(services.clone()))
+                .and(auth::json_body())
+                .and(with(&services))
+                .and_then(admin_users::set_role),
+        ),
+        route(
+            Some(Class::Api),
+            Method::POST,
+            "/api/v1/admin/users/{name}/password",
+            warp::path!("api" / "v1" / "admin" / "users" / String / "password")
+                .and(warp::post())
+                .and(auth::admin(services.clone()))
+                .and(auth::json_body())
+                .and(with(&services))
+                .and_then(admin_users::set_password),
+        ),
+        route(
+            Some(Class::Api),
+            Method::POST,
+            "/api/v1/admin/users/{name}/{action}",
+            warp::path!("api" / "v1" / "admin" / "users" / String / String)
+                .and(warp::post())
+                .and(auth::admin(services.clone()))
+                .and(with(&services))
+                .and_then(admin_users::action),
         ),
         route(
             Some(Class::Api),

@@ -866,3 +866,106 @@ async fn api_keys_work_as_bearer_tokens_within_their_scopes() {
     assert!(output.status.success(), "{}", text(&output));
     assert_eq!(api.me(&write_key).await.0, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn admins_manage_accounts_over_https_and_others_cannot() {
+    let api = api_with_user("admin").await;
+    let admin = api.login().await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    let url = |path: &str| api.daemon.url(path);
+
+    let response = api
+        .client
+        .post(url("/api/v1/admin/users"))
+        .bearer_auth(&admin)
+        .json(
+            &json!({"username": "carol", "role": "user", "password": "another fine passphrase 77"}),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let duplicate = api
+        .client
+        .post(url("/api/v1/admin/users"))
+        .bearer_auth(&admin)
+        .json(
+            &json!({"username": "Carol", "role": "user", "password": "another fine passphrase 77"}),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(duplicate.status(), StatusCode::CONFLICT);
+
+    let (status, carol) = api
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "carol", "password": "another fine passphrase 77"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let carol = carol["access_token"].as_str().expect("access").to_string();
+    let response = api
+        .client
+        .get(url("/api/v1/admin/users"))
+        .bearer_auth(&carol)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "users are not admins"
+    );
+
+    let response = api
+        .client
+        .post(url("/api/v1/admin/users/carol/role"))
+        .bearer_auth(&admin)
+        .json(&json!({"role": "guest"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(api.me(&carol).await.1["role"], "guest");
+    let response = api
+        .client
+        .post(url("/api/v1/admin/users/carol/disable"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(api.me(&carol).await.0, StatusCode::UNAUTHORIZED);
+    let response = api
+        .client
+        .get(url("/api/v1/admin/users"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    let users: Vec<Value> = response.json().await.expect("json");
+    let listed = users
+        .iter()
+        .find(|u| u["username"] == "carol")
+        .expect("carol");
+    assert_eq!(listed["disabled"], true);
+    let response = api
+        .client
+        .delete(url("/api/v1/admin/users/carol"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = api
+        .client
+        .get(url("/api/v1/admin/users/carol"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
