@@ -122,6 +122,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
                 limits.clone(),
                 observer,
                 settings.max_body_bytes,
+                settings.cors_origins.clone(),
             ),
             header_read_timeout: settings.header_read_timeout,
             grace: settings.shutdown_grace,

@@ -115,6 +115,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
             .list_separator(",")
             .with_list_parse_key("server.hostnames")
             .with_list_parse_key("server.trusted_proxies")
+            .with_list_parse_key("server.cors_origins")
             .try_parsing(true)
             .source(Some(env_overrides(&opts.env))),
     );

@@ -30,6 +30,8 @@ pub struct RawServer {
     pub max_body_bytes: u64,
     /// Reverse proxies whose `X-Forwarded-For` is believed (IP addresses).
     pub trusted_proxies: Vec<String>,
+    /// Web origins (`https://app.example.org`) whose pages may call the API.
+    pub cors_origins: Vec<String>,
     pub header_read_timeout_seconds: u64,
     pub shutdown_grace_seconds: u64,
 }
@@ -90,6 +92,7 @@ impl Default for RawServer {
             hostnames: vec!["localhost".into()],
             max_body_bytes: 1024 * 1024,
             trusted_proxies: Vec::new(),
+            cors_origins: Vec::new(),
             header_read_timeout_seconds: 10,
             shutdown_grace_seconds: 10,
         }

@@ -30,6 +30,8 @@ pub struct Settings {
     pub admin_socket: PathBuf,
     pub admin_group: Option<String>,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Allowed CORS origins, normalised (`scheme://host[:port]`, lower case).
+    pub cors_origins: Vec<String>,
     pub limits: Limits,
     pub auth: AuthSettings,
 }
@@ -205,6 +207,23 @@ impl RawConfig {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let cors_origins = self
+            .server
+            .cors_origins
+            .iter()
+            .map(|origin| {
+                let normal = origin.trim().trim_end_matches('/').to_lowercase();
+                let rest = normal.strip_prefix("https://").or_else(|| normal.strip_prefix("http://"));
+                match rest {
+                    Some(host) if !host.is_empty() && !host.contains('/') && !host.contains('*') => Ok(normal),
+                    _ => Err(ConfigError::invalid(
+                        "server.cors_origins",
+                        origin.clone(),
+                        "each entry must be an origin such as https://app.example.org (scheme, host, optional port; no path, no wildcard)",
+                    )),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let l = &self.limits;
         let limit = |count_key: &'static str,
                      count: u32,
@@ -291,6 +310,7 @@ impl RawConfig {
             admin_socket,
             admin_group,
             trusted_proxies,
+            cors_origins,
             limits,
             auth,
         })

@@ -23,9 +23,11 @@ pub fn api_service(
     limits: RateLimits,
     observer: RequestObserver,
     max_body_bytes: u64,
+    cors_origins: Vec<String>,
 ) -> HttpService {
     let routes = routes::all(services);
     let limited = routes::limited(&routes);
     HttpService::new(routes::combine(routes), observer, max_body_bytes, true)
         .with_limits(limits, limited)
+        .with_cors(cors_origins)
 }

@@ -42,6 +42,38 @@ pub type RequestObserver = Arc<dyn Fn(&RequestRecord<'_>) + Send + Sync>;
 
 /// Security headers for every HTTPS response. The API serves JSON only, so
 /// the content security policy can forbid everything.
+/// Response headers a cross-origin page may read.
+const EXPOSED_HEADERS: &str = "ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after";
+
+/// The answer to a CORS preflight: allowed for listed origins, 403 otherwise.
+fn preflight(origin: Option<&str>) -> Response {
+    let Some(origin) = origin.and_then(|o| HeaderValue::from_str(o).ok()) else {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this origin may not call the API (see server.cors_origins)",
+        );
+    };
+    let mut response = warp::http::Response::new(warp::hyper::body::Bytes::new());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("origin"));
+    warp::Reply::into_response(response)
+}
+
 const SECURITY_HEADERS: [(&str, &str); 6] = [
     (
         "strict-transport-security",
@@ -65,6 +97,7 @@ pub struct HttpService {
     security_headers: bool,
     peer: Option<SocketAddr>,
     limits: Option<(RateLimits, LimitedRoutes)>,
+    cors_origins: Arc<Vec<String>>,
 }
 
 impl HttpService {
@@ -81,7 +114,14 @@ impl HttpService {
             security_headers,
             peer: None,
             limits: None,
+            cors_origins: Arc::new(Vec::new()),
         }
+    }
+
+    /// Lets pages from these origins call the API (CORS).
+    pub(super) fn with_cors(mut self, origins: Vec<String>) -> Self {
+        self.cors_origins = Arc::new(origins);
+        self
     }
 
     /// Counts requests to the limited routes against their class, per client.
@@ -108,6 +148,18 @@ impl HttpService {
         let path = req.uri().path().to_owned();
         if let Some(peer) = self.peer {
             req.extensions_mut().insert(PeerAddr(peer));
+        }
+
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_lowercase)
+            .filter(|o| self.cors_origins.contains(o));
+        if method == warp::http::Method::OPTIONS
+            && req.headers().contains_key("access-control-request-method")
+        {
+            return self.finish(preflight(origin.as_deref()), &method, &path, started);
         }
 
         let limit = self.limits.as_ref().and_then(|(limits, routes)| {
@@ -151,6 +203,34 @@ impl HttpService {
         if let Some((_, decision)) = limit.filter(|(_, d)| d.allowed) {
             response = limits::with_headers(&decision, response);
         }
+        if let Some(origin) = origin
+            .as_deref()
+            .and_then(|o| HeaderValue::from_str(o).ok())
+        {
+            response
+                .headers_mut()
+                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            response.headers_mut().insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(EXPOSED_HEADERS),
+            );
+        }
+        if !self.cors_origins.is_empty() {
+            response
+                .headers_mut()
+                .append(header::VARY, HeaderValue::from_static("origin"));
+        }
+        self.finish(response, &method, &path, started)
+    }
+
+    /// Security headers, the access-log line and metrics, for every answer.
+    fn finish(
+        &self,
+        mut response: Response,
+        method: &warp::http::Method,
+        path: &str,
+        started: Instant,
+    ) -> Response {
         if self.security_headers {
             let headers = response.headers_mut();
             for (name, value) in SECURITY_HEADERS {

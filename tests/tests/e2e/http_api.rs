@@ -245,3 +245,67 @@ async fn plain_http_redirects_to_the_same_host_and_path_over_https() {
         .as_str()
     );
 }
+
+#[tokio::test]
+async fn cors_answers_listed_origins_only() {
+    let testbox = TestBox::new().env("FIN_SERVER__CORS_ORIGINS", "https://app.example.org");
+    let daemon = testbox.start();
+    let client = daemon
+        .client_trusting(&testbox.self_signed_cert())
+        .build()
+        .expect("client");
+    let preflight = |origin: &str| {
+        client
+            .request(reqwest::Method::OPTIONS, daemon.url("/api/v1/auth/login"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let allowed = preflight("https://app.example.org").await.expect("request");
+    assert_eq!(allowed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.org"
+    );
+    assert!(
+        allowed.headers()["access-control-allow-methods"]
+            .to_str()
+            .expect("methods")
+            .contains("POST")
+    );
+    assert!(
+        allowed.headers()["access-control-allow-headers"]
+            .to_str()
+            .expect("headers")
+            .contains("authorization")
+    );
+
+    let refused = preflight("https://evil.example").await.expect("request");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.headers()["content-type"], PROBLEM_JSON);
+    assert!(
+        !refused
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+
+    let simple = client
+        .get(daemon.url("/healthz"))
+        .header("origin", "https://app.example.org")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        simple.headers()["access-control-allow-origin"],
+        "https://app.example.org"
+    );
+    let other = client
+        .get(daemon.url("/healthz"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(other.status(), StatusCode::OK);
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+}
