@@ -37,6 +37,15 @@ pub enum UserCommand {
     },
     /// Lift the lock after repeated failed logins.
     Unlock { name: String },
+    /// Make a single-use invitation code (for auth.registration = "invite").
+    Invite {
+        /// Role of the account made with the code.
+        #[arg(long, default_value = "user", value_parser = ["admin", "user", "guest"])]
+        role: String,
+        /// Hours the code stays valid.
+        #[arg(long, default_value_t = 168)]
+        expires_in_hours: u32,
+    },
     /// Delete an account and its sessions.
     Delete {
         name: String,
@@ -67,6 +76,32 @@ pub fn run(client: &AdminClient, command: UserCommand, json: bool) -> Result<(),
     match command {
         UserCommand::Add(args) => add(client, args, json),
         UserCommand::List => list(client, json),
+        UserCommand::Invite {
+            role,
+            expires_in_hours,
+        } => {
+            let invite: fin_proto::api::Invite = client.post(
+                fin_proto::admin::INVITES_PATH,
+                &fin_proto::api::CreateInvite {
+                    role: Some(role),
+                    expires_in_hours: Some(expires_in_hours),
+                },
+            )?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&invite).map_err(|e| CtlError::Other(e.to_string()))?
+                );
+            } else {
+                println!("invitation code: {}", invite.code);
+                println!(
+                    "role {}, valid until {} (single use)",
+                    invite.role,
+                    timestamp(invite.expires_at)
+                );
+            }
+            Ok(())
+        }
         UserCommand::Show { name } => one(client, &name, "", None, json),
         UserCommand::SetRole { name, role } => one(
             client,

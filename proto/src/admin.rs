@@ -111,3 +111,6 @@ pub struct SetRole {
 pub struct SetPassword {
     pub password: String,
 }
+
+/// `POST`: make an invitation code (body `api::CreateInvite`, answer `api::Invite`).
+pub const INVITES_PATH: &str = "/v1/invites";

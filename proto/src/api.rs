@@ -181,3 +181,39 @@ pub struct ApiKeyCreated {
     /// `fin_<id>_<secret>`, for `Authorization: Bearer ...`.
     pub key: String,
 }
+
+/// `POST /api/v1/auth/register` (when registration is open or by invite).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The invitation code, when `auth.registration = "invite"`.
+    #[serde(default)]
+    pub invite: Option<String>,
+}
+
+/// `POST /api/v1/admin/invites`, `finctl user invite`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvite {
+    /// Role of the account made with the code (default `user`).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Hours the code stays valid (default 168, one week).
+    #[serde(default)]
+    pub expires_in_hours: Option<u32>,
+}
+
+/// A new invitation code: shown only once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Invite {
+    pub code: String,
+    pub role: String,
+    pub expires_at: i64,
+}

@@ -2,7 +2,8 @@
 
 use bytes::Bytes;
 use fin_proto::admin::{
-    AUDIT_PATH, AdminError, CreateUser, ROTATE_JWT_PATH, Rotated, STATUS_PATH, USERS_PATH,
+    AUDIT_PATH, AdminError, CreateUser, INVITES_PATH, ROTATE_JWT_PATH, Rotated, STATUS_PATH,
+    USERS_PATH,
 };
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -60,6 +61,16 @@ pub async fn answer(
         (_, path) if user_path(path).is_some() => {
             let (name, action) = user_path(path).unwrap_or_default();
             one_user(services, &actor, method.clone(), &decode(name), action, req).await
+        }
+        (&Method::POST, INVITES_PATH) => {
+            let request: fin_proto::api::CreateInvite = match read_json(req).await {
+                Ok(request) => request,
+                Err(response) => return response,
+            };
+            match services.users.create_invite(request, &actor).await {
+                Ok(invite) => json(StatusCode::CREATED, &invite),
+                Err(e) => service_error(e),
+            }
         }
         (&Method::GET, AUDIT_PATH) => {
             let query = req.uri().query().unwrap_or_default();
@@ -231,6 +242,7 @@ fn service_error(e: ServiceError) -> Response<Full<Bytes>> {
         }
         ServiceError::Conflict(message) => error(StatusCode::CONFLICT, "conflict", message),
         ServiceError::NotFound(message) => error(StatusCode::NOT_FOUND, "not_found", message),
+        ServiceError::Forbidden(message) => error(StatusCode::FORBIDDEN, "forbidden", message),
         other => {
             tracing::error!(error = %other, "admin request failed");
             error(

@@ -81,7 +81,12 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     let keys = JwtKeys::load_or_create(&secrets_dir, crate::service::unix_now())?;
     let services = Services {
         system: Arc::new(System::new(store.clone(), tls_probe, listeners.clone())),
-        users: Arc::new(Users::new(store.clone(), hashing.clone(), audit.clone())),
+        users: Arc::new(Users::new(
+            store.clone(),
+            hashing.clone(),
+            audit.clone(),
+            settings.auth.registration,
+        )),
         sessions: Arc::new(Sessions::new(
             store,
             hashing,

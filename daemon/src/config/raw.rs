@@ -160,6 +160,8 @@ impl Default for RawAdmin {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawAuth {
+    /// "closed", "invite" or "open".
+    pub registration: String,
     pub access_token_minutes: u64,
     pub refresh_token_days: u64,
     /// Failed logins in a row that lock an account.
@@ -173,6 +175,7 @@ pub struct RawAuth {
 impl Default for RawAuth {
     fn default() -> Self {
         RawAuth {
+            registration: "closed".into(),
             access_token_minutes: 15,
             refresh_token_days: 30,
             lockout_attempts: 5,

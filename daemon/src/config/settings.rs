@@ -36,8 +36,20 @@ pub struct Settings {
     pub auth: AuthSettings,
 }
 
+/// Who may create an account through the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// Only admins create accounts.
+    Closed,
+    /// Anyone with a single-use code from an admin.
+    Invite,
+    /// Anyone.
+    Open,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthSettings {
+    pub registration: Registration,
     pub access_token: Duration,
     pub refresh_token: Duration,
     pub lockout_attempts: u32,
@@ -267,7 +279,20 @@ impl RawConfig {
         };
 
         let a = &self.auth;
+        let registration = match a.registration.as_str() {
+            "closed" => Registration::Closed,
+            "invite" => Registration::Invite,
+            "open" => Registration::Open,
+            other => {
+                return Err(ConfigError::invalid(
+                    "auth.registration",
+                    other,
+                    "allowed values are \"closed\", \"invite\" and \"open\"",
+                ));
+            }
+        };
         let auth = AuthSettings {
+            registration,
             access_token: Duration::from_secs(
                 60 * in_range("auth.access_token_minutes", a.access_token_minutes, 1, 60)?,
             ),

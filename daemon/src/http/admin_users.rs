@@ -2,6 +2,7 @@
 //! `finctl user` on the admin socket.
 
 use fin_proto::admin::{CreateUser, SetPassword, SetRole};
+use fin_proto::api::{CreateInvite, Invite, RegisterRequest};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Rejection, Reply};
@@ -10,11 +11,12 @@ use super::problem::ApiRejection;
 use crate::service::auth::sessions::Principal;
 use crate::service::{ServiceError, Services};
 
-fn rejection(e: ServiceError) -> Rejection {
+pub fn rejection(e: ServiceError) -> Rejection {
     let (status, code) = match &e {
         ServiceError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         _ => {
             tracing::error!(error = %e, "account administration failed");
             return warp::reject::custom(ApiRejection::internal());
@@ -142,4 +144,40 @@ pub async fn delete(
         .await
         .map_err(rejection)?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Make a single-use invitation code (for `auth.registration = "invite"`).
+#[utoipa::path(post, path = "/api/v1/admin/invites", tag = "admin", security(("bearer" = [])), request_body = CreateInvite,
+    responses((status = 201, description = "The code, shown only now", body = Invite),
+        (status = 422, description = "Bad role or expiry", body = fin_proto::api::Problem)))]
+pub async fn create_invite(
+    admin: Principal,
+    request: CreateInvite,
+    services: Services,
+) -> Result<Response, Rejection> {
+    let invite = services
+        .users
+        .create_invite(request, &admin.username)
+        .await
+        .map_err(rejection)?;
+    Ok(warp::reply::with_status(warp::reply::json(&invite), StatusCode::CREATED).into_response())
+}
+
+/// Create one's own account, when `auth.registration` is `open` or `invite`.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, description = "Created; log in next"),
+        (status = 403, description = "Registration closed, or the invitation code is unknown, used or expired", body = fin_proto::api::Problem),
+        (status = 409, description = "The name is taken", body = fin_proto::api::Problem),
+        (status = 422, description = "Bad name, e-mail or password", body = fin_proto::api::Problem)))]
+pub async fn register(
+    request: RegisterRequest,
+    client: crate::service::auth::sessions::ClientInfo,
+    services: Services,
+) -> Result<Response, Rejection> {
+    let user = services
+        .users
+        .register(request, client.ip.as_deref())
+        .await
+        .map_err(rejection)?;
+    Ok(warp::reply::with_status(warp::reply::json(&user), StatusCode::CREATED).into_response())
 }

@@ -15,13 +15,15 @@ use super::{admin_users, auth, routes};
         auth::change_password, auth::sessions, auth::end_session, auth::audit,
         auth::create_api_key, auth::api_keys, auth::revoke_api_key,
         admin_users::list, admin_users::create, admin_users::show, admin_users::set_role,
-        admin_users::action, admin_users::set_password, admin_users::delete
+        admin_users::action, admin_users::set_password, admin_users::delete,
+        admin_users::create_invite, admin_users::register
     ),
     components(schemas(
         fin_proto::api::Problem, fin_proto::api::Health, fin_proto::api::Readiness, fin_proto::api::Check,
         fin_proto::api::LoginRequest, fin_proto::api::RefreshRequest, fin_proto::api::TokenPair, fin_proto::api::Me,
         fin_proto::api::ChangePassword, fin_proto::api::SessionInfo, fin_proto::api::AuditEntry,
-        fin_proto::api::CreateApiKey, fin_proto::api::ApiKeyInfo, fin_proto::api::ApiKeyCreated
+        fin_proto::api::CreateApiKey, fin_proto::api::ApiKeyInfo, fin_proto::api::ApiKeyCreated,
+        fin_proto::api::RegisterRequest, fin_proto::api::CreateInvite, fin_proto::api::Invite
     )),
     modifiers(&BearerAuth),
     tags(

@@ -235,6 +235,28 @@ pub fn all(services: Services) -> Vec<Route> {
         ),
         route(
             Some(Class::Api),
+            Method::POST,
+            "/api/v1/admin/invites",
+            warp::path!("api" / "v1" / "admin" / "invites")
+                .and(warp::post())
+                .and(auth::admin(services.clone()))
+                .and(auth::json_body())
+                .and(with(&services))
+                .and_then(admin_users::create_invite),
+        ),
+        route(
+            Some(Class::Login),
+            Method::POST,
+            "/api/v1/auth/register",
+            warp::path!("api" / "v1" / "auth" / "register")
+                .and(warp::post())
+                .and(auth::json_body())
+                .and(auth::client_info())
+                .and(with(&services))
+                .and_then(admin_users::register),
+        ),
+        route(
+            Some(Class::Api),
             Method::GET,
             "/api/v1/admin/audit",
             warp::path!("api" / "v1" / "admin" / "audit")
@@ -373,6 +395,7 @@ mod tests {
                 store.clone(),
                 hashing.clone(),
                 audit.clone(),
+                crate::config::Registration::Closed,
             )),
             sessions: std::sync::Arc::new(crate::service::auth::sessions::Sessions::new(
                 store,

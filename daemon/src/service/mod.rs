@@ -29,6 +29,8 @@ pub enum ServiceError {
     Conflict(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]

@@ -1,6 +1,8 @@
 //! Accounts: creation with the password policy and argon2id, listing.
 
 use fin_proto::admin::{CreateUser, User};
+use fin_proto::api::{CreateInvite, Invite, RegisterRequest};
+use sha2::{Digest, Sha256};
 
 use std::sync::Arc;
 
@@ -8,6 +10,7 @@ use super::ServiceError;
 use super::audit::{Audit, Event};
 use super::auth::password::{PasswordHashing, hex};
 use super::auth::policy::{check_password, normalize_username};
+use crate::config::Registration;
 use crate::store::{NewUser, Store, UserChange, UserRecord};
 
 pub const ROLES: [&str; 3] = ["admin", "user", "guest"];
@@ -16,14 +19,103 @@ pub struct Users {
     store: Store,
     hashing: PasswordHashing,
     audit: Arc<Audit>,
+    registration: Registration,
 }
 
+/// How long an invitation code is valid unless asked otherwise: a week.
+const DEFAULT_INVITE_HOURS: u32 = 168;
+
 impl Users {
-    pub fn new(store: Store, hashing: PasswordHashing, audit: Arc<Audit>) -> Self {
+    pub fn new(
+        store: Store,
+        hashing: PasswordHashing,
+        audit: Arc<Audit>,
+        registration: Registration,
+    ) -> Self {
         Users {
             store,
             hashing,
             audit,
+            registration,
+        }
+    }
+
+    /// A single-use invitation code for an account of `role`.
+    pub async fn create_invite(
+        &self,
+        request: CreateInvite,
+        actor: &str,
+    ) -> Result<Invite, ServiceError> {
+        let role = request.role.unwrap_or_else(|| "user".into());
+        if !ROLES.contains(&role.as_str()) {
+            return Err(ServiceError::Invalid(format!(
+                "unknown role {role:?}: use admin, user or guest"
+            )));
+        }
+        let hours = request.expires_in_hours.unwrap_or(DEFAULT_INVITE_HOURS);
+        if !(1..=24 * 90).contains(&hours) {
+            return Err(ServiceError::Invalid(
+                "expires_in_hours must be from 1 to 2160 (90 days)".into(),
+            ));
+        }
+        let code = new_id()?;
+        let now = super::unix_now();
+        let expires_at = now + i64::from(hours) * 3600;
+        self.store
+            .create_invite(&sha256_hex(&code), &role, actor, now, expires_at)
+            .await?;
+        self.event(actor, "invite.create", &role).await;
+        Ok(Invite {
+            code,
+            role,
+            expires_at,
+        })
+    }
+
+    /// Self-registration, as `auth.registration` allows.
+    pub async fn register(
+        &self,
+        request: RegisterRequest,
+        ip: Option<&str>,
+    ) -> Result<User, ServiceError> {
+        let (role, invite_hash) = match self.registration {
+            Registration::Closed => {
+                return Err(ServiceError::Forbidden(
+                    "registration is closed on this box: ask an admin for an account".into(),
+                ));
+            }
+            Registration::Open => ("user".to_string(), None),
+            Registration::Invite => {
+                let code = request.invite.as_deref().map(str::trim).unwrap_or_default();
+                let hash = sha256_hex(code);
+                let role = self
+                    .store
+                    .use_invite(&hash, super::unix_now())
+                    .await?
+                    .ok_or_else(|| {
+                        ServiceError::Forbidden(
+                            "this invitation code is unknown, used or expired".into(),
+                        )
+                    })?;
+                (role, Some(hash))
+            }
+        };
+        let create = CreateUser {
+            username: request.username,
+            email: request.email,
+            role,
+            password: request.password,
+        };
+        let actor = format!("registration ip={}", ip.unwrap_or("-"));
+        match self.create(create, &actor).await {
+            Ok(user) => Ok(user),
+            Err(e) => {
+                // The code stays usable when the account could not be made.
+                if let Some(hash) = invite_hash {
+                    self.store.release_invite(&hash).await?;
+                }
+                Err(e)
+            }
         }
     }
 
@@ -230,6 +322,10 @@ fn view(record: UserRecord) -> User {
     }
 }
 
+fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
 /// A random 128-bit id, hex.
 fn new_id() -> Result<String, ServiceError> {
     let mut bytes = [0u8; 16];
@@ -250,7 +346,12 @@ mod tests {
             parallelism: 1,
         };
         let audit = Arc::new(Audit::new(store.clone()));
-        Users::new(store, PasswordHashing::new(cost).expect("hashing"), audit)
+        Users::new(
+            store,
+            PasswordHashing::new(cost).expect("hashing"),
+            audit,
+            Registration::Closed,
+        )
     }
 
     fn request(name: &str, password: &str) -> CreateUser {

@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "API keys",
         sql: include_str!("migrations/0005_api_keys.surql"),
     },
+    Migration {
+        version: 6,
+        name: "invites",
+        sql: include_str!("migrations/0006_invites.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod audit;
+mod invites;
 mod migrations;
 mod sessions;
 mod users;

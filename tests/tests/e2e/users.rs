@@ -121,3 +121,62 @@ fn accounts_survive_a_restart() {
     assert_eq!(users.len(), 1);
     assert_eq!(users[0].username, "erin");
 }
+
+#[tokio::test]
+async fn registration_follows_the_configured_policy() {
+    use serde_json::json;
+
+    // Closed (the default): nobody registers.
+    let closed = TestBox::new();
+    let daemon = closed.start();
+    let client = daemon
+        .client_trusting(&closed.self_signed_cert())
+        .build()
+        .expect("client");
+    let response = client
+        .post(daemon.url("/api/v1/auth/register"))
+        .json(&json!({"username": "eve", "password": "vivid otter harbours 42 plums"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), reqwest::StatusCode::FORBIDDEN);
+    drop(daemon);
+
+    // By invitation: a code works once.
+    let invite_box = TestBox::new().env("FIN_AUTH__REGISTRATION", "invite");
+    let daemon = invite_box.start();
+    let client = daemon
+        .client_trusting(&invite_box.self_signed_cert())
+        .build()
+        .expect("client");
+    let output = invite_box.finctl(&["user", "invite", "--role", "guest", "--json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let invite: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let code = invite["code"].as_str().expect("code");
+    let register = |name: &str, code: &str, password: &str| {
+        client
+            .post(daemon.url("/api/v1/auth/register"))
+            .json(&json!({"username": name, "password": password, "invite": code}))
+            .send()
+    };
+    let weak = register("frank", code, "short").await.expect("request");
+    assert_eq!(
+        weak.status(),
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "refused, and the code is kept"
+    );
+    let ok = register("frank", code, "vivid otter harbours 42 plums")
+        .await
+        .expect("request");
+    assert_eq!(ok.status(), reqwest::StatusCode::CREATED);
+    let user: serde_json::Value = ok.json().await.expect("json");
+    assert_eq!(user["role"], "guest", "the invite's role");
+    let again = register("grace", code, "vivid otter harbours 42 plums")
+        .await
+        .expect("request");
+    assert_eq!(again.status(), reqwest::StatusCode::FORBIDDEN, "single use");
+    let bogus = register("grace", "not-a-code", "vivid otter harbours 42 plums")
+        .await
+        .expect("request");
+    assert_eq!(bogus.status(), reqwest::StatusCode::FORBIDDEN);
+}
