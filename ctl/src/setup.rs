@@ -55,6 +55,13 @@ pub struct SetupArgs {
     /// Never prompt; take flags and defaults as they are.
     #[arg(long)]
     pub non_interactive: bool,
+    /// Create this first admin account (through the running daemon; the
+    /// password is generated and shown once, or read with --admin-password-stdin).
+    #[arg(long, value_name = "NAME")]
+    pub admin: Option<String>,
+    /// Read the first admin's password from standard input.
+    #[arg(long, requires = "admin")]
+    pub admin_password_stdin: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,13 +78,20 @@ pub struct Report {
     pub created: Vec<String>,
     pub kept: Vec<String>,
     pub notes: Vec<String>,
+    /// The first admin, when one was created.
+    pub admin: Option<String>,
+    /// Its generated password, shown once.
+    pub admin_password: Option<String>,
 }
 
 pub fn run(mut args: SetupArgs, json: bool) -> Result<(), CtlError> {
     if !args.non_interactive && std::io::stdin().is_terminal() {
         prompt_missing(&mut args)?;
     }
-    let report = apply(&args)?;
+    let mut report = apply(&args)?;
+    if let Some(name) = &args.admin {
+        first_admin(&args, name, &mut report)?;
+    }
     if json {
         println!(
             "{}",
@@ -246,6 +260,10 @@ fn prompt_missing(args: &mut SetupArgs) -> Result<(), CtlError> {
         let answer = ask("E-mail for Let's Encrypt (optional, for later)", "")?;
         args.acme_email = Some(answer).filter(|a| !a.is_empty());
     }
+    if args.admin.is_none() {
+        let answer = ask("First admin account (empty: none now)", "admin")?;
+        args.admin = Some(answer).filter(|a| !a.is_empty());
+    }
     Ok(())
 }
 
@@ -301,7 +319,61 @@ pub fn render_config(args: &SetupArgs) -> String {
     text
 }
 
+/// Creates the first admin through the running daemon, which applies the
+/// password policy and hashes the password; finctl never opens the database.
+fn first_admin(args: &SetupArgs, name: &str, report: &mut Report) -> Result<(), CtlError> {
+    use fin_proto::admin::{CreateUser, USERS_PATH, User};
+    let client = crate::client::AdminClient::new(&args.admin_socket);
+    let existing: Vec<User> = match client.get(USERS_PATH) {
+        Ok(users) => users,
+        Err(CtlError::NotRunning { .. }) => {
+            report.notes.push(format!(
+                "fin is not running, so no admin was created: start it (sudo systemctl start fin), then run: \
+                 sudo finctl user add {name} --role admin --random-password"
+            ));
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    if existing.iter().any(|u| u.role == "admin") {
+        report
+            .notes
+            .push("an admin account exists already: none was created".into());
+        return Ok(());
+    }
+    let (password, generated) = if args.admin_password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CtlError::Other(format!("cannot read the admin password: {e}")))?;
+        (line.trim_end_matches(['\r', '\n']).to_string(), false)
+    } else {
+        (crate::user::random_password_text()?, true)
+    };
+    let user: User = client.post(
+        USERS_PATH,
+        &CreateUser {
+            username: name.to_string(),
+            email: None,
+            role: "admin".into(),
+            password: password.clone(),
+        },
+    )?;
+    report.admin = Some(user.username);
+    report.admin_password = generated.then_some(password);
+    Ok(())
+}
+
 fn print_report(report: &Report) {
+    if let Some(admin) = &report.admin {
+        println!("created the admin account {admin}");
+        if let Some(password) = &report.admin_password {
+            println!(
+                "its password: {password}   (shown once: keep it safe, change it after logging in)"
+            );
+        }
+    }
     if report.config_written {
         println!("wrote {}", report.config);
     }

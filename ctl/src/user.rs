@@ -302,7 +302,7 @@ fn read_stdin_line() -> Result<String, CtlError> {
 }
 
 /// Six groups of five letters and digits: about 155 bits.
-fn random_password_text() -> Result<String, CtlError> {
+pub fn random_password_text() -> Result<String, CtlError> {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut bytes = [0u8; 30];
     getrandom::fill(&mut bytes)

@@ -171,3 +171,58 @@ fn finctl_setup_writes_a_config_the_daemon_runs_with() {
         .expect("fin check-config");
     assert!(check.status.success(), "{}", text(&check));
 }
+
+#[test]
+fn finctl_setup_creates_the_first_admin_through_the_daemon() {
+    let testbox = TestBox::new();
+    let _daemon = testbox.start();
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let setup = |config: &str, socket: &std::path::Path| {
+        std::process::Command::new(bin("finctl"))
+            .arg("setup")
+            .arg("--non-interactive")
+            .arg("--json")
+            .arg(format!(
+                "--config={}",
+                scratch.path().join(config).display()
+            ))
+            .arg(format!(
+                "--state-dir={}",
+                scratch.path().join("state").display()
+            ))
+            .arg(format!(
+                "--log-dir={}",
+                scratch.path().join("log").display()
+            ))
+            .arg(format!("--admin-socket={}", socket.display()))
+            .args(["--admin", "root1"])
+            .output()
+            .expect("finctl setup")
+    };
+    let output = setup("a.toml", &testbox.socket_path());
+    assert!(output.status.success(), "{}", text(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(report["admin"], "root1");
+    assert!(
+        report["admin_password"]
+            .as_str()
+            .is_some_and(|p| p.len() >= 30)
+    );
+    let users = testbox.finctl(&["user", "list", "--json"]);
+    let users: Vec<fin_proto::admin::User> = serde_json::from_slice(&users.stdout).expect("json");
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].role, "admin");
+
+    let again = setup("b.toml", &testbox.socket_path());
+    assert!(again.status.success(), "{}", text(&again));
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).expect("json");
+    assert!(report["admin"].is_null());
+    assert!(
+        report["notes"].to_string().contains("exists already"),
+        "{report}"
+    );
+
+    let no_daemon = setup("c.toml", &scratch.path().join("nothing.sock"));
+    assert!(no_daemon.status.success(), "{}", text(&no_daemon));
+    assert!(String::from_utf8_lossy(&no_daemon.stdout).contains("fin is not running"));
+}
