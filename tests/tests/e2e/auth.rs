@@ -345,7 +345,15 @@ async fn repeated_failures_lock_the_account_until_an_admin_unlocks_it() {
 
 /// The `kid` in a JWT's header.
 fn key_id(token: &str) -> String {
-    let header = token.split('.').next().expect("header");
+    segment_json(token, 0)["kid"]
+        .as_str()
+        .expect("kid")
+        .to_string()
+}
+
+/// A JWT segment (0 header, 1 claims) as JSON.
+fn segment_json(token: &str, index: usize) -> Value {
+    let header = token.split('.').nth(index).expect("segment");
     let mut bits = 0u32;
     let mut n = 0;
     let mut bytes = Vec::new();
@@ -364,8 +372,7 @@ fn key_id(token: &str) -> String {
             bytes.push((bits >> n) as u8);
         }
     }
-    let value: Value = serde_json::from_slice(&bytes).expect("header json");
-    value["kid"].as_str().expect("kid").to_string()
+    serde_json::from_slice(&bytes).expect("segment json")
 }
 
 #[tokio::test]
@@ -968,4 +975,73 @@ async fn admins_manage_accounts_over_https_and_others_cannot() {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+/// Tokens signed with the box's real secret but with bad claims or another
+/// algorithm: each must be refused with 401 problem+json.
+#[tokio::test]
+async fn tokens_with_bad_claims_or_algorithms_are_refused_even_when_signed_with_the_real_key() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
+    let api = api_with_user("user").await;
+    let good = api.login().await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    assert_eq!(api.me(&good).await.0, StatusCode::OK);
+
+    let header = jsonwebtoken::decode_header(&good).expect("header");
+    let claims = segment_json(&good, 1);
+    let secret_hex =
+        std::fs::read_to_string(api.testbox.state_dir().join("secrets/jwt.key")).expect("secret");
+    let secret: Vec<u8> = (0..64)
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&secret_hex.trim()[i..i + 2], 16).expect("hex"))
+        .collect();
+    let now = claims["iat"].as_i64().expect("iat");
+    let sign = |alg: Algorithm, changes: Value| {
+        let mut c = claims.clone();
+        for (k, v) in changes.as_object().expect("object") {
+            c[k] = v.clone();
+        }
+        let mut h = Header::new(alg);
+        h.kid = header.kid.clone();
+        jsonwebtoken::encode(&h, &c, &EncodingKey::from_secret(&secret)).expect("sign")
+    };
+    // The same claims, re-signed: accepted, so the refusals below are about what changed.
+    assert_eq!(
+        api.me(&sign(Algorithm::HS256, json!({}))).await.0,
+        StatusCode::OK
+    );
+    for (name, token) in [
+        ("expired", sign(Algorithm::HS256, json!({"exp": now - 120}))),
+        (
+            "not yet valid",
+            sign(
+                Algorithm::HS256,
+                json!({"nbf": now + 600, "exp": now + 900}),
+            ),
+        ),
+        (
+            "wrong audience",
+            sign(Algorithm::HS256, json!({"aud": "someone-else"})),
+        ),
+        (
+            "wrong issuer",
+            sign(Algorithm::HS256, json!({"iss": "someone-else"})),
+        ),
+        ("other algorithm", sign(Algorithm::HS512, json!({}))),
+        (
+            "unknown session",
+            sign(Algorithm::HS256, json!({"sid": "0000"})),
+        ),
+        (
+            "someone else",
+            sign(Algorithm::HS256, json!({"sub": "0000"})),
+        ),
+    ] {
+        let (status, body) = api.me(&token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+        assert_eq!(body["code"], "unauthorized", "{name}");
+    }
 }
