@@ -74,8 +74,12 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     let tls_mode = settings.tls.mode_name();
     let probe_resolver = resolver.clone();
     let tls_probe = Arc::new(move || startup::tls_status(tls_mode, &probe_resolver.info()));
-    let hashing =
-        PasswordHashing::new(HashCost::default()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let hashing = PasswordHashing::new(HashCost {
+        memory_kib: settings.auth.argon2_memory_kib,
+        iterations: settings.auth.argon2_iterations,
+        parallelism: settings.auth.argon2_parallelism,
+    })
+    .map_err(|e| AppError::Internal(e.to_string()))?;
     let audit = Arc::new(Audit::new(store.clone()));
     let secrets_dir = settings.state_dir.join("secrets");
     let keys = JwtKeys::load_or_create(&secrets_dir, crate::service::unix_now())?;

@@ -170,6 +170,10 @@ pub struct RawAuth {
     pub lockout_window_minutes: u64,
     /// How long the account stays locked.
     pub lockout_minutes: u64,
+    /// argon2id cost; hashes made at another cost are upgraded at login.
+    pub argon2_memory_kib: u64,
+    pub argon2_iterations: u64,
+    pub argon2_parallelism: u64,
 }
 
 impl Default for RawAuth {
@@ -181,6 +185,9 @@ impl Default for RawAuth {
             lockout_attempts: 5,
             lockout_window_minutes: 15,
             lockout_minutes: 15,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
         }
     }
 }

@@ -55,6 +55,9 @@ pub struct AuthSettings {
     pub lockout_attempts: u32,
     pub lockout_window: Duration,
     pub lockout: Duration,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
 }
 
 /// Requests allowed per client: `count` per `period`, bursts of `burst`.
@@ -312,6 +315,16 @@ impl RawConfig {
             lockout: Duration::from_secs(
                 60 * in_range("auth.lockout_minutes", a.lockout_minutes, 1, 1440)?,
             ),
+            argon2_memory_kib: in_range(
+                "auth.argon2_memory_kib",
+                a.argon2_memory_kib,
+                8_192,
+                4_194_304,
+            )? as u32,
+            argon2_iterations: in_range("auth.argon2_iterations", a.argon2_iterations, 1, 100)?
+                as u32,
+            argon2_parallelism: in_range("auth.argon2_parallelism", a.argon2_parallelism, 1, 64)?
+                as u32,
         };
 
         Ok(Settings {

@@ -32,6 +32,17 @@ fn defaults_are_valid_and_match_the_design() {
     assert_eq!(s.store_url, "surrealkv:///var/lib/fin/db");
     assert_eq!(s.admin_socket, PathBuf::from("/run/fin/admin.sock"));
     assert_eq!(s.tls, TlsSource::SelfSigned);
+    assert_eq!(s.auth.registration, Registration::Closed);
+    assert_eq!(
+        (
+            s.auth.argon2_memory_kib,
+            s.auth.argon2_iterations,
+            s.auth.argon2_parallelism
+        ),
+        (19_456, 2, 1),
+        "OWASP minimum for argon2id"
+    );
+    assert_eq!(s.auth.access_token.as_secs(), 15 * 60);
 }
 
 #[test]

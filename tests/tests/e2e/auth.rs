@@ -1045,3 +1045,68 @@ async fn tokens_with_bad_claims_or_algorithms_are_refused_even_when_signed_with_
         assert_eq!(body["code"], "unauthorized", "{name}");
     }
 }
+
+#[tokio::test]
+async fn guests_read_and_users_never_touch_each_others_keys() {
+    let api = api_with_user("guest").await;
+    let guest = api.login().await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    assert_eq!(api.me(&guest).await.1["role"], "guest");
+    let create = |token: &str, scopes: Value| {
+        api.client
+            .post(api.daemon.url("/api/v1/api-keys"))
+            .bearer_auth(token.to_string())
+            .json(&json!({"name": "k", "scopes": scopes}))
+            .send()
+    };
+    assert_eq!(
+        create(&guest, json!(["write"]))
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let response = create(&guest, json!(["read"])).await.expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED, "guests may read");
+    let guest_key: Value = response.json().await.expect("json");
+
+    let output = api
+        .testbox
+        .finctl(&["user", "add", "bob", "--random-password", "--json"]);
+    let bob: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let (_, tokens) = api
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "bob", "password": bob["password"]}),
+        )
+        .await;
+    let bob = tokens["access_token"].as_str().expect("access").to_string();
+    let response = api
+        .client
+        .get(api.daemon.url("/api/v1/api-keys"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .expect("request");
+    let listed: Vec<Value> = response.json().await.expect("json");
+    assert!(listed.is_empty(), "bob sees none of alice's keys");
+    let url = api.daemon.url(&format!(
+        "/api/v1/api-keys/{}",
+        guest_key["id"].as_str().expect("id")
+    ));
+    let response = api
+        .client
+        .delete(&url)
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.me(guest_key["key"].as_str().expect("key")).await.0,
+        StatusCode::OK,
+        "still alice's, still working"
+    );
+}
