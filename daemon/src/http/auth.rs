@@ -10,6 +10,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use super::limits::{Class, RateLimits};
 use super::problem::ApiRejection;
 use super::service::PeerAddr;
 use crate::service::Services;
@@ -46,13 +47,14 @@ pub fn json_body<T: serde::de::DeserializeOwned + Send>()
 }
 
 /// The principal behind `Authorization: Bearer <access token>`, or 401.
-pub fn authenticated(services: Services) -> BoxedFilter<(Principal,)> {
+pub fn authenticated(services: Services, limits: RateLimits) -> BoxedFilter<(Principal,)> {
     warp::header::optional::<String>("authorization")
         .and(warp::ext::optional::<PeerAddr>())
         .and(warp::method())
         .and_then(
             move |header: Option<String>, peer: Option<PeerAddr>, method: warp::http::Method| {
                 let services = services.clone();
+                let limits = limits.clone();
                 async move {
                     let token = header
                         .as_deref()
@@ -71,6 +73,13 @@ pub fn authenticated(services: Services) -> BoxedFilter<(Principal,)> {
                         .await
                         .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
                     principal.ip = peer.map(|p| p.0.ip().to_string());
+                    let decision = limits.check_user(Class::Api, &principal.user_id);
+                    if !decision.allowed {
+                        return Err(warp::reject::custom(ApiRejection::rate_limited(
+                            Class::Api,
+                            decision,
+                        )));
+                    }
                     if let Some(grant) = &principal.api_key {
                         let reading =
                             method == warp::http::Method::GET || method == warp::http::Method::HEAD;
@@ -92,8 +101,8 @@ pub fn authenticated(services: Services) -> BoxedFilter<(Principal,)> {
 }
 
 /// An authenticated admin, or 403.
-pub fn admin(services: Services) -> BoxedFilter<(Principal,)> {
-    authenticated(services)
+pub fn admin(services: Services, limits: RateLimits) -> BoxedFilter<(Principal,)> {
+    authenticated(services, limits)
         .and_then(|principal: Principal| async move {
             if principal.role == "admin" {
                 Ok(principal)

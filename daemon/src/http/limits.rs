@@ -73,6 +73,12 @@ impl RateLimits {
         }
     }
 
+    /// Counts one request of `class` by the authenticated user `user_id`, so a
+    /// user spreading requests over many addresses is limited too.
+    pub fn check_user(&self, class: Class, user_id: &str) -> Decision {
+        self.limiter(class).check(&("user", user_id))
+    }
+
     /// Counts one request of `class` from the client at `peer` (or, behind a
     /// trusted proxy, the client it forwards for).
     pub fn check(&self, class: Class, peer: Option<IpAddr>, forwarded: Option<&str>) -> Decision {

@@ -25,7 +25,7 @@ pub fn api_service(
     max_body_bytes: u64,
     cors_origins: Vec<String>,
 ) -> HttpService {
-    let routes = routes::all(services);
+    let routes = routes::all(services, &limits);
     let limited = routes::limited(&routes);
     HttpService::new(routes::combine(routes), observer, max_body_bytes, true)
         .with_limits(limits, limited)

@@ -12,6 +12,9 @@ use warp::reject::{
 use warp::reply::Response;
 use warp::{Rejection, Reply};
 
+use super::limits::Class;
+use crate::ratelimit::Decision;
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// A problem response with the standard title for `status`.
@@ -38,6 +41,8 @@ pub struct ApiRejection {
     status: StatusCode,
     code: &'static str,
     detail: String,
+    /// Set when the rate limiter refused the request.
+    limited: Option<(Class, Decision)>,
 }
 
 impl warp::reject::Reject for ApiRejection {}
@@ -48,6 +53,15 @@ impl ApiRejection {
             status,
             code,
             detail: detail.into(),
+            limited: None,
+        }
+    }
+
+    /// A refusal by the limiter of route class `class`.
+    pub fn rate_limited(class: Class, decision: Decision) -> Self {
+        ApiRejection {
+            limited: Some((class, decision)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "")
         }
     }
 
@@ -67,6 +81,9 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
 
 fn from_rejection(r: &Rejection) -> Response {
     if let Some(e) = r.find::<ApiRejection>() {
+        if let Some((class, decision)) = &e.limited {
+            return super::limits::refused(*class, decision);
+        }
         let mut response = problem(e.status, e.code, e.detail.clone());
         if e.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

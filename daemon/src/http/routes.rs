@@ -10,7 +10,7 @@ use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::limits::{Class, LimitedRoutes};
+use super::limits::{Class, LimitedRoutes, RateLimits};
 use super::{admin_users, auth, openapi, problem};
 use crate::service::Services;
 
@@ -40,7 +40,7 @@ where
 }
 
 /// Every route the HTTPS API serves.
-pub fn all(services: Services) -> Vec<Route> {
+pub fn all(services: Services, limits: &RateLimits) -> Vec<Route> {
     let with_services = with(&services);
     vec![
         route(
@@ -85,7 +85,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/auth/logout",
             warp::path!("api" / "v1" / "auth" / "logout")
                 .and(warp::post())
-                .and(auth::authenticated(services.clone()))
+                .and(auth::authenticated(services.clone(), limits.clone()))
                 .and(with(&services))
                 .and_then(auth::logout),
         ),
@@ -95,7 +95,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/auth/me",
             warp::path!("api" / "v1" / "auth" / "me")
                 .and(warp::get())
-                .and(auth::authenticated(services.clone()))
+                .and(auth::authenticated(services.clone(), limits.clone()))
                 .and_then(auth::me),
         ),
         route(
@@ -104,7 +104,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/auth/password",
             warp::path!("api" / "v1" / "auth" / "password")
                 .and(warp::post())
-                .and(auth::authenticated(services.clone()))
+                .and(auth::authenticated(services.clone(), limits.clone()))
                 .and(auth::json_body())
                 .and(with(&services))
                 .and_then(auth::change_password),
@@ -115,7 +115,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/auth/sessions",
             warp::path!("api" / "v1" / "auth" / "sessions")
                 .and(warp::get())
-                .and(auth::authenticated(services.clone()))
+                .and(auth::authenticated(services.clone(), limits.clone()))
                 .and(with(&services))
                 .and_then(auth::sessions),
         ),
@@ -125,7 +125,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/auth/sessions/{id}",
             warp::path!("api" / "v1" / "auth" / "sessions" / String)
                 .and(warp::delete())
-                .and(auth::authenticated(services.clone()))
+                .and(auth::authenticated(services.clone(), limits.clone()))
                 .and(with(&services))
                 .and_then(auth::end_session),
         ),
@@ -135,7 +135,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/api-keys",
             warp::path!("api" / "v1" / "api-keys")
                 .and(warp::post())
-                .and(auth::authenticated(services.clone()))
+                .and(auth::authenticated(services.clone(), limits.clone()))
                 .and(auth::json_body())
                 .and(with(&services))
                 .and_then(auth::create_api_key),
@@ -146,7 +146,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/api-keys",
             warp::path!("api" / "v1" / "api-keys")
                 .and(warp::get())
-                .and(auth::authenticated(services.clone()))
+                .and(auth::authenticated(services.clone(), limits.clone()))
                 .and(with(&services))
                 .and_then(auth::api_keys),
         ),
@@ -156,7 +156,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/api-keys/{id}",
             warp::path!("api" / "v1" / "api-keys" / String)
                 .and(warp::delete())
-                .and(auth::authenticated(services.clone()))
+                .and(auth::authenticated(services.clone(), limits.clone()))
                 .and(with(&services))
                 .and_then(auth::revoke_api_key),
         ),
@@ -166,7 +166,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/admin/users",
             warp::path!("api" / "v1" / "admin" / "users")
                 .and(warp::get())
-                .and(auth::admin(services.clone()))
+                .and(auth::admin(services.clone(), limits.clone()))
                 .and(with(&services))
                 .and_then(admin_users::list),
         ),
@@ -176,7 +176,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/admin/users",
             warp::path!("api" / "v1" / "admin" / "users")
                 .and(warp::post())
-                .and(auth::admin(services.clone()))
+                .and(auth::admin(services.clone(), limits.clone()))
                 .and(auth::json_body())
                 .and(with(&services))
                 .and_then(admin_users::create),
@@ -187,7 +187,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/admin/users/{name}",
             warp::path!("api" / "v1" / "admin" / "users" / String)
                 .and(warp::get())
-                .and(auth::admin(services.clone()))
+                .and(auth::admin(services.clone(), limits.clone()))
                 .and(with(&services))
                 .and_then(admin_users::show),
         ),
@@ -197,7 +197,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/admin/users/{name}",
             warp::path!("api" / "v1" / "admin" / "users" / String)
                 .and(warp::delete())
-                .and(auth::admin(services.clone()))
+                .and(auth::admin(services.clone(), limits.clone()))
                 .and(with(&services))
                 .and_then(admin_users::delete),
         ),
@@ -207,7 +207,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/admin/users/{name}/role",
             warp::path!("api" / "v1" / "admin" / "users" / String / "role")
                 .and(warp::post())
-                .and(auth::admin(services.clone()))
+                .and(auth::admin(services.clone(), limits.clone()))
                 .and(auth::json_body())
                 .and(with(&services))
                 .and_then(admin_users::set_role),
@@ -218,7 +218,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/admin/users/{name}/password",
             warp::path!("api" / "v1" / "admin" / "users" / String / "password")
                 .and(warp::post())
-                .and(auth::admin(services.clone()))
+                .and(auth::admin(services.clone(), limits.clone()))
                 .and(auth::json_body())
                 .and(with(&services))
                 .and_then(admin_users::set_password),
@@ -229,7 +229,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/admin/users/{name}/{action}",
             warp::path!("api" / "v1" / "admin" / "users" / String / String)
                 .and(warp::post())
-                .and(auth::admin(services.clone()))
+                .and(auth::admin(services.clone(), limits.clone()))
                 .and(with(&services))
                 .and_then(admin_users::action),
         ),
@@ -239,7 +239,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/admin/invites",
             warp::path!("api" / "v1" / "admin" / "invites")
                 .and(warp::post())
-                .and(auth::admin(services.clone()))
+                .and(auth::admin(services.clone(), limits.clone()))
                 .and(auth::json_body())
                 .and(with(&services))
                 .and_then(admin_users::create_invite),
@@ -261,7 +261,7 @@ pub fn all(services: Services) -> Vec<Route> {
             "/api/v1/admin/audit",
             warp::path!("api" / "v1" / "admin" / "audit")
                 .and(warp::get())
-                .and(auth::admin(services.clone()))
+                .and(auth::admin(services.clone(), limits.clone()))
                 .and(warp::query::<auth::AuditParams>())
                 .and(with(&services))
                 .and_then(auth::audit),
@@ -412,6 +412,13 @@ mod tests {
         }
     }
 
+    fn test_limits() -> RateLimits {
+        let settings = crate::config::RawConfig::default()
+            .validate()
+            .expect("defaults");
+        RateLimits::new(&settings.limits, Vec::new())
+    }
+
     #[tokio::test]
     async fn the_openapi_document_lists_every_route() {
         let doc = serde_json::to_value(openapi::document()).expect("json");
@@ -421,7 +428,7 @@ mod tests {
                 .is_some_and(|v| v.starts_with("3.1")),
             "{doc}"
         );
-        for r in all(services().await) {
+        for r in all(services().await, &test_limits()) {
             let method = r.method.as_str().to_lowercase();
             assert!(
                 doc["paths"][r.pattern][&method].is_object(),
@@ -434,7 +441,7 @@ mod tests {
 
     #[tokio::test]
     async fn routes_answer_and_carry_their_pattern() {
-        let filter = combine(all(services().await));
+        let filter = combine(all(services().await, &test_limits()));
         let response = warp::test::request().path("/healthz").reply(&filter).await;
         assert_eq!(response.status(), 200);
 

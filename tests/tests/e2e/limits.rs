@@ -101,3 +101,48 @@ async fn a_forged_forwarded_for_from_an_untrusted_peer_changes_nothing() {
         "the socket peer is the key, not the header"
     );
 }
+
+#[tokio::test]
+async fn a_user_spreading_requests_over_many_addresses_is_limited_too() {
+    let testbox = TestBox::new()
+        .env("FIN_SERVER__TRUSTED_PROXIES", "127.0.0.1")
+        .env("FIN_LIMITS__API_BURST", "3")
+        .env("FIN_LIMITS__API_PER_SECOND", "1");
+    let daemon = testbox.start();
+    let output = testbox.finctl(&["user", "add", "dora", "--random-password", "--json"]);
+    assert!(output.status.success(), "{}", fin_e2e::text(&output));
+    let dora: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let client = daemon
+        .client_trusting(&testbox.self_signed_cert())
+        .build()
+        .expect("client");
+    let tokens: serde_json::Value = client
+        .post(daemon.url("/api/v1/auth/login"))
+        .json(&json!({"username": "dora", "password": dora["password"]}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = tokens["access_token"].as_str().expect("access");
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let response = client
+            .get(daemon.url("/api/v1/auth/me"))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(response.headers().contains_key("retry-after"));
+        }
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 429, 429],
+        "each address is new, the user is not"
+    );
+}
