@@ -19,10 +19,16 @@ pub struct AuditArgs {
     /// At most this many events.
     #[arg(long, default_value_t = 100)]
     pub limit: u32,
+    /// Skip this many newer events (the next page).
+    #[arg(long, default_value_t = 0)]
+    pub offset: u32,
 }
 
 pub fn run(client: &AdminClient, args: AuditArgs, json: bool) -> Result<(), CtlError> {
-    let mut query = vec![format!("limit={}", args.limit)];
+    let mut query = vec![
+        format!("limit={}", args.limit),
+        format!("offset={}", args.offset),
+    ];
     if let Some(since) = &args.since {
         query.push(format!("since={}", parse_since(since)?));
     }

@@ -84,7 +84,14 @@ pub async fn answer(
             let since = param("since").and_then(|v| v.parse().ok());
             let limit = param("limit").and_then(|v| v.parse().ok()).unwrap_or(100);
             let user = param("user").map(|u| u.trim().to_lowercase());
-            match services.audit.list(since, user, limit).await {
+            let offset = param("offset").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let query = crate::service::audit::AuditQuery {
+                since,
+                user,
+                limit,
+                offset,
+            };
+            match services.audit.list(query).await {
                 Ok(entries) => json(StatusCode::OK, &entries),
                 Err(e) => service_error(e),
             }

@@ -14,6 +14,7 @@ use super::limits::{Class, RateLimits};
 use super::problem::ApiRejection;
 use super::service::PeerAddr;
 use crate::service::Services;
+use crate::service::audit::AuditQuery;
 use crate::service::auth::sessions::{AuthError, ClientInfo, Principal};
 
 /// JSON request bodies are small; uploads have their own limits.
@@ -127,6 +128,8 @@ pub struct AuditParams {
     pub user: Option<String>,
     /// At most this many events (default 100, at most 10000).
     pub limit: Option<u32>,
+    /// Skip this many (newest) events: the next page.
+    pub offset: Option<u32>,
 }
 
 /// The audit trail of security events, newest first (admins only).
@@ -143,7 +146,12 @@ pub async fn audit(
     let user = params.user.map(|u| u.trim().to_lowercase());
     let entries = services
         .audit
-        .list(params.since, user, params.limit.unwrap_or(100))
+        .list(AuditQuery {
+            since: params.since,
+            user,
+            limit: params.limit.unwrap_or(100),
+            offset: params.offset.unwrap_or(0),
+        })
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "reading the audit trail failed");

@@ -164,13 +164,18 @@ impl HttpService {
 
         let limit = self.limits.as_ref().and_then(|(limits, routes)| {
             let class = routes.class_for(&method, &path)?;
-            let forwarded = req
+            // Every X-Forwarded-For line, in order: a proxy may add its own
+            // line instead of appending to the client's.
+            let forwarded: Vec<&str> = req
                 .headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok());
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
             Some((
                 class,
-                limits.check(class, self.peer.map(|p| p.ip()), forwarded),
+                limits.check(class, self.peer.map(|p| p.ip()), forwarded.as_deref()),
             ))
         });
 

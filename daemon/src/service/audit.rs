@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use fin_proto::api::AuditEntry;
 
 use super::{ServiceError, unix_now};
-use crate::store::{AuditQuery, AuditRecord, Store};
+pub use crate::store::AuditQuery;
+use crate::store::{AuditRecord, Store};
 
 /// One event to record.
 #[derive(Debug, Clone, Copy)]
@@ -63,13 +64,9 @@ impl Audit {
         }
     }
 
-    pub async fn list(
-        &self,
-        since: Option<i64>,
-        user: Option<String>,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>, ServiceError> {
-        let records = self.store.audit(&AuditQuery { since, user, limit }).await?;
+    /// Matching events, newest first; `offset` pages through older ones.
+    pub async fn list(&self, query: AuditQuery) -> Result<Vec<AuditEntry>, ServiceError> {
+        let records = self.store.audit(&query).await?;
         Ok(records
             .into_iter()
             .map(|r| AuditEntry {

@@ -92,3 +92,49 @@ pub(crate) fn unix_now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(not_after: i64) -> TlsProbe {
+        Arc::new(move || TlsStatus {
+            mode: "files".into(),
+            subject: "CN=x".into(),
+            issuer: "CN=x".into(),
+            sans: vec![],
+            not_before: 0,
+            not_after,
+            fingerprint_sha256: String::new(),
+        })
+    }
+
+    fn listeners() -> Listeners {
+        Listeners {
+            https: "127.0.0.1:1".into(),
+            http: None,
+            metrics: None,
+            admin_socket: "/x".into(),
+            pid: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expired_certificate_makes_the_box_not_ready_and_says_why() {
+        let store = Store::open("mem://", "fin", "fin").await.expect("store");
+        let ready = System::new(store.clone(), probe(i64::MAX), listeners())
+            .readiness()
+            .await;
+        assert!(ready.ready);
+        let expired = System::new(store, probe(1), listeners()).readiness().await;
+        assert!(!expired.ready);
+        let tls = expired
+            .checks
+            .iter()
+            .find(|c| c.name == "tls")
+            .expect("tls check");
+        assert!(!tls.ok);
+        assert_eq!(tls.detail.as_deref(), Some("the certificate has expired"));
+        assert!(expired.checks.iter().any(|c| c.name == "database" && c.ok));
+    }
+}

@@ -257,7 +257,10 @@ impl Users {
                 actor,
             )
             .await?;
+        // A reset is how an account is taken back: nothing made before it,
+        // session or API key, keeps working.
         self.store.revoke_other_sessions(&changed.id, None).await?;
+        self.store.revoke_all_api_keys(&changed.id).await?;
         Ok(changed)
     }
 

@@ -75,6 +75,16 @@ impl Store {
         Ok(!updated.is_empty())
     }
 
+    /// Revokes every key of `user_uid` (after a password reset).
+    pub async fn revoke_all_api_keys(&self, user_uid: &str) -> Result<(), StoreError> {
+        self.db
+            .query("UPDATE api_key SET revoked = true WHERE user_uid = $user")
+            .bind(("user", user_uid.to_string()))
+            .await?
+            .check()?;
+        Ok(())
+    }
+
     pub async fn touch_api_key(&self, kid: &str, now: i64) -> Result<(), StoreError> {
         self.db
             .query("UPDATE api_key SET last_used_at = $now WHERE kid = $kid")

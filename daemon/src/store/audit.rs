@@ -24,6 +24,8 @@ pub struct AuditQuery {
     /// Only events whose actor or target is this user name.
     pub user: Option<String>,
     pub limit: u32,
+    /// Events to skip, for paging through older ones.
+    pub offset: u32,
 }
 
 impl Store {
@@ -53,7 +55,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT at, seq, actor, ip, action, target, outcome FROM audit WHERE {} \
-             ORDER BY at DESC, seq DESC LIMIT $limit",
+             ORDER BY at DESC, seq DESC LIMIT $limit START $offset",
             conditions.join(" AND ")
         );
         let mut response = self
@@ -62,6 +64,7 @@ impl Store {
             .bind(("since", query.since.unwrap_or(0)))
             .bind(("user", query.user.clone().unwrap_or_default()))
             .bind(("limit", i64::from(query.limit.clamp(1, 10_000))))
+            .bind(("offset", i64::from(query.offset)))
             .await?;
         Ok(response.take(0)?)
     }
@@ -112,10 +115,21 @@ mod tests {
                 user: Some("alice".into()),
                 since: Some(15),
                 limit: 10,
+                offset: 0,
             })
             .await
             .expect("query");
         assert_eq!(alice.len(), 1);
         assert_eq!(alice[0].action, "logout");
+        let second_page = store
+            .audit(&AuditQuery {
+                limit: 2,
+                offset: 2,
+                ..Default::default()
+            })
+            .await
+            .expect("query");
+        assert_eq!(second_page.len(), 1);
+        assert_eq!(second_page[0].seq, 1);
     }
 }

@@ -10,6 +10,7 @@ pub struct SessionRecord {
     pub sid: String,
     pub user_uid: String,
     pub refresh_hash: String,
+    pub used_hashes: Vec<String>,
     pub created_at: i64,
     pub last_used_at: i64,
     pub expires_at: i64,
@@ -18,14 +19,13 @@ pub struct SessionRecord {
     pub user_agent: Option<String>,
 }
 
-const FIELDS: &str =
-    "sid, user_uid, refresh_hash, created_at, last_used_at, expires_at, revoked, ip, user_agent";
+const FIELDS: &str = "sid, user_uid, refresh_hash, used_hashes, created_at, last_used_at, expires_at, revoked, ip, user_agent";
 
 impl Store {
     pub async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         self.db
             .query(
-                "CREATE session SET sid = $sid, user_uid = $user_uid, refresh_hash = $refresh_hash, \
+                "CREATE session SET sid = $sid, user_uid = $user_uid, refresh_hash = $refresh_hash, used_hashes = [], \
                  created_at = $created_at, last_used_at = $created_at, expires_at = $expires_at, \
                  revoked = false, ip = $ip, user_agent = $user_agent",
             )
@@ -62,17 +62,19 @@ impl Store {
         sid: &str,
         old_hash: &str,
         new_hash: &str,
+        used_hashes: Vec<String>,
         now: i64,
     ) -> Result<bool, StoreError> {
         let mut response = self
             .db
             .query(
-                "UPDATE session SET refresh_hash = $new, last_used_at = $now \
+                "UPDATE session SET refresh_hash = $new, used_hashes = $used, last_used_at = $now \
                  WHERE sid = $sid AND refresh_hash = $old AND revoked = false RETURN sid",
             )
             .bind(("sid", sid.to_string()))
             .bind(("old", old_hash.to_string()))
             .bind(("new", new_hash.to_string()))
+            .bind(("used", used_hashes))
             .bind(("now", now))
             .await?;
         let updated: Vec<serde_json::Value> = response.take(0)?;

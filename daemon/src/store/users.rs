@@ -117,7 +117,60 @@ impl Store {
         Ok(())
     }
 
+    /// Counts one failed login in the database itself, so concurrent failures
+    /// all count; a run older than `window_start` starts again. Returns the
+    /// count of the current run.
+    pub async fn count_failed_login(
+        &self,
+        uid: &str,
+        now: i64,
+        window_start: i64,
+    ) -> Result<i64, StoreError> {
+        #[derive(SurrealValue)]
+        struct Run {
+            failed_logins: i64,
+        }
+        let mut last_error = None;
+        // Concurrent updates of one row can conflict; each retry re-reads.
+        for _ in 0..5 {
+            let result = self
+                .db
+                .query(
+                    "UPDATE user SET failed_logins = 0, failed_since = $now \
+                     WHERE uid = $uid AND (failed_since = NONE OR failed_since < $window_start); \
+                     UPDATE user SET failed_logins += 1 WHERE uid = $uid RETURN failed_logins;",
+                )
+                .bind(("uid", uid.to_string()))
+                .bind(("now", now))
+                .bind(("window_start", window_start))
+                .await
+                .and_then(|r| r.check());
+            match result {
+                Ok(mut response) => {
+                    let runs: Vec<Run> = response.take(1)?;
+                    return Ok(runs.first().map(|r| r.failed_logins).unwrap_or(0));
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error
+            .map(StoreError::from)
+            .unwrap_or_else(|| StoreError::Query("retries exhausted".into())))
+    }
+
+    /// Locks an account until `until`.
+    pub async fn lock_user(&self, uid: &str, until: i64) -> Result<(), StoreError> {
+        self.db
+            .query("UPDATE user SET locked_until = $until WHERE uid = $uid")
+            .bind(("uid", uid.to_string()))
+            .bind(("until", until))
+            .await?
+            .check()?;
+        Ok(())
+    }
+
     /// Records a failed login run: its count, start, and a lock when one is due.
+    #[cfg(test)]
     pub async fn record_failed_login(
         &self,
         uid: &str,

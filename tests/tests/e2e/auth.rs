@@ -1110,3 +1110,91 @@ async fn guests_read_and_users_never_touch_each_others_keys() {
         "still alice's, still working"
     );
 }
+
+#[tokio::test]
+async fn review_findings_stay_fixed() {
+    let api = api_with_user("user").await;
+    let tokens = api.login().await;
+    let access = tokens["access_token"].as_str().expect("access").to_string();
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+
+    // Knowing a session id is not enough to end the session.
+    let sid = refresh.split('.').next().expect("sid");
+    let (status, body) = api
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": format!("{sid}.{}", "0".repeat(64))}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "invalid_refresh_token");
+    assert_eq!(
+        api.me(&access).await.0,
+        StatusCode::OK,
+        "the session lives on"
+    );
+    let (status, _) = api
+        .post("/api/v1/auth/refresh", json!({"refresh_token": refresh}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // API keys cannot manage sessions or the password.
+    let response = api
+        .client
+        .post(api.daemon.url("/api/v1/api-keys"))
+        .bearer_auth(&access)
+        .json(&json!({"name": "k", "scopes": ["read", "write"]}))
+        .send()
+        .await
+        .expect("request");
+    let key: Value = response.json().await.expect("json");
+    let key = key["key"].as_str().expect("key").to_string();
+    let response = api
+        .client
+        .get(api.daemon.url("/api/v1/auth/sessions"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = api
+        .client
+        .post(api.daemon.url("/api/v1/auth/password"))
+        .bearer_auth(&key)
+        .json(&json!({"current_password": PASSWORD, "new_password": "brand new passphrase 2026"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // Guessing the current password through a stolen token counts toward the lockout.
+    for _ in 0..5 {
+        let response = api
+            .client
+            .post(api.daemon.url("/api/v1/auth/password"))
+            .bearer_auth(&access)
+            .json(&json!({"current_password": "a wrong guess!!", "new_password": "brand new passphrase 2026"}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let (status, _) = api
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "alice", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "locked");
+
+    // An admin's password reset takes the account back: keys die too.
+    assert_eq!(api.me(&key).await.0, StatusCode::OK);
+    let output = api
+        .testbox
+        .finctl(&["user", "reset-password", "alice", "--random-password"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(api.me(&key).await.0, StatusCode::UNAUTHORIZED);
+}

@@ -174,3 +174,50 @@ fn an_unreadable_certificate_is_one_clear_line() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("/nonexistent/cert.pem"), "{stderr}");
 }
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use std::io::Write;
+    let testbox = TestBox::new().env("FIN_SERVER__HEADER_READ_TIMEOUT_SECONDS", "1");
+    let daemon = testbox.start();
+    let connect = format!("127.0.0.1:{}", daemon.https_addr().port());
+    let mut client = Command::new("openssl")
+        .args([
+            "s_client",
+            "-quiet",
+            "-connect",
+            &connect,
+            "-servername",
+            "localhost",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl");
+    let mut stdin = client.stdin.take().expect("stdin");
+    // Half a request, and then nothing: a slowloris client.
+    stdin
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        .expect("write");
+    stdin.flush().expect("flush");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = client.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = client.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(stdin);
+    assert!(status.is_some(), "the server kept a half-sent request open");
+    // The daemon is unharmed.
+    assert!(
+        handshake(daemon.https_addr().port(), "-tls1_3")
+            .status
+            .success()
+    );
+}

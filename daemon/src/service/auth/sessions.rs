@@ -39,6 +39,8 @@ pub struct ApiKeyGrant {
 }
 
 pub const SCOPES: [&str; 3] = ["read", "write", "receipts"];
+/// Spent refresh secrets remembered per session for reuse detection.
+const USED_SECRETS_KEPT: usize = 32;
 /// `last_used_at` is written at most this often per key, not on every request.
 const TOUCH_EVERY_SECONDS: i64 = 60;
 
@@ -200,6 +202,7 @@ impl Sessions {
                 sid: sid.clone(),
                 user_uid: user.uid.clone(),
                 refresh_hash,
+                used_hashes: Vec::new(),
                 created_at: now,
                 last_used_at: now,
                 expires_at: now + secs(self.policy.refresh_token),
@@ -223,17 +226,15 @@ impl Sessions {
     /// One more failed login for an existing account; locks it when the run
     /// of failures within the window reaches the limit.
     async fn count_failure(&self, user: &UserRecord, now: i64, ip: &str) -> Result<(), AuthError> {
-        let window = secs(self.policy.lockout_window);
-        let (count, since) = match user.failed_since {
-            Some(since) if now - since <= window => (user.failed_logins + 1, since),
-            _ => (1, now),
-        };
-        let locked_until = (count >= i64::from(self.policy.lockout_attempts))
-            .then(|| now + secs(self.policy.lockout));
-        self.store
-            .record_failed_login(&user.uid, count, since, locked_until)
+        let window_start = now - secs(self.policy.lockout_window);
+        let count = self
+            .store
+            .count_failed_login(&user.uid, now, window_start)
             .await?;
-        if locked_until.is_some() {
+        if count >= i64::from(self.policy.lockout_attempts) {
+            self.store
+                .lock_user(&user.uid, now + secs(self.policy.lockout))
+                .await?;
             tracing::warn!(target: "fin::audit", "auth lockout user={} ip={ip}", user.username);
             self.audit
                 .record(Event {
@@ -262,14 +263,25 @@ impl Sessions {
             return Err(AuthError::InvalidRefresh);
         }
         let presented = sha256_hex(secret);
+        // A secret this family never had is just wrong: refusing it must not
+        // let whoever knows a session id end that session.
+        let replayed = session.used_hashes.contains(&presented);
+        if presented != session.refresh_hash && !replayed {
+            return Err(AuthError::InvalidRefresh);
+        }
         let (new_token, new_hash, _) = new_refresh(Some(sid))?;
-        if presented != session.refresh_hash
+        let mut used = session.used_hashes.clone();
+        used.push(presented.clone());
+        let keep_from = used.len().saturating_sub(USED_SECRETS_KEPT);
+        let used = used.split_off(keep_from);
+        if replayed
             || !self
                 .store
-                .rotate_refresh(sid, &presented, &new_hash, now)
+                .rotate_refresh(sid, &presented, &new_hash, used, now)
                 .await?
         {
-            // An old token of this family, or a race lost to another use of the same token.
+            // A spent token of this family came back, or two uses of one
+            // token raced: someone holds a copy, so the family ends.
             self.store.revoke_session(&session.user_uid, sid).await?;
             self.audit
                 .record(Event {
@@ -308,6 +320,7 @@ impl Sessions {
         current: &str,
         new: &str,
     ) -> Result<(), AuthError> {
+        require_session(principal)?;
         let user = self
             .live_user(&principal.user_id)
             .await
@@ -317,7 +330,16 @@ impl Sessions {
         let verified = tokio::task::spawn_blocking(move || hashing.verify(&current, Some(&stored)))
             .await
             .map_err(|e| AuthError::Internal(e.to_string()))?;
+        // A wrong current password counts toward the lockout like a failed
+        // login, and a locked account cannot change it: a stolen access token
+        // is no way around guessing limits.
+        let now = unix_now();
+        if user.locked_until.is_some_and(|until| until > now) {
+            return Err(AuthError::InvalidCredentials);
+        }
         if verified == Verified::No {
+            self.count_failure(&user, now, principal.ip.as_deref().unwrap_or("-"))
+                .await?;
             return Err(AuthError::InvalidCredentials);
         }
         let context: Vec<&str> = [Some(user.username.as_str()), user.email.as_deref()]
@@ -359,6 +381,7 @@ impl Sessions {
         &self,
         principal: &Principal,
     ) -> Result<Vec<fin_proto::api::SessionInfo>, AuthError> {
+        require_session(principal)?;
         let sessions = self
             .store
             .sessions_of(&principal.user_id, unix_now())
@@ -379,6 +402,7 @@ impl Sessions {
 
     /// Ends one of the caller's sessions; another user's session is "not found".
     pub async fn end(&self, principal: &Principal, sid: &str) -> Result<(), AuthError> {
+        require_session(principal)?;
         if self.store.revoke_session(&principal.user_id, sid).await? {
             Ok(())
         } else {
