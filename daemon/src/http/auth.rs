@@ -28,6 +28,7 @@ impl From<AuthError> for ApiRejection {
             AuthError::InvalidRefresh => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
             AuthError::RefreshReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
             AuthError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_password"),
+            AuthError::InvalidRequest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             AuthError::NoSuchSession | AuthError::NoSuchApiKey => {
                 (StatusCode::NOT_FOUND, "not_found")
             }

@@ -61,6 +61,9 @@ pub enum AuthError {
     /// A new password breaks the policy.
     #[error("{0}")]
     Invalid(String),
+    /// Another field of the request is not acceptable.
+    #[error("{0}")]
+    InvalidRequest(String),
     #[error("no such session")]
     NoSuchSession,
     #[error("no such API key")]
@@ -419,7 +422,7 @@ impl Sessions {
         require_session(principal)?;
         let name = request.name.trim().to_string();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(AuthError::Invalid(
+            return Err(AuthError::InvalidRequest(
                 "the key needs a name of 1 to 100 characters".into(),
             ));
         }
@@ -427,7 +430,7 @@ impl Sessions {
         scopes.sort();
         scopes.dedup();
         if scopes.is_empty() || scopes.iter().any(|s| !SCOPES.contains(&s.as_str())) {
-            return Err(AuthError::Invalid(
+            return Err(AuthError::InvalidRequest(
                 "scopes must be one or more of read, write, receipts".into(),
             ));
         }
@@ -439,7 +442,7 @@ impl Sessions {
         let now = unix_now();
         let expires_at = match request.expires_in_days {
             Some(0) => {
-                return Err(AuthError::Invalid(
+                return Err(AuthError::InvalidRequest(
                     "expires_in_days must be at least 1".into(),
                 ));
             }
