@@ -66,6 +66,20 @@ fn finctl_as_nobody(testbox: &TestBox) -> Option<std::process::Output> {
         eprintln!("skipping: needs root and runuser to act as another user");
         return None;
     }
+    // The checkout may sit where `nobody` cannot reach the binary (e.g. under /root).
+    let reachable = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(bin("finctl"))
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !reachable {
+        eprintln!(
+            "skipping: user nobody cannot run {}",
+            bin("finctl").display()
+        );
+        return None;
+    }
     Some(
         std::process::Command::new("runuser")
             .args(["-u", "nobody", "--"])
