@@ -17,6 +17,11 @@ use crate::service::Services;
 use crate::service::audit::AuditQuery;
 use crate::service::auth::sessions::{AuthError, ClientInfo, Principal};
 
+/// An authentication error as a rejection (problem+json later).
+fn reject(e: AuthError) -> Rejection {
+    warp::reject::custom(ApiRejection::from(e))
+}
+
 /// JSON request bodies are small; uploads have their own limits.
 pub const MAX_JSON_BYTES: u64 = 64 * 1024;
 
@@ -73,7 +78,7 @@ pub fn authenticated(services: Services, limits: RateLimits) -> BoxedFilter<(Pri
                         .sessions
                         .authenticate(token)
                         .await
-                        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+                        .map_err(reject)?;
                     principal.ip = peer.map(|p| p.0.ip().to_string());
                     let decision = limits.check_user(Class::Api, &principal.user_id);
                     if !decision.allowed {
@@ -187,7 +192,7 @@ pub async fn login(
         .sessions
         .login(&request.username, &request.password, client)
         .await
-        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+        .map_err(reject)?;
     Ok(no_store(warp::reply::json(&tokens).into_response()))
 }
 
@@ -201,7 +206,7 @@ pub async fn refresh(request: RefreshRequest, services: Services) -> Result<Resp
         .sessions
         .refresh(&request.refresh_token)
         .await
-        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+        .map_err(reject)?;
     Ok(no_store(warp::reply::json(&tokens).into_response()))
 }
 
@@ -211,11 +216,7 @@ pub async fn refresh(request: RefreshRequest, services: Services) -> Result<Resp
         (status = 204, description = "Logged out"),
         (status = 401, description = "Not logged in", body = fin_proto::api::Problem)))]
 pub async fn logout(principal: Principal, services: Services) -> Result<Response, Rejection> {
-    services
-        .sessions
-        .logout(&principal)
-        .await
-        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+    services.sessions.logout(&principal).await.map_err(reject)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -249,7 +250,7 @@ pub async fn change_password(
         .sessions
         .change_password(&principal, &request.current_password, &request.new_password)
         .await
-        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+        .map_err(reject)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -259,11 +260,7 @@ pub async fn change_password(
         (status = 200, description = "Sessions, newest first", body = [SessionInfo]),
         (status = 401, description = "Not logged in", body = fin_proto::api::Problem)))]
 pub async fn sessions(principal: Principal, services: Services) -> Result<Response, Rejection> {
-    let list = services
-        .sessions
-        .list(&principal)
-        .await
-        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+    let list = services.sessions.list(&principal).await.map_err(reject)?;
     Ok(warp::reply::json(&list).into_response())
 }
 
@@ -282,7 +279,7 @@ pub async fn end_session(
         .sessions
         .end(&principal, &id)
         .await
-        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+        .map_err(reject)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -301,7 +298,7 @@ pub async fn create_api_key(
         .sessions
         .create_api_key(&principal, request)
         .await
-        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+        .map_err(reject)?;
     Ok(no_store(
         warp::reply::with_status(warp::reply::json(&created), StatusCode::CREATED).into_response(),
     ))
@@ -315,7 +312,7 @@ pub async fn api_keys(principal: Principal, services: Services) -> Result<Respon
         .sessions
         .api_keys(&principal)
         .await
-        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+        .map_err(reject)?;
     Ok(warp::reply::json(&keys).into_response())
 }
 
@@ -334,7 +331,7 @@ pub async fn revoke_api_key(
         .sessions
         .revoke_api_key(&principal, &id)
         .await
-        .map_err(|e| warp::reject::custom(ApiRejection::from(e)))?;
+        .map_err(reject)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
