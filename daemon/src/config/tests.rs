@@ -186,3 +186,49 @@ fn dev_mode_keeps_everything_under_its_folder() {
     );
     assert!(loaded.sources.is_empty());
 }
+
+/// The shipped `etc/fin.toml` lists every key, each commented out with its
+/// true default, so the file and the code cannot drift apart.
+#[test]
+fn the_shipped_config_documents_every_key_with_its_default() {
+    let shipped = include_str!("../../../etc/fin.toml");
+    let mut uncommented = String::new();
+    for line in shipped.lines() {
+        let trimmed = line.trim_start();
+        let is_key = trimmed
+            .strip_prefix('#')
+            .and_then(|rest| rest.split_once(" = "))
+            .is_some_and(|(key, _)| {
+                !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            });
+        if trimmed.starts_with('[') {
+            uncommented.push_str(trimmed);
+        } else if is_key {
+            uncommented.push_str(&trimmed[1..]);
+        }
+        uncommented.push('\n');
+    }
+    let documented: RawConfig =
+        toml::from_str(&uncommented).expect("etc/fin.toml, uncommented, is a valid configuration");
+    assert_eq!(
+        documented,
+        RawConfig::default(),
+        "a documented default differs from the code"
+    );
+
+    let defaults: toml::Table =
+        toml::Table::try_from(RawConfig::default()).expect("defaults as TOML");
+    let shown: toml::Table = toml::from_str(&uncommented).expect("toml");
+    for (section, keys) in &defaults {
+        let keys = keys.as_table().expect("sections are tables");
+        for key in keys.keys() {
+            assert!(
+                shown.get(section).and_then(|s| s.get(key)).is_some(),
+                "etc/fin.toml does not document {section}.{key}"
+            );
+        }
+    }
+}
