@@ -152,6 +152,27 @@ group = ""
             .expect("run finctl")
     }
 
+    /// Runs `finctl` with `stdin` on its standard input (e.g. a password).
+    pub fn finctl_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(bin("finctl"))
+            .arg("--socket")
+            .arg(self.socket_path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run finctl");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("finctl output")
+    }
+
     /// The self-signed certificate the daemon generated (PEM).
     pub fn self_signed_cert(&self) -> Vec<u8> {
         std::fs::read(self.state_dir().join("tls/self-signed.crt"))

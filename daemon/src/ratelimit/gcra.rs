@@ -26,10 +26,6 @@ impl Quota {
         }
     }
 
-    pub fn burst(&self) -> u32 {
-        self.burst
-    }
-
     /// The decision for a request at `now` given the stored TAT, and the TAT
     /// to store (none when the request is refused: refusals cost nothing).
     pub fn decide(&self, stored_tat: Option<u64>, now: u64) -> (Decision, Option<u64>) {

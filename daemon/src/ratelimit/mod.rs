@@ -38,10 +38,6 @@ impl RateLimiter {
         }
     }
 
-    pub fn quota(&self) -> Quota {
-        self.quota
-    }
-
     /// Counts one request for `key` now.
     pub fn check(&self, key: &impl Hash) -> Decision {
         let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);

@@ -169,26 +169,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records a failed login run: its count, start, and a lock when one is due.
-    #[cfg(test)]
-    pub async fn record_failed_login(
-        &self,
-        uid: &str,
-        failed_logins: i64,
-        failed_since: i64,
-        locked_until: Option<i64>,
-    ) -> Result<(), StoreError> {
-        self.db
-            .query("UPDATE user SET failed_logins = $count, failed_since = $run_start, locked_until = $until WHERE uid = $uid")
-            .bind(("uid", uid.to_string()))
-            .bind(("count", failed_logins))
-            .bind(("run_start", failed_since))
-            .bind(("until", locked_until))
-            .await?
-            .check()?;
-        Ok(())
-    }
-
     /// Lifts a lockout; false when there is no such user.
     pub async fn unlock_user(&self, username: &str) -> Result<bool, StoreError> {
         let mut response = self
@@ -338,14 +318,38 @@ mod lockout_tests {
             })
             .await
             .expect("create");
-        store
-            .record_failed_login("u1", 5, 100, Some(1000))
-            .await
-            .expect("record");
+        for expected in 1..=5 {
+            let count = store
+                .count_failed_login("u1", 100, 50)
+                .await
+                .expect("count");
+            assert_eq!(count, expected);
+        }
+        store.lock_user("u1", 1000).await.expect("lock");
         let user = store.user_by_uid("u1").await.expect("query").expect("user");
         assert_eq!(
             (user.failed_logins, user.failed_since, user.locked_until),
             (5, Some(100), Some(1000))
+        );
+        // Outside the window a run starts again; concurrent failures all count.
+        assert_eq!(
+            store
+                .count_failed_login("u1", 2000, 1500)
+                .await
+                .expect("count"),
+            1
+        );
+        let counts = futures_util::future::join_all(
+            (0..8).map(|_| store.count_failed_login("u1", 2001, 1500)),
+        )
+        .await;
+        assert!(counts.iter().all(Result::is_ok), "{counts:?}");
+        assert_eq!(
+            store
+                .count_failed_login("u1", 2002, 1500)
+                .await
+                .expect("count"),
+            10
         );
         assert!(store.unlock_user("alice").await.expect("unlock"));
         let user = store.user_by_uid("u1").await.expect("query").expect("user");

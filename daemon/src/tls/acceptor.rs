@@ -47,8 +47,3 @@ impl TlsAcceptor {
         }
     }
 }
-
-/// Whether the negotiated protocol of `stream` is HTTP/2.
-pub fn is_h2(stream: &TlsStream) -> bool {
-    stream.get_ref().1.alpn_protocol() == Some(b"h2")
-}

@@ -45,11 +45,6 @@ impl CertInfo {
             fingerprint_sha256: fingerprint(der),
         })
     }
-
-    /// Whether the certificate is valid at `now` (Unix seconds).
-    pub fn valid_at(&self, now: i64) -> bool {
-        self.not_before <= now && now < self.not_after
-    }
 }
 
 pub(crate) fn fingerprint(der: &[u8]) -> String {

@@ -10,7 +10,7 @@ mod self_signed;
 
 use std::path::PathBuf;
 
-pub use acceptor::{TlsAcceptor, TlsStream, is_h2};
+pub use acceptor::{TlsAcceptor, TlsStream};
 pub use info::CertInfo;
 pub use resolver::CertResolver;
 

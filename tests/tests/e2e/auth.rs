@@ -16,24 +16,10 @@ async fn api_with_user(role: &str) -> Api {
     // These tests log in more often than the default login limit allows.
     let testbox = TestBox::new().env("FIN_LIMITS__LOGIN_BURST", "100");
     let daemon = testbox.start();
-    let output = std::process::Command::new(fin_e2e::bin("finctl"))
-        .arg("--socket")
-        .arg(testbox.socket_path())
-        .args(["user", "add", "alice", "--role", role, "--password-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(format!("{PASSWORD}\n").as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("finctl user add");
+    let output = testbox.finctl_with_stdin(
+        &["user", "add", "alice", "--role", role, "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
     assert!(output.status.success(), "{}", text(&output));
     let client = daemon
         .client_trusting(&testbox.self_signed_cert())
@@ -499,24 +485,10 @@ async fn operators_manage_accounts_and_changes_apply_at_once() {
 #[tokio::test]
 async fn sessions_are_listed_ended_and_isolated_between_users() {
     let api = api_with_user("user").await;
-    let add_bob = std::process::Command::new(fin_e2e::bin("finctl"))
-        .arg("--socket")
-        .arg(api.testbox.socket_path())
-        .args(["user", "add", "bob", "--password-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(b"another fine passphrase 77\n")?;
-            child.wait_with_output()
-        })
-        .expect("add bob");
+    let add_bob = api.testbox.finctl_with_stdin(
+        &["user", "add", "bob", "--password-stdin"],
+        "another fine passphrase 77\n",
+    );
     assert!(add_bob.status.success(), "{}", text(&add_bob));
 
     let first = api.login().await["access_token"]

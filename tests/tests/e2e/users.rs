@@ -1,36 +1,13 @@
 //! Accounts through finctl and the admin socket.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use fin_e2e::{TestBox, bin, text};
-
-fn finctl_with_stdin(testbox: &TestBox, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut child = Command::new(bin("finctl"))
-        .arg("--socket")
-        .arg(testbox.socket_path())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("finctl");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("finctl output")
-}
+use fin_e2e::{TestBox, text};
 
 #[test]
 fn users_are_added_and_listed_through_the_admin_socket() {
     let testbox = TestBox::new();
     let _daemon = testbox.start();
 
-    let output = finctl_with_stdin(
-        &testbox,
+    let output = testbox.finctl_with_stdin(
         &[
             "user",
             "add",
@@ -73,11 +50,7 @@ fn refusals_say_why_and_change_nothing() {
     let testbox = TestBox::new();
     let _daemon = testbox.start();
     let add = |name: &str, password: &str| {
-        finctl_with_stdin(
-            &testbox,
-            &["user", "add", name, "--password-stdin"],
-            password,
-        )
+        testbox.finctl_with_stdin(&["user", "add", name, "--password-stdin"], password)
     };
 
     assert!(

@@ -520,18 +520,14 @@ impl Sessions {
         {
             self.store.touch_api_key(kid, now).await?;
         }
-        Ok(Principal {
-            user_id: user.uid,
-            username: user.username,
-            email: user.email,
-            role: user.role,
-            session_id: String::new(),
-            ip: None,
-            api_key: Some(ApiKeyGrant {
+        Ok(principal(
+            user,
+            String::new(),
+            Some(ApiKeyGrant {
                 id: key.kid,
                 scopes: key.scopes,
             }),
-        })
+        ))
     }
 
     /// The principal behind an access token or API key: signature and claims
@@ -556,15 +552,7 @@ impl Sessions {
             .live_user(&claims.sub)
             .await
             .ok_or(AuthError::InvalidToken)?;
-        Ok(Principal {
-            user_id: user.uid,
-            username: user.username,
-            email: user.email,
-            role: user.role,
-            session_id: claims.sid,
-            ip: None,
-            api_key: None,
-        })
+        Ok(principal(user, claims.sid, None))
     }
 
     async fn live_user(&self, uid: &str) -> Option<UserRecord> {
@@ -608,6 +596,19 @@ impl Sessions {
             expires_in: self.policy.access_token.as_secs(),
             refresh_token,
         })
+    }
+}
+
+/// The acting principal for an active `user`.
+fn principal(user: UserRecord, session_id: String, api_key: Option<ApiKeyGrant>) -> Principal {
+    Principal {
+        user_id: user.uid,
+        username: user.username,
+        email: user.email,
+        role: user.role,
+        session_id,
+        ip: None,
+        api_key,
     }
 }
 
