@@ -11,8 +11,11 @@
 pub mod admin;
 pub mod app;
 pub mod config;
+pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod metrics;
+pub mod ocr;
 pub mod ratelimit;
 pub mod service;
 pub mod store;

@@ -1,0 +1,4 @@
+//! Pure types and rules: no I/O, no framework. Every layer may use them.
+
+pub mod money;
+pub mod receipt;

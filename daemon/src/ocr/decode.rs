@@ -1,0 +1,195 @@
+//! Recognising, checking and decoding uploaded images.
+//!
+//! Checks run cheapest first: the magic bytes, then the header (dimensions,
+//! animation, pages) before a single pixel is decoded, so a decompression bomb
+//! is refused for the price of reading its header.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+
+/// The image formats fin accepts for receipts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    Jpeg,
+    Png,
+    Webp,
+    Tiff,
+}
+
+impl ImageKind {
+    pub const ALL: [ImageKind; 4] = [Self::Jpeg, Self::Png, Self::Webp, Self::Tiff];
+
+    /// Recognises the format from its magic bytes, whatever the client claims.
+    pub fn sniff(bytes: &[u8]) -> Option<ImageKind> {
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Self::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Self::Png)
+        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(Self::Webp)
+        } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+            Some(Self::Tiff)
+        } else {
+            None
+        }
+    }
+
+    /// The kind a `Content-Type` names (parameters ignored), if it is one of ours.
+    pub fn from_mime(content_type: &str) -> Option<ImageKind> {
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        Self::ALL
+            .into_iter()
+            .find(|kind| essence.eq_ignore_ascii_case(kind.mime()))
+            .or_else(|| {
+                essence
+                    .eq_ignore_ascii_case("image/jpg")
+                    .then_some(Self::Jpeg)
+            })
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+            Self::Webp => "image/webp",
+            Self::Tiff => "image/tiff",
+        }
+    }
+
+    fn format(self) -> ImageFormat {
+        match self {
+            Self::Jpeg => ImageFormat::Jpeg,
+            Self::Png => ImageFormat::Png,
+            Self::Webp => ImageFormat::WebP,
+            Self::Tiff => ImageFormat::Tiff,
+        }
+    }
+}
+
+/// Why an image is refused. Each maps to a precise client error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImageError {
+    #[error("the body is empty")]
+    Empty,
+    #[error("not a JPEG, PNG, WebP or TIFF image")]
+    NotAnImage,
+    #[error("the content type says {declared} but the data is {actual}")]
+    TypeMismatch {
+        declared: &'static str,
+        actual: &'static str,
+    },
+    #[error("the image is {width}x{height} pixels, over the limit of {limit} pixels")]
+    TooManyPixels { width: u32, height: u32, limit: u64 },
+    #[error("the image has no pixels")]
+    NoPixels,
+    #[error("animated or multi-page images are not accepted: upload one page")]
+    MultiFrame,
+    #[error("the image is damaged or truncated: {0}")]
+    Corrupt(String),
+}
+
+/// What the header says about an accepted image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageInfo {
+    pub kind: ImageKind,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Checks an upload without decoding its pixels: format, declared type,
+/// dimensions against `max_pixels`, single frame.
+pub fn probe(
+    bytes: &[u8],
+    declared: Option<ImageKind>,
+    max_pixels: u64,
+) -> Result<ImageInfo, ImageError> {
+    if bytes.is_empty() {
+        return Err(ImageError::Empty);
+    }
+    let kind = ImageKind::sniff(bytes).ok_or(ImageError::NotAnImage)?;
+    if let Some(declared) = declared.filter(|d| *d != kind) {
+        return Err(ImageError::TypeMismatch {
+            declared: declared.mime(),
+            actual: kind.mime(),
+        });
+    }
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), kind.format())
+        .into_dimensions()
+        .map_err(corrupt)?;
+    if width == 0 || height == 0 {
+        return Err(ImageError::NoPixels);
+    }
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(ImageError::TooManyPixels {
+            width,
+            height,
+            limit: max_pixels,
+        });
+    }
+    if has_several_frames(bytes, kind)? {
+        return Err(ImageError::MultiFrame);
+    }
+    Ok(ImageInfo {
+        kind,
+        width,
+        height,
+    })
+}
+
+fn has_several_frames(bytes: &[u8], kind: ImageKind) -> Result<bool, ImageError> {
+    Ok(match kind {
+        ImageKind::Jpeg => false,
+        ImageKind::Png => image::codecs::png::PngDecoder::new(Cursor::new(bytes))
+            .and_then(|d| d.is_apng())
+            .map_err(corrupt)?,
+        ImageKind::Webp => image::codecs::webp::WebPDecoder::new(Cursor::new(bytes))
+            .map_err(corrupt)?
+            .has_animation(),
+        ImageKind::Tiff => tiff::decoder::Decoder::new(Cursor::new(bytes))
+            .map_err(|e| ImageError::Corrupt(e.to_string()))?
+            .more_images(),
+    })
+}
+
+/// Decodes a probed image, turned upright by its EXIF orientation. Memory is
+/// bounded by the pixel limit the probe already enforced.
+pub fn decode(bytes: &[u8], info: ImageInfo) -> Result<DynamicImage, ImageError> {
+    if info.kind == ImageKind::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(ImageError::Corrupt(
+            "the JPEG data ends before its end marker".into(),
+        ));
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(info.width);
+    limits.max_image_height = Some(info.height);
+    // Room for the widest pixel type we decode (16-bit RGBA) plus working copies.
+    limits.max_alloc = Some(u64::from(info.width) * u64::from(info.height) * 8 * 2 + (64 << 20));
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), info.kind.format());
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let orientation = decoder.orientation().map_err(corrupt)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    image.apply_orientation(orientation);
+    Ok(image)
+}
+
+/// Decoders fill a cut-off JPEG with grey rather than fail; a scan cut in half
+/// would then be read as a shorter receipt. A whole file has an end-of-image
+/// marker after its last start-of-scan marker (0xFF 0xD9 cannot occur inside
+/// scan data, and an EXIF thumbnail's own markers come before the main scan).
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let Some(last_scan) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else {
+        return false;
+    };
+    bytes[last_scan..].windows(2).any(|w| w == [0xFF, 0xD9])
+}
+
+fn corrupt(e: image::ImageError) -> ImageError {
+    match e {
+        image::ImageError::Limits(_) => {
+            ImageError::Corrupt("the image needs more memory than its size allows".into())
+        }
+        other => ImageError::Corrupt(other.to_string()),
+    }
+}

@@ -1,0 +1,369 @@
+//! Synthetic pages: each line is placed where a receipt prints it, words get
+//! boxes from their character positions (8 px a character, 20 px high).
+
+use super::amounts::{Kind, parse_amount};
+use super::dates::{find_dates, find_times};
+use super::extract;
+use crate::domain::receipt::{DateOrder, ExtractOptions};
+use crate::ocr::page::{BoxRect, Line, Page, Word};
+
+const CHAR: f32 = 8.0;
+const HEIGHT: f32 = 20.0;
+
+fn line(text: &str, left: f32, top: f32) -> Line {
+    let mut words = Vec::new();
+    let mut x = left;
+    for word in text.split(' ') {
+        let width = CHAR * word.chars().count() as f32;
+        if !word.is_empty() {
+            words.push(Word {
+                text: word.to_string(),
+                rect: BoxRect {
+                    left: x,
+                    top,
+                    right: x + width,
+                    bottom: top + HEIGHT,
+                },
+            });
+        }
+        x += width + CHAR;
+    }
+    let right = words.last().map_or(left, |w| w.rect.right);
+    Line {
+        words,
+        rect: BoxRect {
+            left,
+            top,
+            right,
+            bottom: top + HEIGHT,
+        },
+    }
+}
+
+/// A line whose right edge is at `right` (amounts are right-aligned).
+fn right_line(text: &str, right: f32, top: f32) -> Line {
+    line(text, right - CHAR * text.chars().count() as f32, top)
+}
+
+/// One line per row, 30 px apart, left-aligned.
+fn page(texts: &[&str]) -> Page {
+    Page {
+        width: 400,
+        height: 40 * texts.len() as u32 + 40,
+        lines: texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| line(t, 10.0, 10.0 + 30.0 * i as f32))
+            .collect(),
+    }
+}
+
+fn day_first() -> ExtractOptions {
+    ExtractOptions {
+        date_order: DateOrder::DayFirst,
+        default_currency: "MYR".into(),
+    }
+}
+
+fn month_first() -> ExtractOptions {
+    ExtractOptions {
+        date_order: DateOrder::MonthFirst,
+        default_currency: "USD".into(),
+    }
+}
+
+fn date_of(text: &str, order: DateOrder) -> Option<String> {
+    find_dates(text, order).first().map(|d| d.date.iso())
+}
+
+#[test]
+fn date_formats() {
+    let d = DateOrder::DayFirst;
+    assert_eq!(date_of("25/12/2018", d).as_deref(), Some("2018-12-25"));
+    assert_eq!(date_of("2018-12-25", d).as_deref(), Some("2018-12-25"));
+    assert_eq!(date_of("25 Dec 2018", d).as_deref(), Some("2018-12-25"));
+    assert_eq!(date_of("25-DEC-18", d).as_deref(), Some("2018-12-25"));
+    assert_eq!(date_of("Dec 25, 2018", d).as_deref(), Some("2018-12-25"));
+    assert_eq!(date_of("25.12.18", d).as_deref(), Some("2018-12-25"));
+    // Unambiguous month-first read whatever the preference.
+    assert_eq!(date_of("12-25-18", d).as_deref(), Some("2018-12-25"));
+    assert_eq!(
+        date_of("Date: 2O18-O1-05", d).as_deref(),
+        Some("2018-01-05")
+    );
+}
+
+#[test]
+fn ambiguous_dates_follow_the_preference() {
+    assert_eq!(
+        date_of("03/04/2019", DateOrder::DayFirst).as_deref(),
+        Some("2019-04-03")
+    );
+    assert_eq!(
+        date_of("03/04/2019", DateOrder::MonthFirst).as_deref(),
+        Some("2019-03-04")
+    );
+    assert_eq!(
+        date_of("13/04/2019", DateOrder::MonthFirst).as_deref(),
+        Some("2019-04-13")
+    );
+}
+
+#[test]
+fn impossible_dates_are_rejected() {
+    assert_eq!(date_of("31/02/2018", DateOrder::DayFirst), None);
+    assert_eq!(date_of("29/02/2019", DateOrder::DayFirst), None);
+    assert_eq!(
+        date_of("29/02/2020", DateOrder::DayFirst).as_deref(),
+        Some("2020-02-29")
+    );
+    assert_eq!(date_of("13/13/2018", DateOrder::DayFirst), None);
+    assert_eq!(date_of("TEL 07-3523888", DateOrder::DayFirst), None);
+    assert_eq!(date_of("1.234.50", DateOrder::DayFirst), None);
+}
+
+#[test]
+fn times() {
+    assert_eq!(find_times("Time: 12:31:00"), vec!["12:31:00".to_string()]);
+    assert_eq!(find_times("30/03/2018 11:11 PM"), vec!["23:11".to_string()]);
+    assert_eq!(find_times("12:05 AM"), vec!["00:05".to_string()]);
+    assert!(find_times("25:61").is_empty());
+}
+
+fn minor(text: &str) -> Option<i64> {
+    parse_amount(text, 2).map(|a| a.minor)
+}
+
+#[test]
+fn amount_repairs() {
+    assert_eq!(minor("80.90"), Some(8090));
+    assert_eq!(minor("8O.9O"), Some(8090));
+    assert_eq!(minor("l2.5O"), Some(1250));
+    assert_eq!(minor("S.50"), Some(550));
+    assert_eq!(minor("80..90"), Some(8090));
+    assert_eq!(minor("1,234.50"), Some(123_450));
+    assert_eq!(minor("1.234,50"), Some(123_450));
+    assert_eq!(minor("RM37.10"), Some(3710));
+    assert_eq!(minor("37.10RM"), Some(3710));
+    assert_eq!(minor("$7.60"), Some(760));
+    assert_eq!(minor("€12,50"), Some(1250));
+    assert_eq!(minor("-0.02"), Some(-2));
+    assert_eq!(minor("25.12.18"), None);
+    assert_eq!(minor("SR"), None);
+    assert_eq!(parse_amount("80", 2).map(|a| a.kind), Some(Kind::Whole));
+    assert_eq!(parse_amount("1,200", 0).map(|a| a.minor), Some(1200));
+    assert_eq!(parse_amount("1.234", 3).map(|a| a.minor), Some(1234));
+    assert_eq!(minor("99999999999999999999999999999999999999.99"), None);
+}
+
+#[test]
+fn amount_with_space_for_point_in_total_row() {
+    let fields = extract(
+        &page(&[
+            "SHOP SDN BHD",
+            "TOTAL RM 64 15",
+            "CASH 70.00",
+            "CHANGE 5.85",
+        ]),
+        &day_first(),
+    );
+    assert_eq!(fields.total.map(|t| t.value), Some(6415));
+}
+
+#[test]
+fn total_is_not_subtotal_rounding_or_change() {
+    let p = page(&[
+        "KEDAI MAJU ENTERPRISE",
+        "TAX INVOICE",
+        "Date: 25/12/2018 Time: 12:31:00",
+        "ITEM QTY PRICE AMOUNT",
+        "TEA 2 1.50 3.00",
+        "NASI LEMAK 1 5.40 5.40",
+        "TOTAL QTY: 3",
+        "SUBTOTAL 8.40",
+        "GST 6% 0.50",
+        "ROUNDING -0.03",
+        "TOTAL ROUNDED 8.87",
+        "CASH 20.00",
+        "CHANGE 11.13",
+    ]);
+    let fields = extract(&p, &day_first());
+    let total = fields.total.as_ref().map(|t| t.value);
+    assert_eq!(total, Some(887));
+    assert_eq!(fields.subtotal.as_ref().map(|t| t.value), Some(840));
+    assert_eq!(fields.tax.as_ref().map(|t| t.value), Some(50));
+    assert_eq!(
+        fields.date.as_ref().map(|d| d.value.as_str()),
+        Some("2018-12-25")
+    );
+    assert_eq!(
+        fields.time.as_ref().map(|d| d.value.as_str()),
+        Some("12:31:00")
+    );
+    assert_eq!(
+        fields.merchant.as_ref().map(|m| m.value.as_str()),
+        Some("KEDAI MAJU ENTERPRISE")
+    );
+    assert_eq!(
+        fields.payment_method.as_ref().map(|m| m.value.as_str()),
+        Some("cash")
+    );
+    let source = fields
+        .total
+        .and_then(|t| t.source)
+        .map(|s| (s.line, s.text));
+    assert_eq!(source, Some((10, "TOTAL ROUNDED 8.87".to_string())));
+}
+
+#[test]
+fn total_excluding_tax_is_not_the_total() {
+    let p = page(&[
+        "ABC TRADING",
+        "Total Sales (Excluding GST): 45.00",
+        "Total GST: 2.70",
+        "Total Sales (Inclusive of GST): 47.70",
+        "CASH 50.00",
+        "CHANGE 2.30",
+    ]);
+    let fields = extract(&p, &day_first());
+    assert_eq!(fields.total.map(|t| t.value), Some(4770));
+    assert_eq!(fields.subtotal.map(|t| t.value), Some(4500));
+    assert_eq!(fields.tax.map(|t| t.value), Some(270));
+}
+
+#[test]
+fn merchant_skips_titles_addresses_and_registration() {
+    let p = page(&[
+        "TAX INVOICE",
+        "GOLDEN LEAF RESTAURANT SDN BHD (123456-X)",
+        "NO 12, JALAN MAJU 3",
+        "TEL 03-1234567",
+        "TOTAL 10.00",
+    ]);
+    let fields = extract(&p, &day_first());
+    assert_eq!(
+        fields.merchant.map(|m| m.value),
+        Some("GOLDEN LEAF RESTAURANT SDN BHD".to_string())
+    );
+}
+
+#[test]
+fn currency_from_symbol_code_or_default() {
+    let euro = extract(&page(&["CAFE BLEU", "TOTAL €12,50"]), &day_first());
+    assert_eq!(
+        euro.currency.as_ref().map(|c| c.value.as_str()),
+        Some("EUR")
+    );
+    assert_eq!(euro.total.map(|t| t.value), Some(1250));
+    let ringgit = extract(
+        &page(&["SHOP", "TOTAL (RM) 10.00", "AMOUNT RM 10.00"]),
+        &month_first(),
+    );
+    assert_eq!(
+        ringgit.currency.as_ref().map(|c| c.value.as_str()),
+        Some("MYR")
+    );
+    let none = extract(&page(&["SHOP", "TOTAL 10.00"]), &day_first());
+    let currency = none.currency.expect("a default currency");
+    assert_eq!(currency.value, "MYR");
+    assert!(currency.source.is_none());
+    assert!(currency.confidence < 0.5);
+    let yen = extract(&page(&["SHOP", "TOTAL JPY 1,200"]), &day_first());
+    assert_eq!(yen.currency.map(|c| c.value), Some("JPY".to_string()));
+    assert_eq!(yen.total.map(|t| t.value), Some(1200));
+}
+
+#[test]
+fn items_pair_by_row_geometry() {
+    // The descriptions and the amounts are separate OCR lines, listed
+    // descriptions first (as a column reader would), yet on the same rows.
+    let lines = vec![
+        line("HAPPY MART SDN BHD", 10.0, 10.0),
+        line("DESCRIPTION QTY AMOUNT", 10.0, 50.0),
+        line("MILK 1L", 10.0, 80.0),
+        line("BREAD", 10.0, 110.0),
+        right_line("2 3.20 6.40", 390.0, 81.0),
+        right_line("1 2.50 2.50", 390.0, 109.0),
+        line("TOTAL", 10.0, 150.0),
+        right_line("8.90", 390.0, 151.0),
+    ];
+    let p = Page {
+        width: 400,
+        height: 200,
+        lines,
+    };
+    let fields = extract(&p, &day_first());
+    assert_eq!(fields.total.map(|t| t.value), Some(890));
+    let items: Vec<(String, Option<String>, Option<i64>, i64)> = fields
+        .items
+        .iter()
+        .map(|i| {
+            (
+                i.description.clone(),
+                i.quantity.clone(),
+                i.unit_price,
+                i.amount,
+            )
+        })
+        .collect();
+    assert_eq!(
+        items,
+        vec![
+            ("MILK 1L".to_string(), Some("2".to_string()), Some(320), 640),
+            ("BREAD".to_string(), Some("1".to_string()), Some(250), 250),
+        ]
+    );
+}
+
+#[test]
+fn empty_page_gives_empty_fields() {
+    let fields = extract(&Page::default(), &day_first());
+    assert!(fields.merchant.is_none());
+    assert!(fields.total.is_none());
+    assert!(fields.date.is_none());
+    assert!(fields.items.is_empty());
+    assert_eq!(fields.currency.map(|c| c.value), Some("MYR".to_string()));
+}
+
+#[test]
+fn hostile_page_is_quick_and_safe() {
+    let huge = "9".repeat(40);
+    let mut lines = Vec::new();
+    for i in 0..10_000 {
+        let text = match i % 4 {
+            0 => format!("TOTAL {huge}.99"),
+            1 => format!("{huge} {huge},{huge}.{huge}"),
+            2 => "ЗДРАВСТВУЙТЕ 🧾 ①②③ ٣٤٥ 9/9/9999999".to_string(),
+            _ => format!("CASH -{huge} CHANGE {huge}"),
+        };
+        lines.push(line(&text, 10.0, i as f32 * 3.0));
+    }
+    lines.push(Line {
+        words: vec![Word {
+            text: "NaN".into(),
+            rect: BoxRect {
+                left: f32::NAN,
+                top: f32::INFINITY,
+                right: f32::NEG_INFINITY,
+                bottom: f32::NAN,
+            },
+        }],
+        rect: BoxRect {
+            left: f32::NAN,
+            top: f32::NAN,
+            right: f32::NAN,
+            bottom: f32::NAN,
+        },
+    });
+    let started = std::time::Instant::now();
+    let fields = extract(
+        &Page {
+            width: u32::MAX,
+            height: 0,
+            lines,
+        },
+        &day_first(),
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert!(fields.total.is_none_or(|t| t.value >= 0));
+}
