@@ -44,6 +44,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "invites",
         sql: include_str!("migrations/0006_invites.surql"),
     },
+    Migration {
+        version: 7,
+        name: "receipts and OCR jobs",
+        sql: include_str!("migrations/0007_receipts.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -5,7 +5,9 @@
 mod api_keys;
 mod audit;
 mod invites;
+mod jobs;
 mod migrations;
+mod receipts;
 mod sessions;
 mod users;
 
@@ -14,7 +16,9 @@ use surrealdb::engine::any::{self, Any};
 
 pub use api_keys::ApiKeyRecord;
 pub use audit::{AuditQuery, AuditRecord};
+pub use jobs::{JobOutcome, JobRecord};
 pub use migrations::LATEST_SCHEMA;
+pub use receipts::{ReceiptQuery, ReceiptRecord};
 pub use sessions::SessionRecord;
 pub use users::{NewUser, UserChange, UserRecord};
 
@@ -124,3 +128,6 @@ fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod jobs_tests;

@@ -1,0 +1,259 @@
+//! Receipts. Every call takes the owner's id: one user can never read or
+//! change another's receipts.
+
+use surrealdb::types::SurrealValue;
+
+use super::{Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, SurrealValue)]
+pub struct ReceiptRecord {
+    pub rid: String,
+    pub owner_uid: String,
+    pub sha256: String,
+    pub content_type: String,
+    pub byte_size: i64,
+    pub width: i64,
+    pub height: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub receipt_date: Option<String>,
+    /// JSON of the extracted fields, once OCR is done.
+    pub extracted: Option<String>,
+    /// JSON of the fields the owner corrected.
+    pub corrected: Option<String>,
+    /// JSON of the OCR lines.
+    pub ocr_page: Option<String>,
+}
+
+/// Which of an owner's receipts to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReceiptQuery {
+    pub state: Option<String>,
+    /// Receipt dates from and to, inclusive, ISO 8601.
+    pub date_from: Option<String>,
+    pub date_to: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+const FIELDS: &str = "rid, owner_uid, sha256, content_type, byte_size, width, height, created_at, \
+     updated_at, receipt_date, extracted, corrected, ocr_page";
+
+impl Store {
+    /// Creates a receipt and its queued OCR job together. When the owner
+    /// already has a receipt of this image, nothing is written and that
+    /// receipt is returned instead.
+    pub async fn create_receipt(
+        &self,
+        receipt: &ReceiptRecord,
+        now_ms: i64,
+    ) -> Result<ReceiptRecord, StoreError> {
+        if let Some(existing) = self
+            .receipt_by_image(&receipt.owner_uid, &receipt.sha256)
+            .await?
+        {
+            return Ok(existing);
+        }
+        let result = self
+            .db
+            .query(
+                "BEGIN TRANSACTION;\n\
+                 CREATE receipt SET rid = $rid, owner_uid = $owner, sha256 = $sha256, \
+                 content_type = $content_type, byte_size = $byte_size, width = $width, height = $height, \
+                 created_at = $created_at, updated_at = $created_at;\n\
+                 CREATE ocr_job SET rid = $rid, owner_uid = $owner, state = 'queued', attempts = 0, \
+                 queued_at = $now_ms, run_after = $now_ms;\n\
+                 COMMIT TRANSACTION;",
+            )
+            .bind(("rid", receipt.rid.clone()))
+            .bind(("owner", receipt.owner_uid.clone()))
+            .bind(("sha256", receipt.sha256.clone()))
+            .bind(("content_type", receipt.content_type.clone()))
+            .bind(("byte_size", receipt.byte_size))
+            .bind(("width", receipt.width))
+            .bind(("height", receipt.height))
+            .bind(("created_at", receipt.created_at))
+            .bind(("now_ms", now_ms))
+            .await
+            .and_then(|r| r.check());
+        match result {
+            Ok(_) => Ok(receipt.clone()),
+            // Two uploads of one image raced: the other one won; answer with it.
+            Err(e) if e.to_string().contains("already contains") => self
+                .receipt_by_image(&receipt.owner_uid, &receipt.sha256)
+                .await?
+                .ok_or_else(|| StoreError::Query(e.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn receipt_by_image(
+        &self,
+        owner_uid: &str,
+        sha256: &str,
+    ) -> Result<Option<ReceiptRecord>, StoreError> {
+        let mut response = self
+            .db
+            .query(format!(
+                "SELECT {FIELDS} FROM receipt WHERE owner_uid = $owner AND sha256 = $sha256 LIMIT 1"
+            ))
+            .bind(("owner", owner_uid.to_string()))
+            .bind(("sha256", sha256.to_string()))
+            .await?;
+        let mut found: Vec<ReceiptRecord> = response.take(0)?;
+        Ok(found.pop())
+    }
+
+    pub async fn receipt(
+        &self,
+        owner_uid: &str,
+        rid: &str,
+    ) -> Result<Option<ReceiptRecord>, StoreError> {
+        let mut response = self
+            .db
+            .query(format!(
+                "SELECT {FIELDS} FROM receipt WHERE rid = $rid AND owner_uid = $owner LIMIT 1"
+            ))
+            .bind(("rid", rid.to_string()))
+            .bind(("owner", owner_uid.to_string()))
+            .await?;
+        let mut found: Vec<ReceiptRecord> = response.take(0)?;
+        Ok(found.pop())
+    }
+
+    /// A receipt by id whoever owns it: for the OCR workers only.
+    pub(crate) async fn receipt_for_job(
+        &self,
+        rid: &str,
+    ) -> Result<Option<ReceiptRecord>, StoreError> {
+        let mut response = self
+            .db
+            .query(format!(
+                "SELECT {FIELDS} FROM receipt WHERE rid = $rid LIMIT 1"
+            ))
+            .bind(("rid", rid.to_string()))
+            .await?;
+        let mut found: Vec<ReceiptRecord> = response.take(0)?;
+        Ok(found.pop())
+    }
+
+    /// The owner's receipts, newest first, and how many match in all.
+    pub async fn receipts(
+        &self,
+        owner_uid: &str,
+        query: &ReceiptQuery,
+    ) -> Result<(Vec<ReceiptRecord>, u64), StoreError> {
+        let mut conditions = vec!["owner_uid = $owner"];
+        if query.state.is_some() {
+            conditions.push(
+                "rid IN (SELECT VALUE rid FROM ocr_job WHERE owner_uid = $owner AND state = $state)",
+            );
+        }
+        if query.date_from.is_some() {
+            conditions.push("receipt_date >= $date_from");
+        }
+        if query.date_to.is_some() {
+            conditions.push("receipt_date <= $date_to");
+        }
+        let filter = conditions.join(" AND ");
+        let mut response = self
+            .db
+            .query(format!(
+                "SELECT {FIELDS} FROM receipt WHERE {filter} \
+                 ORDER BY created_at DESC, rid DESC LIMIT $limit START $offset;\n\
+                 SELECT count() AS n FROM receipt WHERE {filter} GROUP ALL;"
+            ))
+            .bind(("owner", owner_uid.to_string()))
+            .bind(("state", query.state.clone().unwrap_or_default()))
+            .bind(("date_from", query.date_from.clone().unwrap_or_default()))
+            .bind(("date_to", query.date_to.clone().unwrap_or_default()))
+            .bind(("limit", i64::from(query.limit.clamp(1, 1000))))
+            .bind(("offset", i64::from(query.offset)))
+            .await?;
+        let receipts: Vec<ReceiptRecord> = response.take(0)?;
+        let counts: Vec<serde_json::Value> = response.take(1)?;
+        let total = counts
+            .first()
+            .and_then(|c| c.get("n"))
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        Ok((receipts, total))
+    }
+
+    /// Stores the owner's corrections and the receipt date they imply.
+    pub async fn correct_receipt(
+        &self,
+        owner_uid: &str,
+        rid: &str,
+        corrected: &str,
+        receipt_date: Option<String>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut response = self
+            .db
+            .query(
+                "UPDATE receipt SET corrected = $corrected, receipt_date = $date, updated_at = $now \
+                 WHERE rid = $rid AND owner_uid = $owner RETURN rid",
+            )
+            .bind(("corrected", corrected.to_string()))
+            .bind(("date", receipt_date))
+            .bind(("now", now))
+            .bind(("rid", rid.to_string()))
+            .bind(("owner", owner_uid.to_string()))
+            .await?;
+        let updated: Vec<serde_json::Value> = response.take(0)?;
+        Ok(!updated.is_empty())
+    }
+
+    /// Deletes a receipt and its job. Returns the image's SHA-256 and whether
+    /// any receipt (of any owner) still uses that image, or `None` when the
+    /// owner has no such receipt.
+    pub async fn delete_receipt(
+        &self,
+        owner_uid: &str,
+        rid: &str,
+    ) -> Result<Option<(String, bool)>, StoreError> {
+        let Some(receipt) = self.receipt(owner_uid, rid).await? else {
+            return Ok(None);
+        };
+        let mut response = self
+            .db
+            .query(
+                "BEGIN TRANSACTION;\n\
+                 DELETE receipt WHERE rid = $rid AND owner_uid = $owner;\n\
+                 DELETE ocr_job WHERE rid = $rid;\n\
+                 COMMIT TRANSACTION;\n\
+                 SELECT count() AS n FROM receipt WHERE sha256 = $sha256 GROUP ALL;",
+            )
+            .bind(("rid", rid.to_string()))
+            .bind(("owner", owner_uid.to_string()))
+            .bind(("sha256", receipt.sha256.clone()))
+            .await?
+            .check()?;
+        let last = response.num_statements() - 1;
+        let counts: Vec<serde_json::Value> = response.take(last)?;
+        let still_used = counts
+            .first()
+            .and_then(|c| c.get("n"))
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+            > 0;
+        Ok(Some((receipt.sha256, still_used)))
+    }
+
+    /// Whether any receipt uses this image: a blob with none is garbage.
+    pub async fn image_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
+        let mut response = self
+            .db
+            .query("SELECT count() AS n FROM receipt WHERE sha256 = $sha256 GROUP ALL")
+            .bind(("sha256", sha256.to_string()))
+            .await?;
+        let counts: Vec<serde_json::Value> = response.take(0)?;
+        Ok(counts
+            .first()
+            .and_then(|c| c.get("n"))
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+            > 0)
+    }
+}
