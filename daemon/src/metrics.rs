@@ -21,6 +21,9 @@ pub struct Metrics {
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
     rate_limited: IntCounterVec,
+    ocr_jobs: IntGaugeVec,
+    ocr_duration: HistogramVec,
+    ocr_outcomes: IntCounterVec,
 }
 
 impl Metrics {
@@ -62,6 +65,30 @@ impl Metrics {
             &["class"],
         )?;
         registry.register(Box::new(rate_limited.clone()))?;
+        let ocr_jobs = IntGaugeVec::new(
+            Opts::new("fin_ocr_jobs", "OCR jobs in the database, by state."),
+            &["state"],
+        )?;
+        let ocr_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "fin_ocr_duration_seconds",
+                "Time spent reading one receipt, by stage (decode, detect, recognise, extract).",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0,
+            ]),
+            &["stage"],
+        )?;
+        let ocr_outcomes = IntCounterVec::new(
+            Opts::new(
+                "fin_ocr_jobs_total",
+                "OCR job attempts finished by this process, by outcome (done, retry, failed, timeout, lost_lease).",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(ocr_jobs.clone()))?;
+        registry.register(Box::new(ocr_duration.clone()))?;
+        registry.register(Box::new(ocr_outcomes.clone()))?;
         registry.register(Box::new(build_info))?;
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -71,6 +98,9 @@ impl Metrics {
             http_requests,
             http_duration,
             rate_limited,
+            ocr_jobs,
+            ocr_duration,
+            ocr_outcomes,
         }))
     }
 
@@ -87,6 +117,25 @@ impl Metrics {
     /// Counts one refusal by the rate limiter of route class `class`.
     pub fn observe_rate_limited(&self, class: &str) {
         self.rate_limited.with_label_values(&[class]).inc();
+    }
+
+    /// Sets the number of OCR jobs in `state`.
+    pub fn set_ocr_jobs(&self, state: &str, count: u64) {
+        self.ocr_jobs
+            .with_label_values(&[state])
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// Records the time of one OCR stage.
+    pub fn observe_ocr_stage(&self, stage: &str, seconds: f64) {
+        self.ocr_duration
+            .with_label_values(&[stage])
+            .observe(seconds);
+    }
+
+    /// Counts one finished OCR attempt.
+    pub fn observe_ocr_outcome(&self, outcome: &str) {
+        self.ocr_outcomes.with_label_values(&[outcome]).inc();
     }
 
     /// The registry in the Prometheus text exposition format.

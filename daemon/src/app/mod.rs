@@ -16,15 +16,18 @@ pub use startup::AppError;
 use crate::config::Settings;
 use crate::http::{self, RateLimits, RequestObserver};
 use crate::metrics::Metrics;
+use crate::ocr::Engine;
 use crate::service::audit::Audit;
 use crate::service::auth::jwt::JwtKeys;
 use crate::service::auth::password::{HashCost, PasswordHashing};
 use crate::service::auth::sessions::Sessions;
+use crate::service::blobs::Blobs;
+use crate::service::receipts::{ReceiptSettings, Receipts};
 use crate::service::users::Users;
 use crate::service::{Services, System};
 use crate::store::Store;
 use crate::tls::{CertResolver, TlsAcceptor};
-use crate::{admin, metrics};
+use crate::{admin, jobs, metrics};
 
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -80,11 +83,31 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         parallelism: settings.auth.argon2_parallelism,
     })
     .map_err(|e| AppError::Internal(e.to_string()))?;
+    let engine = load_ocr_engine(&settings).await?;
+    let node = startup::node_id(&settings.state_dir)?;
+    let receipts = Arc::new(Receipts::new(
+        store.clone(),
+        Blobs::new(settings.state_dir.join("blobs")),
+        ReceiptSettings::from(&settings.ocr),
+    ));
+    let released = receipts
+        .release_node_jobs(&node)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    if released > 0 {
+        tracing::warn!(
+            jobs = released,
+            "took back OCR jobs left running when this daemon last stopped"
+        );
+    }
     let audit = Arc::new(Audit::new(store.clone()));
     let secrets_dir = settings.state_dir.join("secrets");
     let keys = JwtKeys::load_or_create(&secrets_dir, crate::service::unix_now())?;
     let services = Services {
-        system: Arc::new(System::new(store.clone(), tls_probe, listeners.clone())),
+        system: Arc::new(
+            System::new(store.clone(), tls_probe, listeners.clone())
+                .with_ocr_models(engine.models().to_vec()),
+        ),
         users: Arc::new(Users::new(
             store.clone(),
             hashing.clone(),
@@ -100,6 +123,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
             audit.clone(),
         )),
         audit,
+        receipts: receipts.clone(),
     };
     let metrics = Metrics::new(crate::VERSION).map_err(|e| AppError::Internal(e.to_string()))?;
     let observer: RequestObserver = {
@@ -166,6 +190,19 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         stopped(&stop_rx),
     ));
     tasks.spawn(sweep_limits(limits, stopped(&stop_rx)));
+    let workers = jobs::start(
+        receipts,
+        engine,
+        settings.ocr.workers,
+        &format!("{node}/{}", std::process::id()),
+        ocr_observer(&metrics),
+        stop_rx.clone(),
+    );
+    for worker in workers {
+        tasks.spawn(async move {
+            let _ = worker.await;
+        });
+    }
 
     startup::write_listeners_file(&settings.state_dir, &listeners)?;
     startup::announce(&settings, &listeners, &resolver.info(), dev_mode);
@@ -181,6 +218,36 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     startup::remove_runtime_files(&settings);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Loads and verifies the OCR models off the runtime; a damaged or unknown
+/// model stops the start with a message naming the file.
+async fn load_ocr_engine(settings: &Settings) -> Result<Arc<Engine>, AppError> {
+    let source = settings.ocr.models.clone();
+    let started = std::time::Instant::now();
+    let engine = tokio::task::spawn_blocking(move || Engine::load(&source))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Ocr(e.to_string()))?;
+    tracing::info!(
+        models = ?engine.models().iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+        ms = started.elapsed().as_millis() as u64,
+        "OCR models loaded and verified"
+    );
+    Ok(Arc::new(engine))
+}
+
+fn ocr_observer(metrics: &Arc<Metrics>) -> jobs::OcrObserver {
+    let (stage, outcome, counts) = (metrics.clone(), metrics.clone(), metrics.clone());
+    jobs::OcrObserver {
+        stage: Box::new(move |name, took| stage.observe_ocr_stage(name, took.as_secs_f64())),
+        outcome: Box::new(move |name| outcome.observe_ocr_outcome(name)),
+        job_counts: Box::new(move |all| {
+            for (state, n) in all {
+                counts.set_ocr_jobs(state, *n);
+            }
+        }),
+    }
 }
 
 /// Forgets idle rate-limit entries every minute, so memory follows the number

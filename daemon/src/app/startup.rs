@@ -33,6 +33,8 @@ pub enum AppError {
     },
     #[error("{what}: {reason}")]
     Io { what: String, reason: String },
+    #[error("OCR models: {0}")]
+    Ocr(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -188,4 +190,21 @@ pub(super) fn announce(
     print!("{text}");
     let _ = std::io::stdout().flush();
     tracing::info!(https = %listeners.https, http = ?listeners.http, metrics = ?listeners.metrics, admin_socket = %listeners.admin_socket, "ready");
+}
+
+/// This daemon's name among the daemons that may share one database: random,
+/// made once and kept in the state folder. OCR workers are named after it,
+/// so a restarted daemon can take back the jobs it held when it died.
+pub(super) fn node_id(state_dir: &Path) -> Result<String, AppError> {
+    let path = state_dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(AppError::io("reading the node id")(e)),
+    }
+    let id =
+        crate::service::new_id().map_err(|e| AppError::Internal(e.to_string()))?[..16].to_string();
+    std::fs::write(&path, format!("{id}\n")).map_err(AppError::io("writing the node id"))?;
+    Ok(id)
 }

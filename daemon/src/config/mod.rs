@@ -7,7 +7,9 @@ mod settings;
 use std::path::{Path, PathBuf};
 
 pub use raw::RawConfig;
-pub use settings::{AuthSettings, Limit, Limits, LogFormat, Registration, Settings, TlsSource};
+pub use settings::{
+    AuthSettings, Limit, Limits, LogFormat, OcrSettings, Registration, Settings, TlsSource,
+};
 
 /// Where the packaged daemon looks for its configuration.
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/fin/fin.toml";

@@ -18,6 +18,7 @@ pub struct RawConfig {
     pub admin: RawAdmin,
     pub limits: RawLimits,
     pub auth: RawAuth,
+    pub ocr: RawOcr,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,6 +189,42 @@ impl Default for RawAuth {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
+        }
+    }
+}
+
+/// Receipt uploads and OCR.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawOcr {
+    /// OCR workers; 0 means one per CPU core.
+    pub workers: u64,
+    /// Empty: the models bundled in the binary.
+    pub models_dir: String,
+    pub max_upload_bytes: u64,
+    pub max_pixels: u64,
+    pub queue_depth: u64,
+    pub job_timeout_seconds: u64,
+    pub max_attempts: u64,
+    pub lease_seconds: u64,
+    /// "day_first" or "month_first".
+    pub date_order: String,
+    pub default_currency: String,
+}
+
+impl Default for RawOcr {
+    fn default() -> Self {
+        RawOcr {
+            workers: 0,
+            models_dir: String::new(),
+            max_upload_bytes: 25 * 1024 * 1024,
+            max_pixels: 40_000_000,
+            queue_depth: 1000,
+            job_timeout_seconds: 60,
+            max_attempts: 3,
+            lease_seconds: 300,
+            date_order: "day_first".into(),
+            default_currency: "EUR".into(),
         }
     }
 }

@@ -34,6 +34,22 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub limits: Limits,
     pub auth: AuthSettings,
+    pub ocr: OcrSettings,
+}
+
+/// `[ocr]`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcrSettings {
+    pub workers: usize,
+    pub models: crate::ocr::ModelSource,
+    pub max_upload_bytes: u64,
+    pub max_pixels: u64,
+    pub queue_depth: u64,
+    pub job_timeout: Duration,
+    pub max_attempts: u32,
+    pub lease: Duration,
+    pub date_order: crate::domain::receipt::DateOrder,
+    pub default_currency: String,
 }
 
 /// Who may create an account through the API.
@@ -327,6 +343,7 @@ impl RawConfig {
                 as u32,
         };
 
+        let ocr = self.ocr.validate()?;
         Ok(Settings {
             https_listen,
             http_listen,
@@ -351,6 +368,69 @@ impl RawConfig {
             cors_origins,
             limits,
             auth,
+            ocr,
+        })
+    }
+}
+
+impl super::raw::RawOcr {
+    fn validate(&self) -> Result<OcrSettings, ConfigError> {
+        use crate::domain::receipt::DateOrder;
+        let workers = match in_range("ocr.workers", self.workers, 0, 256)? {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
+        };
+        let models = if self.models_dir.is_empty() {
+            crate::ocr::ModelSource::Bundled
+        } else {
+            crate::ocr::ModelSource::Dir(absolute_path("ocr.models_dir", &self.models_dir)?)
+        };
+        let job_timeout = in_range("ocr.job_timeout_seconds", self.job_timeout_seconds, 5, 3600)?;
+        let lease = in_range("ocr.lease_seconds", self.lease_seconds, 10, 86_400)?;
+        if lease < job_timeout + 30 {
+            return Err(ConfigError::invalid(
+                "ocr.lease_seconds",
+                lease.to_string(),
+                format!(
+                    "at least ocr.job_timeout_seconds + 30 ({}), so a running job is never taken from a live worker",
+                    job_timeout + 30
+                ),
+            ));
+        }
+        let date_order = match self.date_order.as_str() {
+            "day_first" => DateOrder::DayFirst,
+            "month_first" => DateOrder::MonthFirst,
+            other => {
+                return Err(ConfigError::invalid(
+                    "ocr.date_order",
+                    other,
+                    "\"day_first\" (25/12/2018) or \"month_first\" (12/25/2018)",
+                ));
+            }
+        };
+        if !crate::domain::money::is_currency_code(&self.default_currency) {
+            return Err(ConfigError::invalid(
+                "ocr.default_currency",
+                self.default_currency.clone(),
+                "an ISO 4217 code in capitals, e.g. EUR, USD, MYR",
+            ));
+        }
+        Ok(OcrSettings {
+            workers,
+            models,
+            max_upload_bytes: in_range(
+                "ocr.max_upload_bytes",
+                self.max_upload_bytes,
+                1024,
+                1 << 30,
+            )?,
+            max_pixels: in_range("ocr.max_pixels", self.max_pixels, 10_000, 200_000_000)?,
+            queue_depth: in_range("ocr.queue_depth", self.queue_depth, 1, 1_000_000)?,
+            job_timeout: Duration::from_secs(job_timeout),
+            max_attempts: in_range("ocr.max_attempts", self.max_attempts, 1, 20)? as u32,
+            lease: Duration::from_secs(lease),
+            date_order,
+            default_currency: self.default_currency.clone(),
         })
     }
 }

@@ -55,6 +55,17 @@ pub fn json_body<T: serde::de::DeserializeOwned + Send>()
 
 /// The principal behind `Authorization: Bearer <access token>`, or 401.
 pub fn authenticated(services: Services, limits: RateLimits) -> BoxedFilter<(Principal,)> {
+    authenticated_for(services, limits, Class::Api, None)
+}
+
+/// As [`authenticated`], charging the user's allowance of `class`; an API
+/// key with `area_scope` (e.g. `receipts`) may read and write that area.
+pub fn authenticated_for(
+    services: Services,
+    limits: RateLimits,
+    class: Class,
+    area_scope: Option<&'static str>,
+) -> BoxedFilter<(Principal,)> {
     warp::header::optional::<String>("authorization")
         .and(warp::ext::optional::<PeerAddr>())
         .and(warp::method())
@@ -80,18 +91,18 @@ pub fn authenticated(services: Services, limits: RateLimits) -> BoxedFilter<(Pri
                         .await
                         .map_err(reject)?;
                     principal.ip = peer.map(|p| p.0.ip().to_string());
-                    let decision = limits.check_user(Class::Api, &principal.user_id);
+                    let decision = limits.check_user(class, &principal.user_id);
                     if !decision.allowed {
                         return Err(warp::reject::custom(ApiRejection::rate_limited(
-                            Class::Api,
-                            decision,
+                            class, decision,
                         )));
                     }
                     if let Some(grant) = &principal.api_key {
                         let reading =
                             method == warp::http::Method::GET || method == warp::http::Method::HEAD;
                         let has = |scope: &str| grant.scopes.iter().any(|s| s == scope);
-                        if !(has("write") || (reading && has("read"))) {
+                        let in_area = area_scope.is_some_and(has);
+                        if !(in_area || has("write") || (reading && has("read"))) {
                             let needed = if reading { "read" } else { "write" };
                             return Err(warp::reject::custom(ApiRejection::new(
                                 StatusCode::FORBIDDEN,

@@ -5,6 +5,7 @@ mod auth;
 mod limits;
 mod openapi;
 mod problem;
+mod receipts;
 mod redirect;
 mod routes;
 mod service;
@@ -25,9 +26,11 @@ pub fn api_service(
     max_body_bytes: u64,
     cors_origins: Vec<String>,
 ) -> HttpService {
+    let upload_limit = receipts::upload_body_limit(services.receipts.settings().max_upload_bytes);
     let routes = routes::all(services, &limits);
     let limited = routes::limited(&routes);
     HttpService::new(routes::combine(routes), observer, max_body_bytes, true)
         .with_limits(limits, limited)
         .with_cors(cors_origins)
+        .with_upload_limit(upload_limit)
 }

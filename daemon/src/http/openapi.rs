@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use utoipa::OpenApi;
 
-use super::{admin_users, auth, routes};
+use super::{admin_users, auth, receipts, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,20 +16,25 @@ use super::{admin_users, auth, routes};
         auth::create_api_key, auth::api_keys, auth::revoke_api_key,
         admin_users::list, admin_users::create, admin_users::show, admin_users::set_role,
         admin_users::action, admin_users::set_password, admin_users::delete,
-        admin_users::create_invite, admin_users::register
+        admin_users::create_invite, admin_users::register,
+        receipts::upload, receipts::list, receipts::get, receipts::correct, receipts::delete,
+        receipts::image, receipts::retry
     ),
     components(schemas(
         fin_proto::api::Problem, fin_proto::api::Health, fin_proto::api::Readiness, fin_proto::api::Check,
         fin_proto::api::LoginRequest, fin_proto::api::RefreshRequest, fin_proto::api::TokenPair, fin_proto::api::Me,
         fin_proto::api::ChangePassword, fin_proto::api::SessionInfo, fin_proto::api::AuditEntry,
         fin_proto::api::CreateApiKey, fin_proto::api::ApiKeyInfo, fin_proto::api::ApiKeyCreated,
-        fin_proto::api::RegisterRequest, fin_proto::api::CreateInvite, fin_proto::api::Invite
+        fin_proto::api::RegisterRequest, fin_proto::api::CreateInvite, fin_proto::api::Invite,
+        receipts::Receipt, receipts::ImageInfo, receipts::JobInfo, receipts::StageMillis,
+        receipts::ReceiptList, crate::service::receipts::Corrections
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "system", description = "Liveness, readiness and this document"),
         (name = "auth", description = "Log in, refresh, log out, who am I"),
-        (name = "admin", description = "For admins: accounts and the audit trail")
+        (name = "admin", description = "For admins: accounts and the audit trail"),
+        (name = "receipts", description = "Receipt images, read by OCR in the daemon")
     )
 )]
 struct ApiDoc;

@@ -43,6 +43,8 @@ pub struct ApiRejection {
     detail: String,
     /// Set when the rate limiter refused the request.
     limited: Option<(Class, Decision)>,
+    /// Seconds for a `Retry-After` header (temporary refusals).
+    retry_after: Option<u64>,
 }
 
 impl warp::reject::Reject for ApiRejection {}
@@ -54,7 +56,14 @@ impl ApiRejection {
             code,
             detail: detail.into(),
             limited: None,
+            retry_after: None,
         }
+    }
+
+    /// Tells the client to try again after `seconds`.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// A refusal by the limiter of route class `class`.
@@ -85,6 +94,11 @@ fn from_rejection(r: &Rejection) -> Response {
             return super::limits::refused(*class, decision);
         }
         let mut response = problem(e.status, e.code, e.detail.clone());
+        if let Some(seconds) = e.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if e.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -11,7 +11,7 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::limits::{Class, LimitedRoutes, RateLimits};
-use super::{admin_users, auth, openapi, problem};
+use super::{admin_users, auth, openapi, problem, receipts};
 use crate::service::Services;
 
 /// A route's pattern, attached to its responses for labelling.
@@ -267,6 +267,81 @@ pub fn all(services: Services, limits: &RateLimits) -> Vec<Route> {
                 .and_then(auth::audit),
         ),
         route(
+            Some(Class::Upload),
+            Method::POST,
+            "/api/v1/receipts",
+            warp::path!("api" / "v1" / "receipts")
+                .and(warp::post())
+                .and(receipts_user(&services, limits, Class::Upload))
+                .and(receipts::upload_body())
+                .and(with(&services))
+                .and_then(|principal, content_type, body, services| {
+                    receipts::upload(principal, content_type, Box::pin(body), services)
+                }),
+        ),
+        route(
+            Some(Class::Api),
+            Method::GET,
+            "/api/v1/receipts",
+            warp::path!("api" / "v1" / "receipts")
+                .and(warp::get())
+                .and(receipts_user(&services, limits, Class::Api))
+                .and(warp::query::<receipts::ListParams>())
+                .and(with(&services))
+                .and_then(receipts::list),
+        ),
+        route(
+            Some(Class::Api),
+            Method::GET,
+            "/api/v1/receipts/{id}",
+            warp::path!("api" / "v1" / "receipts" / String)
+                .and(warp::get())
+                .and(receipts_user(&services, limits, Class::Api))
+                .and(with(&services))
+                .and_then(receipts::get),
+        ),
+        route(
+            Some(Class::Api),
+            Method::PATCH,
+            "/api/v1/receipts/{id}",
+            warp::path!("api" / "v1" / "receipts" / String)
+                .and(warp::patch())
+                .and(receipts_user(&services, limits, Class::Api))
+                .and(auth::json_body())
+                .and(with(&services))
+                .and_then(receipts::correct),
+        ),
+        route(
+            Some(Class::Api),
+            Method::DELETE,
+            "/api/v1/receipts/{id}",
+            warp::path!("api" / "v1" / "receipts" / String)
+                .and(warp::delete())
+                .and(receipts_user(&services, limits, Class::Api))
+                .and(with(&services))
+                .and_then(receipts::delete),
+        ),
+        route(
+            Some(Class::Api),
+            Method::GET,
+            "/api/v1/receipts/{id}/image",
+            warp::path!("api" / "v1" / "receipts" / String / "image")
+                .and(warp::get())
+                .and(receipts_user(&services, limits, Class::Api))
+                .and(with(&services))
+                .and_then(receipts::image),
+        ),
+        route(
+            Some(Class::Api),
+            Method::POST,
+            "/api/v1/receipts/{id}/retry",
+            warp::path!("api" / "v1" / "receipts" / String / "retry")
+                .and(warp::post())
+                .and(receipts_user(&services, limits, Class::Api))
+                .and(with(&services))
+                .and_then(receipts::retry),
+        ),
+        route(
             None,
             Method::GET,
             "/api/v1/openapi.json",
@@ -275,6 +350,15 @@ pub fn all(services: Services, limits: &RateLimits) -> Vec<Route> {
                 .and_then(openapi_json),
         ),
     ]
+}
+
+/// A signed-in user (or an API key with the `receipts` scope), charged to `class`.
+fn receipts_user(
+    services: &Services,
+    limits: &RateLimits,
+    class: Class,
+) -> BoxedFilter<(crate::service::auth::sessions::Principal,)> {
+    auth::authenticated_for(services.clone(), limits.clone(), class, Some("receipts"))
 }
 
 /// The rate-limit class of each limited route.
@@ -389,8 +473,20 @@ mod tests {
         let audit = std::sync::Arc::new(crate::service::audit::Audit::new(store.clone()));
         let keys =
             crate::service::auth::jwt::JwtKeys::load_or_create(secrets.path(), 0).expect("keys");
+        let defaults = crate::config::RawConfig::default()
+            .validate()
+            .expect("defaults");
+        let receipts = std::sync::Arc::new(crate::service::receipts::Receipts::new(
+            store.clone(),
+            crate::service::blobs::Blobs::new(secrets.path().join("blobs")),
+            crate::service::receipts::ReceiptSettings::from(&defaults.ocr),
+        ));
         Services {
-            system: std::sync::Arc::new(System::new(store.clone(), tls, listeners)),
+            receipts,
+            system: std::sync::Arc::new(
+                System::new(store.clone(), tls, listeners)
+                    .with_ocr_models(crate::service::system_tests::test_models()),
+            ),
             users: std::sync::Arc::new(crate::service::users::Users::new(
                 store.clone(),
                 hashing.clone(),

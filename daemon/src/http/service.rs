@@ -98,6 +98,8 @@ pub struct HttpService {
     peer: Option<SocketAddr>,
     limits: Option<(RateLimits, LimitedRoutes)>,
     cors_origins: Arc<Vec<String>>,
+    /// The body limit of routes in the upload class (receipt images).
+    upload_body_bytes: Option<u64>,
 }
 
 impl HttpService {
@@ -115,7 +117,14 @@ impl HttpService {
             peer: None,
             limits: None,
             cors_origins: Arc::new(Vec::new()),
+            upload_body_bytes: None,
         }
+    }
+
+    /// Lets requests to upload-class routes carry bodies up to `bytes`.
+    pub(super) fn with_upload_limit(mut self, bytes: u64) -> Self {
+        self.upload_body_bytes = Some(bytes);
+        self
     }
 
     /// Lets pages from these origins call the API (CORS).
@@ -162,8 +171,16 @@ impl HttpService {
             return self.finish(preflight(origin.as_deref()), &method, &path, started);
         }
 
-        let limit = self.limits.as_ref().and_then(|(limits, routes)| {
-            let class = routes.class_for(&method, &path)?;
+        let class = self
+            .limits
+            .as_ref()
+            .and_then(|(_, routes)| routes.class_for(&method, &path));
+        let max_body_bytes = match (class, self.upload_body_bytes) {
+            (Some(limits::Class::Upload), Some(upload)) => upload,
+            _ => self.max_body_bytes,
+        };
+        let limit = self.limits.as_ref().and_then(|(limits, _)| {
+            let class = class?;
             // Every X-Forwarded-For line, in order: a proxy may add its own
             // line instead of appending to the client's.
             let forwarded: Vec<&str> = req
@@ -181,18 +198,15 @@ impl HttpService {
 
         let mut response = if let Some((class, decision)) = limit.filter(|(_, d)| !d.allowed) {
             limits::refused(class, &decision)
-        } else if declared_length(&req).is_some_and(|len| len > self.max_body_bytes) {
+        } else if declared_length(&req).is_some_and(|len| len > max_body_bytes) {
             problem(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!(
-                    "request bodies are limited to {} bytes",
-                    self.max_body_bytes
-                ),
+                format!("request bodies are limited to {max_body_bytes} bytes"),
             )
         } else {
             // A body without Content-Length is cut off at the same limit while it streams.
-            let limit = usize::try_from(self.max_body_bytes).unwrap_or(usize::MAX);
+            let limit = usize::try_from(max_body_bytes).unwrap_or(usize::MAX);
             let req = req.map(|body| Limited::new(body, limit));
             let mut inner = warp::service(self.filter.clone());
             match AssertUnwindSafe(inner.call(req)).catch_unwind().await {

@@ -3,13 +3,18 @@
 
 pub mod audit;
 pub mod auth;
+pub mod blobs;
+pub mod receipts;
 mod system;
+#[cfg(test)]
+pub(crate) use system::tests as system_tests;
 pub mod users;
 
 use std::sync::Arc;
 
 pub(crate) use system::unix_now;
 pub use system::{System, TlsProbe};
+pub(crate) use users::new_id;
 
 /// Everything the front ends can ask for.
 #[derive(Clone)]
@@ -18,6 +23,7 @@ pub struct Services {
     pub users: Arc<users::Users>,
     pub sessions: Arc<auth::sessions::Sessions>,
     pub audit: Arc<audit::Audit>,
+    pub receipts: Arc<receipts::Receipts>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +37,20 @@ pub enum ServiceError {
     NotFound(String),
     #[error("{0}")]
     Forbidden(String),
+    /// An uploaded image was refused; the message says why.
+    #[error("{0}")]
+    Image(crate::ocr::ImageError),
+    #[error("{0}")]
+    TooLarge(String),
+    /// Temporarily overloaded: the client should retry after a while.
+    #[error("{reason}")]
+    Busy {
+        reason: String,
+        retry_after_seconds: u64,
+    },
+    /// A resource the server needs is missing (e.g. disk space).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]

@@ -20,6 +20,7 @@ pub struct System {
     listeners: Listeners,
     started: Instant,
     started_at: i64,
+    ocr_models: Vec<crate::ocr::ModelInfo>,
 }
 
 impl System {
@@ -30,7 +31,14 @@ impl System {
             listeners,
             started: Instant::now(),
             started_at: unix_now(),
+            ocr_models: Vec::new(),
         }
+    }
+
+    /// The OCR models loaded (and verified) at start, reported by `/readyz`.
+    pub fn with_ocr_models(mut self, models: Vec<crate::ocr::ModelInfo>) -> Self {
+        self.ocr_models = models;
+        self
     }
 
     pub async fn status(&self) -> Result<Status, ServiceError> {
@@ -59,9 +67,32 @@ impl System {
             }
         };
         let tls = self.tls_check();
+        let ocr = self.ocr_check();
         Readiness {
-            ready: database.ok && tls.ok,
-            checks: vec![database, tls],
+            ready: database.ok && tls.ok && ocr.ok,
+            checks: vec![database, tls, ocr],
+        }
+    }
+
+    fn ocr_check(&self) -> Check {
+        if self.ocr_models.is_empty() {
+            return check("ocr", Some("the OCR models are not loaded".to_string()));
+        }
+        let loaded: Vec<String> = self
+            .ocr_models
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} (sha256 {})",
+                    m.name,
+                    &m.sha256[..12.min(m.sha256.len())]
+                )
+            })
+            .collect();
+        Check {
+            name: "ocr".to_string(),
+            ok: true,
+            detail: Some(format!("models loaded and verified: {}", loaded.join(", "))),
         }
     }
 
@@ -94,7 +125,7 @@ pub(crate) fn unix_now() -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn probe(not_after: i64) -> TlsProbe {
@@ -123,10 +154,14 @@ mod tests {
     async fn an_expired_certificate_makes_the_box_not_ready_and_says_why() {
         let store = Store::open("mem://", "fin", "fin").await.expect("store");
         let ready = System::new(store.clone(), probe(i64::MAX), listeners())
+            .with_ocr_models(test_models())
             .readiness()
             .await;
         assert!(ready.ready);
-        let expired = System::new(store, probe(1), listeners()).readiness().await;
+        let expired = System::new(store, probe(1), listeners())
+            .with_ocr_models(test_models())
+            .readiness()
+            .await;
         assert!(!expired.ready);
         let tls = expired
             .checks
@@ -136,5 +171,12 @@ mod tests {
         assert!(!tls.ok);
         assert_eq!(tls.detail.as_deref(), Some("the certificate has expired"));
         assert!(expired.checks.iter().any(|c| c.name == "database" && c.ok));
+    }
+
+    pub(crate) fn test_models() -> Vec<crate::ocr::ModelInfo> {
+        vec![crate::ocr::ModelInfo {
+            name: "text-detection.onnx".into(),
+            sha256: "a917b23dbd95".into(),
+        }]
     }
 }

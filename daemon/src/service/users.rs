@@ -330,7 +330,7 @@ fn sha256_hex(text: &str) -> String {
 }
 
 /// A random 128-bit id, hex.
-fn new_id() -> Result<String, ServiceError> {
+pub(crate) fn new_id() -> Result<String, ServiceError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(e.to_string()))?;
     Ok(hex(&bytes))
