@@ -32,6 +32,26 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// The SROIE development receipts (`../shared/fixtures/receipts-sroie-dev`
+/// beside the repository, or `FIN_TEST_RECEIPTS`), or `None` with a note on
+/// stderr saying why the calling test skips.
+pub fn receipt_fixtures(test: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("FIN_TEST_RECEIPTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/receipts-sroie-dev")
+        });
+    if dir.join("entities").is_dir() && dir.join("img").is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED {test}: the receipt fixtures are not at {} (set FIN_TEST_RECEIPTS to their folder)",
+            dir.display()
+        );
+        None
+    }
+}
+
 /// A temporary box: its folder, its configuration, and a daemon when started.
 pub struct TestBox {
     dir: tempfile::TempDir,

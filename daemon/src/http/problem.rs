@@ -89,6 +89,9 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
 }
 
 fn from_rejection(r: &Rejection) -> Response {
+    // A request rejected by several routes carries all their rejections:
+    // the route that matched path and method explains best, so "wrong
+    // method" (other routes) and "not found" come last.
     if let Some(e) = r.find::<ApiRejection>() {
         if let Some((class, decision)) = &e.limited {
             return super::limits::refused(*class, decision);
@@ -106,18 +109,6 @@ fn from_rejection(r: &Rejection) -> Response {
             );
         }
         response
-    } else if r.is_not_found() {
-        problem(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such endpoint; the API is described at /api/v1/openapi.json",
-        )
-    } else if r.find::<MethodNotAllowed>().is_some() {
-        problem(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this endpoint does not accept that HTTP method",
-        )
     } else if r.find::<PayloadTooLarge>().is_some() {
         problem(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -159,6 +150,18 @@ fn from_rejection(r: &Rejection) -> Response {
             StatusCode::BAD_REQUEST,
             "invalid_header",
             format!("invalid header {}", e.name()),
+        )
+    } else if r.find::<MethodNotAllowed>().is_some() {
+        problem(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this endpoint does not accept that HTTP method",
+        )
+    } else if r.is_not_found() {
+        problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such endpoint; the API is described at /api/v1/openapi.json",
         )
     } else {
         tracing::error!(rejection = ?r, "unhandled rejection");

@@ -7,5 +7,6 @@ mod config;
 mod http_api;
 mod lifecycle;
 mod limits;
+mod receipts;
 mod tls;
 mod users;
