@@ -14,7 +14,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: ocr_dump IMG_DIR OUT_DIR".into());
     };
     std::fs::create_dir_all(output)?;
-    let engine = Engine::load(&ModelSource::Bundled)?;
+    // Comparisons: FIN_OCR_MAX_SIDE (pixels), FIN_OCR_TILES (0 or 1).
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
+    let mut preprocess = ocr::Preprocess::default();
+    if let Some(side) = env("FIN_OCR_MAX_SIDE") {
+        preprocess.max_long_side = side;
+    }
+    if let Some(tiles) = env("FIN_OCR_TILES") {
+        preprocess.tile_detection = tiles == 1;
+    }
+    let engine = Engine::load_with(&ModelSource::Bundled, preprocess)?;
     let mut paths: Vec<_> = std::fs::read_dir(input)?
         .flatten()
         .map(|e| e.path())

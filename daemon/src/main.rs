@@ -72,7 +72,13 @@ fn main() -> ExitCode {
     };
     let result = app::runtime()
         .map_err(|e| app::AppError::Internal(format!("cannot start the async runtime: {e}")))
-        .and_then(|rt| rt.block_on(app::run(loaded.settings, cli.dev.is_some())));
+        .and_then(|rt| {
+            let result = rt.block_on(app::run(loaded.settings, cli.dev.is_some()));
+            // An OCR run still going on a blocking thread is not waited for:
+            // its job stays leased and is taken back at the next start.
+            rt.shutdown_timeout(std::time::Duration::from_secs(1));
+            result
+        });
     let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

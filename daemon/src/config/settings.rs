@@ -385,7 +385,7 @@ impl super::raw::RawOcr {
         } else {
             crate::ocr::ModelSource::Dir(absolute_path("ocr.models_dir", &self.models_dir)?)
         };
-        let job_timeout = in_range("ocr.job_timeout_seconds", self.job_timeout_seconds, 5, 3600)?;
+        let job_timeout = in_range("ocr.job_timeout_seconds", self.job_timeout_seconds, 1, 3600)?;
         let lease = in_range("ocr.lease_seconds", self.lease_seconds, 10, 86_400)?;
         if lease < job_timeout + 30 {
             return Err(ConfigError::invalid(

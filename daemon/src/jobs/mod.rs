@@ -23,8 +23,11 @@ const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
 pub struct OcrObserver {
     pub stage: Box<dyn Fn(&'static str, Duration) + Send + Sync>,
     pub outcome: Box<dyn Fn(&'static str) + Send + Sync>,
-    pub job_counts: Box<dyn Fn(&[(String, u64)]) + Send + Sync>,
+    pub job_counts: JobCountsObserver,
 }
+
+/// Receives the number of jobs in each state.
+pub type JobCountsObserver = Box<dyn Fn(&[(String, u64)]) + Send + Sync>;
 
 /// Starts `workers` OCR workers and the job-count gauge. They stop when
 /// `shutdown` turns true; a job in flight then finishes or is left to its lease.
@@ -73,7 +76,19 @@ impl Worker {
                 return;
             };
             match self.receipts.claim(&self.id).await {
-                Ok(Some(job)) => self.process(job, permit).await,
+                Ok(Some(job)) => {
+                    let rid = job.rid.clone();
+                    tokio::select! {
+                        _ = self.process(job, permit) => {}
+                        // Stopping does not wait for a receipt being read: its
+                        // job stays leased to this node and is taken back at
+                        // the next start.
+                        _ = shutdown.wait_for(|stop| *stop) => {
+                            tracing::info!(receipt = %rid, "stopping while reading a receipt; it will be read again after the restart");
+                            return;
+                        }
+                    }
+                }
                 Ok(None) => {
                     drop(permit);
                     tokio::select! {

@@ -9,5 +9,5 @@ mod models;
 pub mod page;
 
 pub use decode::{ImageError, ImageInfo, ImageKind, decode, probe};
-pub use engine::{Engine, ModelInfo, OcrTimings, WORKING_LONG_SIDE};
+pub use engine::{Engine, ModelInfo, OcrTimings, Preprocess, WORKING_LONG_SIDE};
 pub use models::{ModelError, ModelSource};

@@ -241,7 +241,7 @@ pub struct Uploaded {
 /// What one OCR run produced, or why it failed.
 pub enum RunResult {
     Done {
-        fields: ReceiptFields,
+        fields: Box<ReceiptFields>,
         /// The OCR lines, as JSON.
         page_json: String,
         timings: StageTimings,
@@ -561,7 +561,7 @@ impl Receipts {
             Err(e) => return RunResult::Unreadable(format!("cannot store the OCR lines: {e}")),
         };
         RunResult::Done {
-            fields,
+            fields: Box::new(fields),
             page_json,
             timings: StageTimings {
                 decode,

@@ -135,7 +135,7 @@ fn synthetic_png(seed: u32, width: u32, height: u32) -> Vec<u8> {
     let img = image::GrayImage::from_fn(width, height, |x, y| {
         let row = y / 40;
         let bar = y % 40 < 18 && x > 40 && x < 80 + (row * 97 + seed * 31) % (width - 120);
-        image::Luma([if bar && (x / 9 + row + seed) % 4 != 0 {
+        image::Luma([if bar && !(x / 9 + row + seed).is_multiple_of(4) {
             20
         } else {
             245
@@ -689,4 +689,39 @@ async fn real_receipts_are_read_over_https_with_their_total_and_date() {
         metrics.contains("fin_ocr_duration_seconds_count{stage=\"recognise\"} 3"),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn a_runaway_job_is_ended_as_failed_at_the_time_limit() {
+    let api = api("[ocr]\njob_timeout_seconds = 1\nlease_seconds = 31\nworkers = 1\n").await;
+    // Many rows of word-like marks on a tall page: far more than a second of work.
+    let (status, receipt, _) = api
+        .upload_raw(synthetic_png(9, 1800, 9000), "image/png")
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{receipt}");
+    let id = receipt["id"].as_str().expect("id").to_string();
+    let ended = api.wait_finished(&id, Duration::from_secs(60)).await;
+    assert_eq!(ended["status"], "failed", "{ended}");
+    assert!(
+        ended["job"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("longer than the limit")),
+        "{ended}"
+    );
+    assert_eq!(
+        ended["job"]["attempts"], 1,
+        "a runaway is not retried: {ended}"
+    );
+    let metrics = reqwest::get(format!("http://{}/metrics", api.daemon.metrics_addr()))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("fin_ocr_jobs_total{outcome=\"timeout\"} 1"),
+        "{metrics}"
+    );
+    let (status, _) = api.get("/healthz").await;
+    assert_eq!(status, StatusCode::OK);
 }

@@ -150,8 +150,17 @@ fn numeric(
             DateOrder::DayFirst => (d, 0.8),
             DateOrder::MonthFirst => (m, 0.8),
         },
-        (Some(d), None) => (d, 0.9),
-        (None, Some(m)) => (m, 0.9),
+        // Only the reading against the receipt's date order is possible:
+        // more often a misread digit (`01/16/2017` for `01/10/2017`) than a
+        // foreign date, so it yields to any date read in the expected order.
+        (Some(d), None) => match order {
+            DateOrder::DayFirst => (d, 0.9),
+            DateOrder::MonthFirst => (d, 0.4),
+        },
+        (None, Some(m)) => match order {
+            DateOrder::DayFirst => (m, 0.4),
+            DateOrder::MonthFirst => (m, 0.9),
+        },
         (None, None) => return None,
     };
     Some(FoundDate {

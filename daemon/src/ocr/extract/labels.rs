@@ -34,6 +34,20 @@ fn any_exact(words: &[&str], keys: &[&str]) -> bool {
     words.iter().any(|w| keys.contains(w))
 }
 
+/// A word that is what is left of `INCLUSIVE`/`INCLUDING` after OCR lost
+/// its head or tail (`NCLUSIVO`, `USIVE`, `INCLUDIN`): the middle survives.
+fn incl_fragment(word: &str) -> bool {
+    word.len() >= 5
+        && ["NCLU", "CLUS", "CLUD", "LUSIV", "USIVE"]
+            .iter()
+            .any(|f| word.contains(f))
+}
+
+/// The same for `EXCLUSIVE`/`EXCLUDING`, told apart by their `XC`/`EXC`.
+fn excl_fragment(word: &str) -> bool {
+    word.len() >= 5 && (word.contains("XCL") || word.starts_with("EXC"))
+}
+
 /// Classifies a normalised label (uppercase words, see `layout::normalise`).
 pub fn classify(label: &str) -> Label {
     let words: Vec<&str> = label.split(' ').filter(|w| !w.is_empty()).collect();
@@ -63,7 +77,9 @@ pub fn classify(label: &str) -> Label {
     let excl = any_exact(
         &words,
         &["EXCL", "EXC", "EXCLUDING", "EXCLUSIVE", "BEFORE", "NET OF"],
-    ) || any_near(&words, &["EXCLUDING", "EXCLUSIVE"]);
+    ) || any_near(&words, &["EXCLUDING", "EXCLUSIVE"])
+        || words.iter().any(|w| excl_fragment(w));
+    let incl = incl || words.iter().any(|w| incl_fragment(w) && !excl_fragment(w));
     let excl = excl && !incl;
     let included_tax = taxword && any_exact(&words, &["INCLUDED"]) && any_exact(&words, &["IN"]);
     let rounded = any_exact(&words, &["ROUNDED", "AFTER"]) || any_word(&words, &["ROUNDED"]);

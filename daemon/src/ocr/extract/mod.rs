@@ -14,6 +14,7 @@ mod items;
 mod labels;
 mod layout;
 mod merchant;
+mod paid;
 mod payment;
 #[cfg(test)]
 mod tests;

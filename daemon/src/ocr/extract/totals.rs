@@ -4,12 +4,16 @@
 use super::amounts::{self, Hit, Kind};
 use super::labels::{Label, classify};
 use super::layout::{Row, normalise};
+use super::paid::{self, Paid};
 use crate::domain::receipt::Field;
 use crate::ocr::page::Page;
 
 /// A row's label and amounts.
 pub struct Priced {
     pub label: Label,
+    /// The row is a parenthesised note (`(Total included GST 6%: 1.09)`),
+    /// an aside about the total rather than the total.
+    pub aside: bool,
     pub label_text: String,
     pub hits: Vec<Hit>,
 }
@@ -25,8 +29,11 @@ pub fn price_rows(rows: &[Row], digits: u32) -> Vec<Priced> {
                 }
             }
             let label_text = normalise(&label_words.join(" "));
+            let aside = row.tokens.first().is_some_and(|t| t.text.starts_with('('))
+                && row.tokens.iter().skip(1).any(|t| t.text.contains(')'));
             Priced {
                 label: classify(&label_text),
+                aside,
                 label_text,
                 hits,
             }
@@ -142,25 +149,27 @@ pub fn find(page: &Page, priced: &[Priced], digits: u32) -> Totals {
     let taxes = values_with(priced, Label::Tax);
     let tendered = values_with(priced, Label::Tendered);
     let changes = values_with(priced, Label::Change);
-    let roundings = values_with(priced, Label::Rounding);
+    // A rounding adjustment is less than half a major unit; a larger amount
+    // on a `Rounding` row is the rounded total itself.
+    let half_unit = 10_i64.pow(digits.min(6)) / 2;
+    let roundings: Vec<(i64, usize, Hit)> = values_with(priced, Label::Rounding)
+        .into_iter()
+        .filter(|(r, _, _)| r.unsigned_abs() < half_unit.unsigned_abs().max(1))
+        .collect();
     let first_payment = priced
         .iter()
         .position(|r| matches!(r.label, Label::Tendered | Label::Change) && !r.hits.is_empty());
 
-    let paid: Vec<i64> = tendered
-        .iter()
-        .flat_map(|(c, _, _)| {
-            changes
-                .iter()
-                .filter_map(move |(ch, _, _)| c.checked_sub(*ch))
-        })
-        .filter(|v| *v > 0)
-        .collect();
+    let paid_readings = paid::find(priced, &tendered, &changes);
+    let paid: Vec<i64> = paid_readings.iter().map(|p| p.value).collect();
 
     // An unlabelled amount equal to cash minus change is the total printed
-    // without (or with an unreadable) label.
+    // without (or with an unreadable) label; so is one on a `Rounding` row
+    // (`Rounding RM 182.00`, the total after rounding, its label cut short).
     for (i, row) in priced.iter().enumerate() {
-        if row.label != Label::None || first_payment.is_some_and(|p| i > p) {
+        if !matches!(row.label, Label::None | Label::Rounding)
+            || first_payment.is_some_and(|p| i > p)
+        {
             continue;
         }
         if let Some(hit) = row.hits.last()
@@ -175,6 +184,7 @@ pub fn find(page: &Page, priced: &[Priced], digits: u32) -> Totals {
             });
         }
     }
+    add_paid(&mut candidates, &paid_readings);
     let last_before_payment = candidates
         .iter()
         .filter(|c| first_payment.is_none_or(|p| c.row < p))
@@ -187,7 +197,14 @@ pub fn find(page: &Page, priced: &[Priced], digits: u32) -> Totals {
         .map(|(i, _)| i)
         .collect();
     let all_values: Vec<i64> = candidates.iter().map(|c| c.value).collect();
-    for cand in &mut candidates {
+    let rounded = rounded_totals(&candidates, &rounding_rows, digits);
+    for (k, cand) in candidates.iter_mut().enumerate() {
+        if rounded.contains(&k) {
+            cand.score += 1.2;
+        }
+        if priced.get(cand.row).is_some_and(|r| r.aside) {
+            cand.score -= 1.5;
+        }
         if paid.contains(&cand.value) {
             cand.score += 1.5;
         }
@@ -248,7 +265,7 @@ pub fn find(page: &Page, priced: &[Priced], digits: u32) -> Totals {
             (0.35 + 0.15 * c.score).clamp(0.2, 0.98),
             &c.hit,
         )),
-        None => fallback(page, priced, &paid),
+        None => fallback(page, priced),
     };
     let total_value = total.as_ref().map(|t| t.value);
 
@@ -290,9 +307,51 @@ pub fn find(page: &Page, priced: &[Priced], digits: u32) -> Totals {
     }
 }
 
-/// No labelled total: cash minus change, else the largest amount not handed
-/// over, counted or given back.
-fn fallback(page: &Page, priced: &[Priced], paid: &[i64]) -> Option<Field<i64>> {
+/// Cash minus change as a weak candidate of its own, for when the amount
+/// printed beside `TOTAL` was misread (`75.0` for `75.70`): it beats only a
+/// repaired or unconfirmed reading, since the paid bonus lifts it to 2.0.
+fn add_paid(candidates: &mut Vec<Candidate>, paid: &[Paid]) {
+    for p in paid {
+        if candidates.iter().all(|c| c.value != p.value) {
+            candidates.push(Candidate {
+                value: p.value,
+                score: 0.5,
+                row: p.row,
+                hit: p.hit,
+            });
+        }
+    }
+}
+
+/// Candidates that are an earlier total rounded: printed below a rounding
+/// row, within a rounding step of a total above it, and a multiple of five
+/// minor units (cash rounding) where the earlier one is not. The amount paid
+/// is the rounded one.
+fn rounded_totals(candidates: &[Candidate], rounding_rows: &[usize], digits: u32) -> Vec<usize> {
+    let step = 10_i64.pow(digits.min(6)) / 10;
+    let mut out = Vec::new();
+    for (k, c) in candidates.iter().enumerate() {
+        if c.value % 5 != 0 {
+            continue;
+        }
+        let earlier = candidates.iter().any(|e| {
+            e.row < c.row
+                && e.value % 5 != 0
+                && c.value
+                    .checked_sub(e.value)
+                    .is_some_and(|d| d != 0 && d.abs() <= step)
+                && rounding_rows.iter().any(|r| e.row < *r && *r <= c.row)
+        });
+        if earlier {
+            out.push(k);
+        }
+    }
+    out
+}
+
+/// No labelled total and no cash minus change (that is a candidate): the
+/// largest amount not handed over, counted or given back.
+fn fallback(page: &Page, priced: &[Priced]) -> Option<Field<i64>> {
     let mut best: Option<(i64, Hit)> = None;
     for row in priced {
         if matches!(row.label, Label::Tendered | Label::Change | Label::Other) {
@@ -308,6 +367,5 @@ fn fallback(page: &Page, priced: &[Priced], paid: &[i64]) -> Option<Field<i64>> 
         }
     }
     let (value, hit) = best?;
-    let confidence = if paid.contains(&value) { 0.6 } else { 0.3 };
-    Some(field(page, value, confidence, &hit))
+    Some(field(page, value, 0.3, &hit))
 }
