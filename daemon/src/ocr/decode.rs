@@ -193,3 +193,109 @@ fn corrupt(e: image::ImageError) -> ImageError {
         other => ImageError::Corrupt(other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+
+    const MAX: u64 = 40_000_000;
+
+    fn encoded(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        image.write_to(&mut out, format).expect("encode");
+        out.into_inner()
+    }
+
+    fn read(bytes: &[u8]) -> Result<DynamicImage, ImageError> {
+        decode(bytes, probe(bytes, None, MAX)?)
+    }
+
+    #[test]
+    fn every_pixel_layout_a_receipt_photo_may_have_decodes() {
+        let layouts = [
+            DynamicImage::ImageLuma8(image::GrayImage::new(8, 6)),
+            DynamicImage::ImageLumaA8(image::GrayAlphaImage::new(8, 6)),
+            DynamicImage::ImageRgba8(image::RgbaImage::new(8, 6)),
+            DynamicImage::ImageRgb16(image::ImageBuffer::new(8, 6)),
+            DynamicImage::ImageLuma16(image::ImageBuffer::new(8, 6)),
+        ];
+        for layout in layouts {
+            let png = encoded(layout, ImageFormat::Png);
+            let image = read(&png).expect("decodes");
+            assert_eq!((image.width(), image.height()), (8, 6));
+        }
+        let tiff = encoded(
+            DynamicImage::ImageRgb8(image::RgbImage::new(8, 6)),
+            ImageFormat::Tiff,
+        );
+        assert_eq!(read(&tiff).expect("tiff").width(), 8);
+        let webp = include_bytes!("testdata/still.webp");
+        assert_eq!(read(webp).expect("webp").width(), 16);
+    }
+
+    #[test]
+    fn cmyk_jpeg_decodes_with_its_dark_marks_dark() {
+        let image = read(include_bytes!("testdata/cmyk.jpg")).expect("cmyk");
+        let grey = image.to_luma8();
+        assert!(grey.get_pixel(16, 8).0[0] < 80, "the black bar stays dark");
+        assert!(grey.get_pixel(2, 2).0[0] > 170, "the paper stays light");
+    }
+
+    #[test]
+    fn exif_orientation_turns_the_photo_upright() {
+        let image = read(include_bytes!("testdata/orientation6.jpg")).expect("jpeg");
+        assert_eq!(
+            (image.width(), image.height()),
+            (20, 40),
+            "stored 40x20, shown turned"
+        );
+    }
+
+    #[test]
+    fn animated_images_are_refused_as_multi_frame() {
+        for bytes in [
+            &include_bytes!("testdata/animated.png")[..],
+            &include_bytes!("testdata/animated.webp")[..],
+        ] {
+            assert_eq!(probe(bytes, None, MAX), Err(ImageError::MultiFrame));
+        }
+    }
+
+    #[test]
+    fn lies_truncation_and_bombs_are_refused_before_decoding_pixels() {
+        let jpeg = encoded(
+            DynamicImage::ImageRgb8(image::RgbImage::new(64, 64)),
+            ImageFormat::Jpeg,
+        );
+        assert_eq!(probe(&[], None, MAX), Err(ImageError::Empty));
+        assert_eq!(probe(b"GIF89a", None, MAX), Err(ImageError::NotAnImage));
+        assert!(matches!(
+            probe(&jpeg, Some(ImageKind::Png), MAX),
+            Err(ImageError::TypeMismatch { .. })
+        ));
+        assert!(matches!(
+            read(&jpeg[..jpeg.len() - 40]),
+            Err(ImageError::Corrupt(_))
+        ));
+        assert!(matches!(
+            probe(&jpeg, None, 100),
+            Err(ImageError::TooManyPixels {
+                width: 64,
+                height: 64,
+                limit: 100
+            })
+        ));
+    }
+
+    #[test]
+    fn content_types_map_to_kinds() {
+        assert_eq!(
+            ImageKind::from_mime("image/JPEG; q=1"),
+            Some(ImageKind::Jpeg)
+        );
+        assert_eq!(ImageKind::from_mime("image/jpg"), Some(ImageKind::Jpeg));
+        assert_eq!(ImageKind::from_mime("image/gif"), None);
+    }
+}
