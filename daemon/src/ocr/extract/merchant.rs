@@ -3,6 +3,7 @@
 //! title, address, phone or registration number.
 
 use super::layout::{Row, normalise, word_is};
+use super::names::{NAME_ENDS, clean};
 
 /// Words that mark a business name.
 const COMPANY_WORDS: [&str; 44] = [
@@ -58,7 +59,7 @@ const LEGAL_FORMS: [&str; 8] = [
 ];
 
 /// Words of rows that are not the name.
-const NOT_NAME: [&str; 44] = [
+const NOT_NAME: [&str; 53] = [
     "GOODS",
     "RETURNABLE",
     "REFUNDABLE",
@@ -103,6 +104,15 @@ const NOT_NAME: [&str; 44] = [
     "ABN",
     "VAT",
     "HOTLINE",
+    "VOUCHER",
+    "POINTS",
+    "EXPIRY",
+    "REDEEM",
+    "PLEASE",
+    "AGAIN",
+    "FEEDBACK",
+    "COMPLAINT",
+    "CALL",
 ];
 
 fn has_word(words: &[&str], keys: &[&str]) -> bool {
@@ -118,7 +128,7 @@ fn is_legal_form(word: &str) -> bool {
 
 /// Scores a row as the merchant name; `None` when it cannot be one.
 fn score(text: &str) -> Option<f32> {
-    let norm = normalise(&clean(text));
+    let norm = normalise(&clean(text).text);
     let words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
     let letters = norm.chars().filter(|c| c.is_alphabetic()).count();
     let digits = norm.chars().filter(|c| c.is_ascii_digit()).count();
@@ -131,10 +141,14 @@ fn score(text: &str) -> Option<f32> {
     if !company && has_word(&words, &NOT_NAME) {
         return None;
     }
+    // Registration, contact and address words outweigh a company word
+    // (`COMPANY REG NO`), not a legal form (`ABC SDN BHD TEL ...`).
     if has_word(
         &words,
-        &["INVOICE", "RECEIPT", "TEL", "FAX", "GST", "JALAN", "JLN"],
-    ) && !company
+        &[
+            "INVOICE", "RECEIPT", "TEL", "FAX", "GST", "JALAN", "JLN", "REG",
+        ],
+    ) && !legal
     {
         return None;
     }
@@ -153,82 +167,6 @@ fn score(text: &str) -> Option<f32> {
         s += 0.2;
     }
     Some(s)
-}
-
-/// Drops registration numbers such as `(123456-X)` or `(CO REG :860671-D)`.
-fn clean(text: &str) -> String {
-    let mut out = String::new();
-    let mut depth = 0usize;
-    let mut group = String::new();
-    for c in text.chars() {
-        match c {
-            '(' => {
-                depth += 1;
-                group.push(c);
-            }
-            ')' if depth > 0 => {
-                depth -= 1;
-                group.push(c);
-                if depth == 0 {
-                    if !group.chars().any(|c| c.is_ascii_digit()) {
-                        out.push_str(&group);
-                    }
-                    group.clear();
-                }
-            }
-            _ if depth > 0 => group.push(c),
-            _ => out.push(c),
-        }
-    }
-    if !group.chars().any(|c| c.is_ascii_digit()) {
-        out.push_str(&group);
-    }
-    let words: Vec<&str> = out
-        .split_whitespace()
-        .filter(|w| {
-            let d = w.chars().filter(|c| c.is_ascii_digit()).count();
-            d < 4
-        })
-        .collect();
-    let mut words: Vec<String> = words.iter().map(|w| repair_form(w)).collect();
-    for i in 1..words.len() {
-        let prev = words[i - 1].to_uppercase();
-        let cur = words[i].to_uppercase();
-        if matches!(
-            prev.as_str(),
-            "SON" | "S0N" | "5DN" | "SUN" | "SDM" | "SDH" | "SDN"
-        ) && matches!(
-            cur.trim_end_matches('.'),
-            "BHD" | "BHO" | "8HD" | "BH0" | "RHD" | "BND"
-        ) {
-            words[i - 1] = "SDN".to_string();
-            words[i] = "BHD".to_string();
-        }
-    }
-    // A legal form ends the name: what follows on the line is something else.
-    if let Some(end) = words.iter().rposition(|w| {
-        let n = normalise(w);
-        matches!(
-            n.as_str(),
-            "BHD" | "BERHAD" | "LTD" | "LIMITED" | "INC" | "GMBH" | "LLC" | "CO" | "S B"
-        )
-    }) && end + 1 < words.len()
-        && end >= 1
-    {
-        words.truncate(end + 1);
-    }
-    words
-        .join(" ")
-        .trim_matches(|c: char| ",;:-*".contains(c))
-        .trim()
-        .to_string()
-}
-
-fn repair_form(word: &str) -> String {
-    match word.to_uppercase().as_str() {
-        "S/8" | "S/6" | "5/B" | "S/R" => "S/B".to_string(),
-        _ => word.to_string(),
-    }
 }
 
 /// The chosen merchant text and its row.
@@ -273,7 +211,7 @@ pub fn find(rows: &[Row], page_height: f32) -> Option<Merchant> {
     let words_of = |i: usize| -> Vec<String> {
         rows.get(i)
             .map(|r| {
-                normalise(&r.text())
+                normalise(&clean(&r.text()).text)
                     .split(' ')
                     .map(str::to_string)
                     .collect()
@@ -286,14 +224,29 @@ pub fn find(rows: &[Row], page_height: f32) -> Option<Merchant> {
             && w.len() <= 3
             && (w.iter().any(|w| is_legal_form(w)) || w.join(" ") == "S B")
     };
-    if only_form(index) && index > 0 && score(&rows[index - 1].text()).is_some() {
-        first = index - 1;
+    // Nor does a name start with `ENTERPRISE` or `TRADING`: the row above
+    // holds its head (`AIK HUAT HARDWARE` over `ENTERPRISE SDN BHD`).
+    let starts_with_tail = |i: usize| {
+        words_of(i)
+            .first()
+            .is_some_and(|w| NAME_ENDS.contains(&w.as_str()))
+    };
+    for _ in 0..2 {
+        let head = first
+            .checked_sub(1)
+            .filter(|&above| rows.get(above).is_some_and(|r| score(&r.text()).is_some()));
+        match head {
+            Some(above) if only_form(first) || starts_with_tail(first) => first = above,
+            _ => break,
+        }
     }
-    // The name continues below: an open parenthesis, or a legal form that
+    // The name continues below: an open parenthesis, a dangling `&`/`AND`
+    // (`HOME MASTER HARDWARE &` over `ELECTRICAL`), or a legal form that
     // follows on its own short row.
     for _ in 0..2 {
         let text = join_rows(rows, first, last);
         let open = text.matches('(').count() > text.matches(')').count();
+        let dangling = text.trim_end().ends_with('&') || normalise(&text).ends_with(" AND");
         let Some(next) = rows.get(last + 1) else {
             break;
         };
@@ -306,20 +259,23 @@ pub fn find(rows: &[Row], page_height: f32) -> Option<Merchant> {
             && next_words.len() <= 5
             && score(&next.text()).is_some()
             && !ends_form;
-        if open || next_is_tail {
+        let continues = dangling && next_words.len() <= 4 && score(&next.text()).is_some();
+        if open || next_is_tail || continues {
             last += 1;
         } else {
             break;
         }
     }
     let name = clean(&join_rows(rows, first, last));
-    if name.is_empty() {
+    if name.text.is_empty() {
         return None;
     }
+    // Each guessed repair makes the reading less sure.
+    let repairs = name.repairs.min(5) as f32;
     Some(Merchant {
-        name,
+        name: name.text,
         row: index,
-        confidence: (0.3 + 0.2 * s).clamp(0.2, 0.9),
+        confidence: (0.3 + 0.2 * s - 0.05 * repairs).clamp(0.2, 0.9),
     })
 }
 

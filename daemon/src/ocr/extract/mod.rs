@@ -13,7 +13,9 @@ mod dates;
 mod items;
 mod labels;
 mod layout;
+mod lexicon;
 mod merchant;
+mod names;
 mod paid;
 mod payment;
 #[cfg(test)]

@@ -18,6 +18,9 @@ pub struct Paid {
 /// Rows looked at above a change row for a tender whose label was lost.
 const TENDER_REACH: usize = 2;
 
+/// Tenders and changes paired at most, so a hostile page stays cheap.
+const MAX_PAIRED: usize = 8;
+
 /// The decimal amount a row ends with.
 fn last_decimal(row: &Priced) -> Option<Hit> {
     row.hits
@@ -34,9 +37,9 @@ pub fn find(
     tendered: &[(i64, usize, Hit)],
     changes: &[(i64, usize, Hit)],
 ) -> Vec<Paid> {
-    let mut tenders: Vec<(i64, usize, Hit)> = tendered.to_vec();
+    let mut tenders: Vec<(i64, usize, Hit)> = tendered.iter().take(MAX_PAIRED).copied().collect();
     if tenders.is_empty() {
-        for (_, at, _) in changes {
+        for (_, at, _) in changes.iter().take(MAX_PAIRED) {
             let above = (1..=TENDER_REACH)
                 .filter_map(|k| at.checked_sub(k))
                 .find(|&i| priced.get(i).is_some_and(|r| !r.hits.is_empty()));
@@ -51,7 +54,7 @@ pub fn find(
     }
     let mut out = Vec::new();
     for (tender, row, hit) in &tenders {
-        for (change, _, _) in changes {
+        for (change, _, _) in changes.iter().take(MAX_PAIRED) {
             if let Some(value) = tender.checked_sub(*change)
                 && value > 0
             {

@@ -4,6 +4,8 @@
 use super::amounts::{Kind, parse_amount};
 use super::dates::{find_dates, find_times};
 use super::extract;
+use super::labels::{Label, classify};
+use super::lexicon::correct;
 use crate::domain::receipt::{DateOrder, ExtractOptions};
 use crate::ocr::page::{BoxRect, Line, Page, Word};
 
@@ -366,4 +368,187 @@ fn hostile_page_is_quick_and_safe() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
     assert!(fields.total.is_none_or(|t| t.value >= 0));
+}
+
+fn total_of(texts: &[&str]) -> Option<i64> {
+    extract(&page(texts), &day_first()).total.map(|t| t.value)
+}
+
+fn merchant_of(texts: &[&str]) -> Option<String> {
+    extract(&page(texts), &day_first())
+        .merchant
+        .map(|m| m.value)
+}
+
+#[test]
+fn rounded_total_below_rounding_row_wins() {
+    let total = total_of(&[
+        "Total (Inclusive of GST): 65.53",
+        "Rounding Adj 0.02",
+        "TOTAL: 65.55",
+        "Closed: 31-03-2018 18:43:22",
+        "VISA 65.55",
+    ]);
+    assert_eq!(total, Some(6555));
+}
+
+#[test]
+fn inclusive_label_read_from_a_fragment() {
+    assert_eq!(classify("TOTAL SALES NCLUSIVO OF GST"), Label::Total(3));
+    assert_eq!(classify("TOTA SALES USIVE CF GST"), Label::Total(3));
+    assert_eq!(classify("TOTAL SALES XCLUDING GST"), Label::Subtotal);
+    assert_eq!(classify("TOTAL GST"), Label::Tax);
+}
+
+#[test]
+fn rounding_row_holding_the_paid_amount_is_the_total() {
+    let total = total_of(&[
+        "Total Sales (Inclusive GST) RM 181.98",
+        "Rounding Adjustment RM 0.02",
+        "Rounding RM 182.00",
+        "CREDIT RM 182.00",
+        "CHANGE RM 0.00",
+    ]);
+    assert_eq!(total, Some(18200));
+}
+
+#[test]
+fn tender_above_change_and_parenthesised_tax_note() {
+    let total = total_of(&[
+        "BREAD 19.20",
+        "Rounding Adj 0.00",
+        "19.20",
+        "20.00",
+        "Change 0.80",
+        "(Total Included GST 6% : 1.09)",
+    ]);
+    assert_eq!(total, Some(1920));
+}
+
+#[test]
+fn cash_minus_change_beats_a_repaired_total() {
+    assert_eq!(
+        total_of(&["TOTAL 75.0", "CASH 100.00", "CHANGE 24.30"]),
+        Some(7570)
+    );
+    // A clean total is kept even when cash minus change disagrees.
+    assert_eq!(
+        total_of(&["TOTAL 75.70", "CASH 100.00", "CHANGE 24.20"]),
+        Some(7570)
+    );
+}
+
+#[test]
+fn total_without_amount_is_cash_minus_change() {
+    assert_eq!(
+        total_of(&["Total Incl. GST@6%", "CASH RM 120.00", "CHANGE RM 0.30"]),
+        Some(11970)
+    );
+}
+
+#[test]
+fn date_against_the_order_yields_to_one_in_order() {
+    let fields = extract(
+        &page(&["Date: 01/16/2017", "GROUND FLOOR", "DD: 01/10/2017 11:07"]),
+        &day_first(),
+    );
+    assert_eq!(fields.date.map(|d| d.value).as_deref(), Some("2017-10-01"));
+    let alone = extract(&page(&["Date: 01/16/2017"]), &day_first());
+    assert_eq!(alone.date.map(|d| d.value).as_deref(), Some("2017-01-16"));
+}
+
+#[test]
+fn merchant_continued_after_ampersand() {
+    assert_eq!(
+        merchant_of(&["TAN HARDWARE &", "ELECTRICAL", "NO 12, JALAN MAJU 3"]).as_deref(),
+        Some("TAN HARDWARE & ELECTRICAL")
+    );
+}
+
+#[test]
+fn misread_legal_forms_are_repaired() {
+    assert_eq!(
+        merchant_of(&["SIHPI TAX TNVOTCE", "AABIARMACY", "KEDAI MAJU SIN RHI"]).as_deref(),
+        Some("KEDAI MAJU SDN BHD")
+    );
+    assert_eq!(
+        merchant_of(&["MAN", "Kedai Maju Son Rnd", "LOMPANY Reg #1101083-T"]).as_deref(),
+        Some("Kedai Maju SDN BHD")
+    );
+    assert_eq!(
+        merchant_of(&[
+            "Thank You, Please come again.",
+            "*REDEEM VOUCHER BEFORE POINTS EXPIRY!*",
+            "Maju Cash & Carry Srn.Rhd",
+        ])
+        .as_deref(),
+        Some("Maju Cash & Carry SDN BHD")
+    );
+    assert_eq!(
+        merchant_of(&["88 FRESH MART 5/8 (123456-X)", "LOT 5"]).as_deref(),
+        Some("88 FRESH MART S/B")
+    );
+}
+
+#[test]
+fn unclosed_parenthesis_and_glued_legal_form() {
+    assert_eq!(
+        merchant_of(&["MAJU BAKERIES (KLSDN BHD (139388 X)", "Lot 3, Jalan Maju"]).as_deref(),
+        Some("MAJU BAKERIES (KL SDN BHD")
+    );
+}
+
+#[test]
+fn name_ends_after_enterprise_and_starts_above_it() {
+    assert_eq!(
+        merchant_of(&["TAN CHENG ENTERPRISE POSTED", "8, JALAN MAJU"]).as_deref(),
+        Some("TAN CHENG ENTERPRISE")
+    );
+    assert_eq!(
+        merchant_of(&[
+            "TAN BROTHERS HARDWARE",
+            "ENTERPRISE (KLANG)",
+            "SDN BHD",
+            "NO. 17-G, JALAN MAJU",
+        ])
+        .as_deref(),
+        Some("TAN BROTHERS HARDWARE ENTERPRISE (KLANG) SDN BHD")
+    );
+}
+
+#[test]
+fn lexicon_corrects_only_unlisted_everyday_words() {
+    assert_eq!(correct("CONFECTIUNERY"), Some("CONFECTIONERY"));
+    assert_eq!(correct("INTERNATIONAI"), Some("INTERNATIONAL"));
+    assert_eq!(correct("COFFFE"), Some("COFFEE"));
+    assert_eq!(correct("FRB"), Some("F&B"));
+    // Listed, too short, or too far in length: left alone.
+    assert_eq!(correct("BAKERY"), None);
+    assert_eq!(correct("PASIR"), None);
+    assert_eq!(correct("MORT"), None);
+    assert_eq!(correct("GARDENIA"), None);
+    assert_eq!(correct("FEB"), None);
+    assert_eq!(
+        merchant_of(&["VERBENA CONFECTIUNERY SDN BHD"]).as_deref(),
+        Some("VERBENA CONFECTIONERY SDN BHD")
+    );
+}
+
+#[test]
+fn hostile_names_and_roundings_are_quick() {
+    let word = "CONFECTIUNERYS";
+    let long = vec![word; 80].join(" ");
+    let mut texts: Vec<String> = (0..20).map(|_| long.clone()).collect();
+    for i in 0..1_000 {
+        texts.push(match i % 3 {
+            0 => format!("TOTAL {}.{:02}", i, i % 100),
+            1 => "ROUNDING 0.01".to_string(),
+            _ => "CASH 9.00 CHANGE 1.00".to_string(),
+        });
+    }
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let started = std::time::Instant::now();
+    let fields = extract(&page(&refs), &day_first());
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert!(fields.merchant.is_some());
 }

@@ -323,6 +323,8 @@ fn add_paid(candidates: &mut Vec<Candidate>, paid: &[Paid]) {
     }
 }
 
+const MAX_ROUNDED_CHECK: usize = 64;
+
 /// Candidates that are an earlier total rounded: printed below a rounding
 /// row, within a rounding step of a total above it, and a multiple of five
 /// minor units (cash rounding) where the earlier one is not. The amount paid
@@ -330,6 +332,11 @@ fn add_paid(candidates: &mut Vec<Candidate>, paid: &[Paid]) {
 fn rounded_totals(candidates: &[Candidate], rounding_rows: &[usize], digits: u32) -> Vec<usize> {
     let step = 10_i64.pow(digits.min(6)) / 10;
     let mut out = Vec::new();
+    // A receipt has a handful of totals; a page with hundreds is no receipt
+    // and not worth the quadratic pass.
+    if candidates.len() > MAX_ROUNDED_CHECK {
+        return out;
+    }
     for (k, c) in candidates.iter().enumerate() {
         if c.value % 5 != 0 {
             continue;
