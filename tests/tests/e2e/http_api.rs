@@ -69,7 +69,7 @@ async fn a_client_that_does_not_trust_the_certificate_is_refused() {
 }
 
 #[tokio::test]
-async fn readyz_reports_database_and_tls() {
+async fn readyz_reports_database_tls_and_ocr_models() {
     let testbox = TestBox::new();
     let daemon = testbox.start();
     let client = daemon
@@ -90,7 +90,14 @@ async fn readyz_reports_database_and_tls() {
         .iter()
         .filter_map(|c| c["name"].as_str())
         .collect();
-    assert_eq!(names, ["database", "tls"]);
+    assert_eq!(names, ["database", "tls", "ocr"]);
+    let ocr = &body["checks"][2];
+    assert!(
+        ocr["detail"].as_str().is_some_and(
+            |d| d.contains("text-detection.onnx") && d.contains("text-recognition.onnx")
+        ),
+        "{body}"
+    );
 }
 
 #[tokio::test]
