@@ -3,6 +3,7 @@
 //! operator files). Only this module knows rustls.
 
 mod acceptor;
+pub mod acme;
 mod files;
 mod info;
 mod resolver;
