@@ -50,6 +50,31 @@ pub struct RawTls {
     pub mode: String,
     pub cert_file: String,
     pub key_file: String,
+    pub acme: RawAcme,
+}
+
+/// `tls.mode = "acme"`: certificates from an ACME CA.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAcme {
+    /// "letsencrypt", "letsencrypt-staging", or an https:// directory URL.
+    pub directory: String,
+    pub email: String,
+    /// Empty: `server.hostnames` (IP addresses left out).
+    pub domains: Vec<String>,
+    /// Empty: http-01 on the plain-HTTP listener; else dns-01 through this command.
+    pub dns_hook: String,
+}
+
+impl Default for RawAcme {
+    fn default() -> Self {
+        RawAcme {
+            directory: "letsencrypt".into(),
+            email: String::new(),
+            domains: Vec::new(),
+            dns_hook: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

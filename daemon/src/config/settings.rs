@@ -98,6 +98,19 @@ pub enum TlsSource {
     SelfSigned,
     /// Operator-provided PEM files, reloaded on SIGHUP.
     Files { cert: PathBuf, key: PathBuf },
+    /// From an ACME CA, kept under `<state>/acme/` and renewed in the background.
+    Acme(AcmeSource),
+}
+
+/// `[tls.acme]`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcmeSource {
+    /// As written: "letsencrypt", "letsencrypt-staging" or a URL (parsed by the TLS layer).
+    pub directory: String,
+    pub email: String,
+    pub domains: Vec<String>,
+    /// dns-01 through this command; `None` means http-01 on the HTTP listener.
+    pub dns_hook: Option<PathBuf>,
 }
 
 impl TlsSource {
@@ -105,6 +118,7 @@ impl TlsSource {
         match self {
             TlsSource::SelfSigned => "self-signed",
             TlsSource::Files { .. } => "files",
+            TlsSource::Acme(_) => "acme",
         }
     }
 }
@@ -167,11 +181,12 @@ impl RawConfig {
                 cert: absolute_path("tls.cert_file", &self.tls.cert_file)?,
                 key: absolute_path("tls.key_file", &self.tls.key_file)?,
             },
+            "acme" => TlsSource::Acme(self.acme_source(http_listen.is_some())?),
             other => {
                 return Err(ConfigError::invalid(
                     "tls.mode",
                     other,
-                    "allowed values are \"self-signed\" and \"files\"",
+                    "allowed values are \"self-signed\", \"files\" and \"acme\"",
                 ));
             }
         };
@@ -369,6 +384,73 @@ impl RawConfig {
             limits,
             auth,
             ocr,
+        })
+    }
+}
+
+impl RawConfig {
+    fn acme_source(&self, http_listener: bool) -> Result<AcmeSource, ConfigError> {
+        let a = &self.tls.acme;
+        let directory = a.directory.trim().to_string();
+        if !matches!(directory.as_str(), "letsencrypt" | "letsencrypt-staging")
+            && !directory.starts_with("https://")
+        {
+            return Err(ConfigError::invalid(
+                "tls.acme.directory",
+                directory,
+                "\"letsencrypt\", \"letsencrypt-staging\", or the https:// URL of an RFC 8555 directory",
+            ));
+        }
+        let domains: Vec<String> = if a.domains.is_empty() {
+            self.server
+                .hostnames
+                .iter()
+                .filter(|h| h.parse::<std::net::IpAddr>().is_err() && h.as_str() != "localhost")
+                .cloned()
+                .collect()
+        } else {
+            a.domains.clone()
+        };
+        if domains.is_empty() {
+            return Err(ConfigError::invalid(
+                "tls.acme.domains",
+                "[]",
+                "at least one public DNS name, e.g. [\"fin.example.org\"] (server.hostnames holds none)",
+            ));
+        }
+        for name in &domains {
+            if !is_valid_hostname(name) || name.parse::<std::net::IpAddr>().is_ok() {
+                return Err(ConfigError::invalid(
+                    "tls.acme.domains",
+                    name.clone(),
+                    "each entry must be a DNS name (a certificate authority does not certify IP addresses here)",
+                ));
+            }
+            if name.starts_with("*.") && a.dns_hook.is_empty() {
+                return Err(ConfigError::invalid(
+                    "tls.acme.domains",
+                    name.clone(),
+                    "wildcard names need dns-01: set tls.acme.dns_hook",
+                ));
+            }
+        }
+        let dns_hook = if a.dns_hook.is_empty() {
+            if !http_listener {
+                return Err(ConfigError::invalid(
+                    "server.http_listen",
+                    "\"\"",
+                    "tls.mode = \"acme\" without tls.acme.dns_hook answers http-01 challenges on the HTTP listener (port 80): enable it, or set a dns_hook",
+                ));
+            }
+            None
+        } else {
+            Some(absolute_path("tls.acme.dns_hook", &a.dns_hook)?)
+        };
+        Ok(AcmeSource {
+            directory,
+            email: a.email.trim().to_string(),
+            domains,
+            dns_hook,
         })
     }
 }

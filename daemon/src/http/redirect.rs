@@ -12,9 +12,40 @@ use super::HttpService;
 /// Requests to the redirector carry no useful body.
 const MAX_BODY: u64 = 64 * 1024;
 
-/// `default_host` is used when the request names no (valid) host.
-pub fn redirect_service(https_port: u16, default_host: String) -> HttpService {
-    let filter = warp::any()
+/// Answers an ACME http-01 challenge: the key authorization for a token.
+/// Given by the composition root, so this module does not know the TLS layer.
+pub type ChallengeAnswers = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// `default_host` is used when the request names no (valid) host. With
+/// `challenges`, `GET /.well-known/acme-challenge/{token}` is answered from
+/// it (plain text) instead of being redirected; unknown tokens are 404.
+pub fn redirect_service(
+    https_port: u16,
+    default_host: String,
+    challenges: Option<ChallengeAnswers>,
+) -> HttpService {
+    let acme = warp::get()
+        .and(warp::path!(".well-known" / "acme-challenge" / String))
+        .and_then(move |token: String| {
+            let challenges = challenges.clone();
+            async move {
+                let answer = challenges.as_ref().and_then(|answer| answer(&token));
+                match answer {
+                    Some(key_authorization) => {
+                        let mut response = Response::new(key_authorization.into());
+                        response
+                            .headers_mut()
+                            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+                        Ok(response)
+                    }
+                    None if challenges.is_some() => {
+                        Ok(warp::reply::with_status("", StatusCode::NOT_FOUND).into_response())
+                    }
+                    None => Err(warp::reject::not_found()),
+                }
+            }
+        });
+    let redirect = warp::any()
         .and(warp::host::optional())
         .and(warp::path::full())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
@@ -27,8 +58,8 @@ pub fn redirect_service(https_port: u16, default_host: String) -> HttpService {
                 let location = location(&host, https_port, path.as_str(), &query);
                 redirect_to(&location)
             },
-        )
-        .boxed();
+        );
+    let filter = acme.or(redirect).unify().boxed();
     HttpService::new(filter, None, MAX_BODY, false)
 }
 

@@ -1,0 +1,189 @@
+//! Keeps an ACME certificate serving: at start the stored one (or a first
+//! order), then renewal in the background when a third of the lifetime is
+//! left, with exponential backoff and jitter on failure. A new certificate is
+//! swapped into the resolver: no restart, open connections keep theirs.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use super::acme::{self, AcmeSettings, Challenge, Issued};
+use super::{CertResolver, files};
+
+/// How often the stored certificate is looked at even when nothing is due.
+const CHECK_EVERY: Duration = Duration::from_secs(6 * 3600);
+/// First wait after a failed order; doubles up to `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_secs(60);
+const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+/// An order that takes longer is abandoned (acme-lib polls without a deadline).
+const ORDER_TIME_LIMIT: Duration = Duration::from_secs(600);
+
+/// What `finctl cert status` and `/readyz` show.
+#[derive(Debug, Clone, Default)]
+pub struct AcmeStatus {
+    /// Unix seconds of the certificate served from the CA, if any yet.
+    pub not_after: Option<i64>,
+    pub next_renewal: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_attempt: Option<i64>,
+    pub ordering: bool,
+}
+
+/// Counts and gauges the renewal reports; given by the composition root.
+pub struct AcmeObserver {
+    pub order: Box<dyn Fn(&'static str) + Send + Sync>,
+    pub expiry: Box<dyn Fn(&str, i64) + Send + Sync>,
+}
+
+#[derive(Clone)]
+pub struct AcmeRenewal {
+    settings: AcmeSettings,
+    challenge: Challenge,
+    resolver: Arc<CertResolver>,
+    status: Arc<Mutex<AcmeStatus>>,
+    renew_now: Arc<Notify>,
+    observer: Arc<AcmeObserver>,
+}
+
+impl AcmeRenewal {
+    pub fn new(
+        settings: AcmeSettings,
+        challenge: Challenge,
+        resolver: Arc<CertResolver>,
+        observer: AcmeObserver,
+    ) -> Self {
+        AcmeRenewal {
+            settings,
+            challenge,
+            resolver,
+            status: Arc::new(Mutex::new(AcmeStatus::default())),
+            renew_now: Arc::new(Notify::new()),
+            observer: Arc::new(observer),
+        }
+    }
+
+    pub fn status(&self) -> AcmeStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Asks for an order now (`finctl cert renew --force`), whatever is due.
+    pub fn renew_now(&self) {
+        self.renew_now.notify_one();
+    }
+
+    /// Runs until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut backoff = FIRST_BACKOFF;
+        let mut forced = false;
+        while !*shutdown.borrow() {
+            let stored = {
+                let settings = self.settings.clone();
+                tokio::task::spawn_blocking(move || acme::stored(&settings))
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            let now = crate::service::unix_now();
+            let wait = match stored {
+                Some(issued) if !forced && !acme::renewal_due(&issued, now) => {
+                    self.serve(&issued);
+                    backoff = FIRST_BACKOFF;
+                    Duration::from_secs((issued.renewal_at() - now).max(1) as u64).min(CHECK_EVERY)
+                }
+                previous => {
+                    if let Some(issued) = &previous {
+                        // Due for renewal: keep serving it until the new one is in.
+                        self.serve(issued);
+                    }
+                    match self.order().await {
+                        Ok(issued) => {
+                            self.serve(&issued);
+                            backoff = FIRST_BACKOFF;
+                            Duration::from_secs((issued.renewal_at() - now).max(1) as u64)
+                                .min(CHECK_EVERY)
+                        }
+                        Err(reason) => {
+                            let wait = with_jitter(backoff);
+                            tracing::warn!(error = %reason, retry_in = ?wait, "ACME order failed; the current certificate keeps serving");
+                            backoff = (backoff * 2).min(MAX_BACKOFF);
+                            wait
+                        }
+                    }
+                }
+            };
+            forced = false;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.renew_now.notified() => forced = true,
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn order(&self) -> Result<Issued, String> {
+        self.update(|s| {
+            s.ordering = true;
+            s.last_attempt = Some(crate::service::unix_now());
+        });
+        let (settings, challenge) = (self.settings.clone(), self.challenge.clone());
+        let run = tokio::task::spawn_blocking(move || acme::order(&settings, &challenge));
+        let result = match tokio::time::timeout(ORDER_TIME_LIMIT, run).await {
+            Ok(Ok(Ok(issued))) => Ok(issued),
+            Ok(Ok(Err(e))) => Err(e.to_string()),
+            Ok(Err(e)) => Err(format!("the ACME order crashed: {e}")),
+            Err(_) => Err(format!(
+                "the ACME order took longer than {} s",
+                ORDER_TIME_LIMIT.as_secs()
+            )),
+        };
+        (self.observer.order)(if result.is_ok() { "success" } else { "failure" });
+        self.update(|s| {
+            s.ordering = false;
+            s.last_error = result.as_ref().err().cloned();
+        });
+        match &result {
+            Ok(issued) => tracing::info!(not_after = issued.not_after, "ACME certificate issued"),
+            Err(e) => tracing::error!(error = %e, "ACME order failed"),
+        }
+        result
+    }
+
+    /// Swaps `issued` in unless it is already what is served.
+    fn serve(&self, issued: &Issued) {
+        if self.status().not_after == Some(issued.not_after)
+            && self.resolver.info().not_after == issued.not_after
+        {
+            return;
+        }
+        let origin = Path::new("acme");
+        match files::load_pem(issued.cert_pem.as_bytes(), issued.key_pem.as_bytes(), origin, origin) {
+            Ok(cert) => {
+                for name in &cert.info.sans {
+                    (self.observer.expiry)(name, issued.not_after);
+                }
+                self.resolver.swap(cert);
+                self.update(|s| {
+                    s.not_after = Some(issued.not_after);
+                    s.next_renewal = Some(issued.renewal_at());
+                });
+            }
+            Err(e) => tracing::error!(error = %e, "the ACME certificate cannot be served"),
+        }
+    }
+
+    fn update(&self, change: impl FnOnce(&mut AcmeStatus)) {
+        if let Ok(mut status) = self.status.lock() {
+            change(&mut status);
+        }
+    }
+}
+
+/// ±25 % around `base`, so boxes restarted together do not order together.
+fn with_jitter(base: Duration) -> Duration {
+    let mut byte = [0u8; 1];
+    let _ = getrandom::fill(&mut byte);
+    let factor = 0.75 + f64::from(byte[0]) / 255.0 * 0.5;
+    base.mul_f64(factor)
+}
