@@ -117,6 +117,7 @@ mod tests {
                 not_before: 0,
                 not_after: 86_400 * 10,
                 fingerprint_sha256: "AB:CD".into(),
+                acme: None,
             },
             listeners: Listeners {
                 https: "0.0.0.0:443".into(),

@@ -24,6 +24,8 @@ pub struct Metrics {
     ocr_jobs: IntGaugeVec,
     ocr_duration: HistogramVec,
     ocr_outcomes: IntCounterVec,
+    cert_expiry: IntGaugeVec,
+    acme_orders: IntCounterVec,
 }
 
 impl Metrics {
@@ -89,6 +91,22 @@ impl Metrics {
         registry.register(Box::new(ocr_jobs.clone()))?;
         registry.register(Box::new(ocr_duration.clone()))?;
         registry.register(Box::new(ocr_outcomes.clone()))?;
+        let cert_expiry = IntGaugeVec::new(
+            Opts::new(
+                "fin_tls_certificate_expiry_timestamp_seconds",
+                "When the served certificate expires (Unix seconds), by name.",
+            ),
+            &["name"],
+        )?;
+        let acme_orders = IntCounterVec::new(
+            Opts::new(
+                "fin_acme_orders_total",
+                "ACME certificate orders, by outcome (success, failure).",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(cert_expiry.clone()))?;
+        registry.register(Box::new(acme_orders.clone()))?;
         registry.register(Box::new(build_info))?;
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -101,6 +119,8 @@ impl Metrics {
             ocr_jobs,
             ocr_duration,
             ocr_outcomes,
+            cert_expiry,
+            acme_orders,
         }))
     }
 
@@ -136,6 +156,18 @@ impl Metrics {
     /// Counts one finished OCR attempt.
     pub fn observe_ocr_outcome(&self, outcome: &str) {
         self.ocr_outcomes.with_label_values(&[outcome]).inc();
+    }
+
+    /// Records when the certificate served for these names expires.
+    pub fn set_certificate_expiry(&self, names: &[String], not_after: i64) {
+        for name in names {
+            self.cert_expiry.with_label_values(&[name]).set(not_after);
+        }
+    }
+
+    /// Counts one finished ACME order.
+    pub fn observe_acme_order(&self, outcome: &str) {
+        self.acme_orders.with_label_values(&[outcome]).inc();
     }
 
     /// The registry in the Prometheus text exposition format.

@@ -46,6 +46,24 @@ pub struct TlsStatus {
     pub not_after: i64,
     /// SHA-256 of the leaf certificate (DER), colon-separated hex.
     pub fingerprint_sha256: String,
+    /// In `acme` mode: the state of ordering and renewal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme: Option<AcmeStatus>,
+}
+
+/// Certificates from an ACME CA: what is served, when it renews, what failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcmeStatus {
+    /// The CA's directory URL.
+    pub directory: String,
+    pub domains: Vec<String>,
+    /// Unix seconds; `None` until the first certificate from the CA is served.
+    pub issued_not_after: Option<i64>,
+    pub next_renewal: Option<i64>,
+    pub last_attempt: Option<i64>,
+    pub last_error: Option<String>,
+    /// An order is running now.
+    pub ordering: bool,
 }
 
 /// Error body of every non-2xx admin response.

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 pub use startup::AppError;
 
 use crate::config::Settings;
+use crate::config::TlsSource;
 use crate::http::{self, RateLimits, RequestObserver};
 use crate::metrics::Metrics;
 use crate::ocr::Engine;
@@ -26,7 +27,7 @@ use crate::service::receipts::{ReceiptSettings, Receipts};
 use crate::service::users::Users;
 use crate::service::{Services, System};
 use crate::store::Store;
-use crate::tls::{CertResolver, TlsAcceptor};
+use crate::tls::{AcmeRenewal, CertResolver, TlsAcceptor};
 use crate::{admin, jobs, metrics};
 
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,9 +75,25 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         pid: std::process::id(),
     };
 
+    let metrics = Metrics::new(crate::VERSION).map_err(|e| AppError::Internal(e.to_string()))?;
+    metrics.set_certificate_expiry(&resolver.info().sans, resolver.info().not_after);
+    let acme = match &settings.tls {
+        TlsSource::Acme(source) => Some(startup::acme_renewal(
+            &settings,
+            source,
+            resolver.clone(),
+            &metrics,
+        )?),
+        _ => None,
+    };
     let tls_mode = settings.tls.mode_name();
     let probe_resolver = resolver.clone();
-    let tls_probe = Arc::new(move || startup::tls_status(tls_mode, &probe_resolver.info()));
+    let probe_acme = acme.as_ref().map(|(renewal, _)| renewal.clone());
+    let tls_probe = Arc::new(move || {
+        let mut status = startup::tls_status(tls_mode, &probe_resolver.info());
+        status.acme = probe_acme.as_ref().map(AcmeRenewal::status);
+        status
+    });
     let hashing = PasswordHashing::new(HashCost {
         memory_kib: settings.auth.argon2_memory_kib,
         iterations: settings.auth.argon2_iterations,
@@ -125,7 +142,6 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         audit,
         receipts: receipts.clone(),
     };
-    let metrics = Metrics::new(crate::VERSION).map_err(|e| AppError::Internal(e.to_string()))?;
     let observer: RequestObserver = {
         let metrics = metrics.clone();
         Arc::new(move |r| {
@@ -173,7 +189,11 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
                 name: "http",
                 listener,
                 tls: None,
-                service: http::redirect_service(https_addr.port(), default_host),
+                service: http::redirect_service(
+                    https_addr.port(),
+                    default_host,
+                    acme.as_ref().and_then(|(_, answers)| answers.clone()),
+                ),
                 header_read_timeout: settings.header_read_timeout,
                 grace: settings.shutdown_grace,
             }
@@ -190,6 +210,9 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         stopped(&stop_rx),
     ));
     tasks.spawn(sweep_limits(limits, stopped(&stop_rx)));
+    if let Some((renewal, _)) = &acme {
+        tasks.spawn(renewal.clone().run(stop_rx.clone()));
+    }
     let workers = jobs::start(
         receipts,
         engine,

@@ -79,7 +79,52 @@ pub(super) fn load_certificate(settings: &Settings) -> Result<LoadedCert, TlsErr
             tls::self_signed(&settings.state_dir.join("tls"), &settings.hostnames)
         }
         TlsSource::Files { cert, key } => tls::from_files(cert, key),
+        // Served until the first certificate from the CA arrives; `/readyz`
+        // says not ready meanwhile.
+        TlsSource::Acme(acme) => tls::self_signed(&settings.state_dir.join("tls"), &acme.domains),
     }
+}
+
+/// The background ACME renewal for `tls.mode = "acme"`, and the http-01
+/// answers for the HTTP listener (none with a dns-01 hook).
+pub(super) fn acme_renewal(
+    settings: &Settings,
+    source: &crate::config::AcmeSource,
+    resolver: std::sync::Arc<tls::CertResolver>,
+    metrics: &std::sync::Arc<crate::metrics::Metrics>,
+) -> Result<(tls::AcmeRenewal, Option<crate::http::ChallengeAnswers>), AppError> {
+    use tls::acme::{AcmeSettings, Challenge, Directory, Http01Answers};
+    let directory: Directory = source
+        .directory
+        .parse()
+        .map_err(|e: tls::acme::AcmeError| AppError::Internal(e.to_string()))?;
+    let acme_settings = AcmeSettings {
+        directory,
+        email: source.email.clone(),
+        domains: source.domains.clone(),
+        dir: settings.state_dir.join("acme"),
+    };
+    let (challenge, answers) = match &source.dns_hook {
+        Some(hook) => (Challenge::Dns01 { hook: hook.clone() }, None),
+        None => {
+            let answers = Http01Answers::default();
+            let serving = answers.clone();
+            let answer: crate::http::ChallengeAnswers =
+                std::sync::Arc::new(move |token: &str| serving.answer(token));
+            (Challenge::Http01(answers), Some(answer))
+        }
+    };
+    let (orders, expiry) = (metrics.clone(), metrics.clone());
+    let observer = tls::AcmeObserver {
+        order: Box::new(move |outcome| orders.observe_acme_order(outcome)),
+        expiry: Box::new(move |name, not_after| {
+            expiry.set_certificate_expiry(&[name.to_string()], not_after)
+        }),
+    };
+    Ok((
+        tls::AcmeRenewal::new(acme_settings, challenge, resolver, observer),
+        answers,
+    ))
 }
 
 pub(super) async fn bind_tcp(
@@ -109,6 +154,7 @@ pub(super) fn tls_status(mode: &str, info: &CertInfo) -> TlsStatus {
         not_before: info.not_before,
         not_after: info.not_after,
         fingerprint_sha256: info.fingerprint_sha256.clone(),
+        acme: None,
     }
 }
 

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 pub use raw::RawConfig;
 pub use settings::{
-    AuthSettings, Limit, Limits, LogFormat, OcrSettings, Registration, Settings, TlsSource,
+    AcmeSource, AuthSettings, Limit, Limits, LogFormat, OcrSettings, Registration, Settings,
+    TlsSource,
 };
 
 /// Where the packaged daemon looks for its configuration.
@@ -118,6 +119,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
             .with_list_parse_key("server.hostnames")
             .with_list_parse_key("server.trusted_proxies")
             .with_list_parse_key("server.cors_origins")
+            .with_list_parse_key("tls.acme.domains")
             .try_parsing(true)
             .source(Some(env_overrides(&opts.env))),
     );

@@ -140,6 +140,7 @@ impl Default for RawTls {
             mode: "self-signed".into(),
             cert_file: String::new(),
             key_file: String::new(),
+            acme: RawAcme::default(),
         }
     }
 }

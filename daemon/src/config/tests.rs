@@ -232,3 +232,55 @@ fn the_shipped_config_documents_every_key_with_its_default() {
         }
     }
 }
+
+#[test]
+fn acme_mode_is_checked_for_names_directory_and_a_way_to_prove_them() {
+    let acme = |extra: &[(&str, &str)]| {
+        let mut env = vec![("FIN_TLS__MODE", "acme")];
+        env.extend_from_slice(extra);
+        load(&opts(None, &env))
+    };
+    let err = acme(&[]).expect_err("localhost only").to_string();
+    assert!(err.contains("tls.acme.domains"), "{err}");
+
+    let settings = acme(&[(
+        "FIN_SERVER__HOSTNAMES",
+        "fin.example.org,10.0.0.2,localhost",
+    )])
+    .expect("names from hostnames");
+    let crate::config::TlsSource::Acme(source) = settings.settings.tls else {
+        panic!("acme mode");
+    };
+    assert_eq!(source.domains, ["fin.example.org"]);
+    assert_eq!(source.directory, "letsencrypt");
+    assert_eq!(source.dns_hook, None);
+
+    let err = acme(&[
+        ("FIN_TLS__ACME__DOMAINS", "fin.example.org"),
+        ("FIN_SERVER__HTTP_LISTEN", ""),
+    ])
+    .expect_err("no way to answer http-01")
+    .to_string();
+    assert!(
+        err.contains("server.http_listen") && err.contains("dns_hook"),
+        "{err}"
+    );
+
+    let err = acme(&[("FIN_TLS__ACME__DOMAINS", "*.example.org")])
+        .expect_err("wildcard needs dns-01")
+        .to_string();
+    assert!(err.contains("dns_hook"), "{err}");
+    acme(&[
+        ("FIN_TLS__ACME__DOMAINS", "*.example.org,example.org"),
+        ("FIN_TLS__ACME__DNS_HOOK", "/usr/local/bin/dns-hook"),
+    ])
+    .expect("wildcard with a hook");
+
+    let err = acme(&[
+        ("FIN_TLS__ACME__DOMAINS", "fin.example.org"),
+        ("FIN_TLS__ACME__DIRECTORY", "http://ca.example/dir"),
+    ])
+    .expect_err("plain http directory")
+    .to_string();
+    assert!(err.contains("tls.acme.directory"), "{err}");
+}

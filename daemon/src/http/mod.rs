@@ -11,7 +11,7 @@ mod routes;
 mod service;
 
 pub use limits::RateLimits;
-pub use redirect::redirect_service;
+pub use redirect::{ChallengeAnswers, redirect_service};
 pub use service::{HttpService, PeerAddr, RequestObserver, RequestRecord};
 
 use crate::service::Services;

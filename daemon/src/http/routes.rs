@@ -455,6 +455,7 @@ mod tests {
             not_before: 0,
             not_after: i64::MAX,
             fingerprint_sha256: String::new(),
+            acme: None,
         });
         let listeners = fin_proto::Listeners {
             https: "127.0.0.1:1".into(),

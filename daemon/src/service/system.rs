@@ -99,7 +99,13 @@ impl System {
     fn tls_check(&self) -> Check {
         let now = unix_now();
         let tls = (self.tls)();
-        if now >= tls.not_after {
+        if let Some(acme) = tls.acme.as_ref().filter(|a| a.issued_not_after.is_none()) {
+            let why = match &acme.last_error {
+                Some(error) => format!("waiting for the first certificate from the ACME CA; last attempt failed: {error}"),
+                None => "waiting for the first certificate from the ACME CA (a temporary self-signed one is served)".to_string(),
+            };
+            check("tls", Some(why))
+        } else if now >= tls.not_after {
             check("tls", Some("the certificate has expired".to_string()))
         } else if now < tls.not_before {
             check("tls", Some("the certificate is not valid yet".to_string()))
@@ -137,6 +143,7 @@ pub(crate) mod tests {
             not_before: 0,
             not_after,
             fingerprint_sha256: String::new(),
+            acme: None,
         })
     }
 

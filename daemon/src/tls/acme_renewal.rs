@@ -20,16 +20,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 /// An order that takes longer is abandoned (acme-lib polls without a deadline).
 const ORDER_TIME_LIMIT: Duration = Duration::from_secs(600);
 
-/// What `finctl cert status` and `/readyz` show.
-#[derive(Debug, Clone, Default)]
-pub struct AcmeStatus {
-    /// Unix seconds of the certificate served from the CA, if any yet.
-    pub not_after: Option<i64>,
-    pub next_renewal: Option<i64>,
-    pub last_error: Option<String>,
-    pub last_attempt: Option<i64>,
-    pub ordering: bool,
-}
+use fin_proto::admin::AcmeStatus;
 
 /// Counts and gauges the renewal reports; given by the composition root.
 pub struct AcmeObserver {
@@ -54,11 +45,16 @@ impl AcmeRenewal {
         resolver: Arc<CertResolver>,
         observer: AcmeObserver,
     ) -> Self {
+        let status = AcmeStatus {
+            directory: settings.directory.url().to_string(),
+            domains: settings.domains.clone(),
+            ..AcmeStatus::default()
+        };
         AcmeRenewal {
             settings,
             challenge,
             resolver,
-            status: Arc::new(Mutex::new(AcmeStatus::default())),
+            status: Arc::new(Mutex::new(status)),
             renew_now: Arc::new(Notify::new()),
             observer: Arc::new(observer),
         }
@@ -152,20 +148,25 @@ impl AcmeRenewal {
 
     /// Swaps `issued` in unless it is already what is served.
     fn serve(&self, issued: &Issued) {
-        if self.status().not_after == Some(issued.not_after)
+        if self.status().issued_not_after == Some(issued.not_after)
             && self.resolver.info().not_after == issued.not_after
         {
             return;
         }
         let origin = Path::new("acme");
-        match files::load_pem(issued.cert_pem.as_bytes(), issued.key_pem.as_bytes(), origin, origin) {
+        match files::load_pem(
+            issued.cert_pem.as_bytes(),
+            issued.key_pem.as_bytes(),
+            origin,
+            origin,
+        ) {
             Ok(cert) => {
                 for name in &cert.info.sans {
                     (self.observer.expiry)(name, issued.not_after);
                 }
                 self.resolver.swap(cert);
                 self.update(|s| {
-                    s.not_after = Some(issued.not_after);
+                    s.issued_not_after = Some(issued.not_after);
                     s.next_renewal = Some(issued.renewal_at());
                 });
             }

@@ -4,6 +4,7 @@
 
 mod acceptor;
 pub mod acme;
+mod acme_renewal;
 mod files;
 mod info;
 mod resolver;
@@ -12,6 +13,7 @@ mod self_signed;
 use std::path::PathBuf;
 
 pub use acceptor::{TlsAcceptor, TlsStream};
+pub use acme_renewal::{AcmeObserver, AcmeRenewal};
 pub use info::CertInfo;
 pub use resolver::CertResolver;
 

@@ -1,6 +1,7 @@
 //! End-to-end tests against the real binaries. One test binary with modules,
 //! so the suite links once.
 
+mod acme;
 mod admin;
 mod auth;
 mod config;

@@ -1,0 +1,230 @@
+//! Certificates from a real ACME server: Pebble, started around the test run
+//! by `tests/run` (through `tests/pebble/run.sh`). Skipped, with a message,
+//! when Pebble is not running.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fin_e2e::{Daemon, TestBox, text};
+use reqwest::StatusCode;
+
+/// Pebble validates http-01 on one fixed port: one test at a time uses it.
+static HTTP01_PORT: Mutex<()> = Mutex::new(());
+
+struct Pebble {
+    directory: String,
+    management: String,
+    http_port: String,
+    ca_pem: Vec<u8>,
+}
+
+fn pebble(test: &str) -> Option<Pebble> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let found = (|| {
+        Some(Pebble {
+            directory: var("FIN_PEBBLE_DIRECTORY")?,
+            management: var("FIN_PEBBLE_MANAGEMENT")?,
+            http_port: var("FIN_PEBBLE_HTTP_PORT")?,
+            ca_pem: std::fs::read(var("FIN_PEBBLE_CA")?).ok()?,
+        })
+    })();
+    if found.is_none() {
+        eprintln!("SKIPPED {test}: no Pebble (run the tests with tests/run, which starts one)");
+    }
+    found
+}
+
+impl Pebble {
+    /// Pebble's root for the certificates it issues (it changes every start).
+    async fn issuing_root(&self) -> Vec<u8> {
+        let client = reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&self.ca_pem).expect("ca"))
+            .build()
+            .expect("client");
+        client
+            .get(format!("{}/roots/0", self.management))
+            .send()
+            .await
+            .expect("roots")
+            .bytes()
+            .await
+            .expect("bytes")
+            .to_vec()
+    }
+
+    fn testbox(&self, domain: &str) -> TestBox {
+        TestBox::with_config(&format!(
+            "[tls]\nmode = \"acme\"\n\n[tls.acme]\ndirectory = \"{}\"\nemail = \"ops@{domain}\"\ndomains = [\"{domain}\"]\n",
+            self.directory
+        ))
+        .env("FIN_SERVER__HTTP_LISTEN", &format!("127.0.0.1:{}", self.http_port))
+    }
+}
+
+/// Polls `/readyz` (trusting any certificate) until it is 200.
+async fn wait_ready(daemon: &Daemon, limit: Duration) -> serde_json::Value {
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .resolve("localhost", daemon.https_addr())
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    loop {
+        let response = client
+            .get(daemon.url("/readyz"))
+            .send()
+            .await
+            .expect("readyz");
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.expect("json");
+        if status == StatusCode::OK {
+            return body;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "not ready after {limit:?}: {body}\n{}",
+            daemon.output()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn metrics(daemon: &Daemon) -> String {
+    reqwest::get(format!("http://{}/metrics", daemon.metrics_addr()))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
+
+/// A client that trusts only Pebble's issuing root and finds `domain` on the daemon.
+fn trusting_pebble(root: &[u8], domain: &str, daemon: &Daemon) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(root).expect("root"))
+        .resolve(domain, daemon.https_addr())
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn a_certificate_is_obtained_over_http01_served_and_reused_after_a_restart() {
+    let Some(pebble) = pebble("a_certificate_is_obtained_over_http01") else {
+        return;
+    };
+    let _port = HTTP01_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let domain = "fin.test";
+    let testbox = pebble.testbox(domain);
+    let mut daemon = testbox.start();
+    wait_ready(&daemon, Duration::from_secs(90)).await;
+
+    let root = pebble.issuing_root().await;
+    let url = format!("https://{domain}:{}/healthz", daemon.https_addr().port());
+    let response = trusting_pebble(&root, domain, &daemon)
+        .get(&url)
+        .send()
+        .await
+        .expect("a client trusting only the CA accepts the daemon");
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let output = testbox.finctl(&["status", "--json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(status["tls"]["mode"], "acme");
+    assert!(
+        status["tls"]["acme"]["issued_not_after"].is_i64(),
+        "{status}"
+    );
+    assert!(status["tls"]["acme"]["last_error"].is_null(), "{status}");
+    let fingerprint = status["tls"]["fingerprint_sha256"].clone();
+    let m = metrics(&daemon).await;
+    assert!(
+        m.contains("fin_acme_orders_total{outcome=\"success\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("fin_tls_certificate_expiry_timestamp_seconds{name=\"fin.test\"}"),
+        "{m}"
+    );
+    for file in ["acme/account.key", "acme/certs/fin.test.key"] {
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(testbox.state_dir().join(file))
+                .expect(file)
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+
+    // A restart serves the stored certificate: no new order.
+    daemon.stop();
+    let daemon = testbox.start();
+    wait_ready(&daemon, Duration::from_secs(30)).await;
+    let response = trusting_pebble(&root, domain, &daemon)
+        .get(format!(
+            "https://{domain}:{}/healthz",
+            daemon.https_addr().port()
+        ))
+        .send()
+        .await
+        .expect("still trusted after the restart");
+    assert_eq!(response.status(), StatusCode::OK);
+    let m = metrics(&daemon).await;
+    assert!(
+        !m.contains("fin_acme_orders_total{"),
+        "no order after a restart: {m}"
+    );
+    let output = testbox.finctl(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(status["tls"]["fingerprint_sha256"], fingerprint);
+}
+
+#[tokio::test]
+async fn an_unreachable_ca_leaves_the_box_up_not_ready_and_saying_why() {
+    let Some(_pebble) = pebble("an_unreachable_ca_leaves_the_box_up") else {
+        return;
+    };
+    let testbox = TestBox::with_config(
+        "[tls]\nmode = \"acme\"\n\n[tls.acme]\ndirectory = \"https://127.0.0.1:1/dir\"\ndomains = [\"down.test\"]\n",
+    );
+    let daemon = testbox.start();
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .resolve("localhost", daemon.https_addr())
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    loop {
+        let response = client
+            .get(daemon.url("/readyz"))
+            .send()
+            .await
+            .expect("readyz");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = response.json().await.expect("json");
+        let detail = body["checks"][1]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(detail.contains("ACME"), "{body}");
+        if detail.contains("failed") {
+            assert!(detail.contains("unreachable"), "{body}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The temporary certificate keeps serving; the daemon did not exit.
+    let response = client
+        .get(daemon.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(response.status(), StatusCode::OK);
+    let m = metrics(&daemon).await;
+    assert!(
+        m.contains("fin_acme_orders_total{outcome=\"failure\"} 1"),
+        "{m}"
+    );
+}
