@@ -2,6 +2,7 @@
 //! daemon over the admin socket and never opens the database itself.
 
 mod audit;
+mod cert;
 mod client;
 mod error;
 mod setup;
@@ -58,6 +59,9 @@ enum Command {
     /// Manage the daemon's secrets.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// The HTTPS certificate: status, ACME renewal, reload of files.
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
 }
 
 #[derive(Subcommand)]
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Command::Setup(args) => setup::run(*args, cli.json),
         Command::User(command) => user::run(&AdminClient::new(&cli.socket), command, cli.json),
         Command::Audit(args) => audit::run(&AdminClient::new(&cli.socket), args, cli.json),
+        Command::Cert(command) => cert::run(&AdminClient::new(&cli.socket), command, cli.json),
         Command::Secrets(SecretsCommand::RotateJwt) => {
             rotate_jwt(&AdminClient::new(&cli.socket), cli.json)
         }

@@ -106,6 +106,24 @@ pub struct User {
 /// `POST`: make a new JWT signing secret (the old one verifies until its tokens expire).
 pub const ROTATE_JWT_PATH: &str = "/v1/secrets/jwt/rotate";
 
+/// `POST` [`CertRenew`]: order a new ACME certificate now (mode `acme`).
+pub const CERT_RENEW_PATH: &str = "/v1/cert/renew";
+/// `POST`: read the certificate files again (mode `files`), like SIGHUP.
+pub const CERT_RELOAD_PATH: &str = "/v1/cert/reload";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertRenew {
+    /// Renew even when the certificate is not due yet.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Answer of the certificate actions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertAction {
+    pub message: String,
+}
+
 /// Answer of [`ROTATE_JWT_PATH`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rotated {

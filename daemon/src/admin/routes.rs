@@ -96,6 +96,25 @@ pub async fn answer(
                 Err(e) => service_error(e),
             }
         }
+        (&Method::POST, fin_proto::admin::CERT_RENEW_PATH) => {
+            let request: fin_proto::admin::CertRenew = match read_json(req).await {
+                Ok(request) => request,
+                Err(response) => return response,
+            };
+            match services.system.renew_certificate(request.force) {
+                Ok(message) => json(
+                    StatusCode::ACCEPTED,
+                    &fin_proto::admin::CertAction { message },
+                ),
+                Err(e) => service_error(e),
+            }
+        }
+        (&Method::POST, fin_proto::admin::CERT_RELOAD_PATH) => {
+            match services.system.reload_certificate() {
+                Ok(message) => json(StatusCode::OK, &fin_proto::admin::CertAction { message }),
+                Err(e) => service_error(e),
+            }
+        }
         (&Method::POST, ROTATE_JWT_PATH) => {
             match services.sessions.rotate_signing_key(&actor).await {
                 Ok(kid) => json(

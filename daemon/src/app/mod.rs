@@ -123,7 +123,12 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     let services = Services {
         system: Arc::new(
             System::new(store.clone(), tls_probe, listeners.clone())
-                .with_ocr_models(engine.models().to_vec()),
+                .with_ocr_models(engine.models().to_vec())
+                .with_cert_control(cert_control(
+                    &settings,
+                    &resolver,
+                    acme.as_ref().map(|(r, _)| r.clone()),
+                )),
         ),
         users: Arc::new(Users::new(
             store.clone(),
@@ -243,6 +248,24 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     Ok(())
 }
 
+/// `finctl cert renew` (ACME mode) and `finctl cert reload` (files mode).
+fn cert_control(
+    settings: &Settings,
+    resolver: &Arc<CertResolver>,
+    acme: Option<AcmeRenewal>,
+) -> crate::service::CertControl {
+    let (settings, resolver) = (settings.clone(), resolver.clone());
+    crate::service::CertControl {
+        renew: Arc::new(move |force| {
+            match &acme {
+            Some(renewal) => renewal.request_renewal(force),
+            None => Err("renewal applies to tls.mode = \"acme\"; files are reloaded with `finctl cert reload`, self-signed certificates renew at start".into()),
+        }
+        }),
+        reload: Arc::new(move || reload_certificate(&settings, &resolver)),
+    }
+}
+
 /// Loads and verifies the OCR models off the runtime; a damaged or unknown
 /// model stops the start with a message naming the file.
 async fn load_ocr_engine(settings: &Settings) -> Result<Arc<Engine>, AppError> {
@@ -307,22 +330,40 @@ impl Signals {
             tokio::select! {
                 _ = self.term.recv() => return,
                 _ = self.int.recv() => return,
-                _ = self.hup.recv() => reload_certificate(settings, resolver),
+                _ = self.hup.recv() => {
+                    let _ = reload_certificate(settings, resolver);
+                }
             }
         }
     }
 }
 
 /// A failed reload keeps the current certificate serving.
-fn reload_certificate(settings: &Settings, resolver: &CertResolver) {
+fn reload_certificate(settings: &Settings, resolver: &CertResolver) -> Result<String, String> {
+    if matches!(settings.tls, TlsSource::Acme(_)) {
+        tracing::info!(
+            "reload asked for in ACME mode: certificates renew by themselves; nothing reloaded"
+        );
+        return Err(
+            "in tls.mode = \"acme\" certificates renew by themselves; use `finctl cert renew`"
+                .into(),
+        );
+    }
     match startup::load_certificate(settings) {
         Ok(cert) => {
             let info = cert.info.clone();
             resolver.swap(cert);
             tracing::info!(subject = %info.subject, not_after = info.not_after, fingerprint = %info.fingerprint_sha256, "certificate reloaded");
+            Ok(format!(
+                "certificate reloaded: {} until {}",
+                info.subject, info.not_after
+            ))
         }
         Err(e) => {
-            tracing::error!(error = %e, "certificate reload failed; the previous certificate stays in use")
+            tracing::error!(error = %e, "certificate reload failed; the previous certificate stays in use");
+            Err(format!(
+                "reload failed, the previous certificate stays in use: {e}"
+            ))
         }
     }
 }

@@ -13,7 +13,7 @@ pub mod users;
 use std::sync::Arc;
 
 pub(crate) use system::unix_now;
-pub use system::{System, TlsProbe};
+pub use system::{CertControl, System, TlsProbe};
 pub(crate) use users::new_id;
 
 /// Everything the front ends can ask for.

@@ -14,6 +14,14 @@ use crate::store::{LATEST_SCHEMA, Store};
 /// composition root so this layer need not know the TLS module.
 pub type TlsProbe = Arc<dyn Fn() -> TlsStatus + Send + Sync>;
 
+/// Certificate actions for `finctl cert`; given by the composition root.
+/// Each answers with a message for the operator, or why it cannot act.
+#[derive(Clone)]
+pub struct CertControl {
+    pub renew: Arc<dyn Fn(bool) -> Result<String, String> + Send + Sync>,
+    pub reload: Arc<dyn Fn() -> Result<String, String> + Send + Sync>,
+}
+
 pub struct System {
     store: Store,
     tls: TlsProbe,
@@ -21,6 +29,7 @@ pub struct System {
     started: Instant,
     started_at: i64,
     ocr_models: Vec<crate::ocr::ModelInfo>,
+    cert: Option<CertControl>,
 }
 
 impl System {
@@ -32,7 +41,29 @@ impl System {
             started: Instant::now(),
             started_at: unix_now(),
             ocr_models: Vec::new(),
+            cert: None,
         }
+    }
+
+    pub fn with_cert_control(mut self, control: CertControl) -> Self {
+        self.cert = Some(control);
+        self
+    }
+
+    /// Orders a new ACME certificate (`force`: even when not due).
+    pub fn renew_certificate(&self, force: bool) -> Result<String, ServiceError> {
+        let control = self.cert.as_ref().ok_or_else(|| {
+            ServiceError::Conflict("certificate actions are not available".into())
+        })?;
+        (control.renew)(force).map_err(ServiceError::Conflict)
+    }
+
+    /// Reads the certificate files again.
+    pub fn reload_certificate(&self) -> Result<String, ServiceError> {
+        let control = self.cert.as_ref().ok_or_else(|| {
+            ServiceError::Conflict("certificate actions are not available".into())
+        })?;
+        (control.reload)().map_err(ServiceError::Conflict)
     }
 
     /// The OCR models loaded (and verified) at start, reported by `/readyz`.

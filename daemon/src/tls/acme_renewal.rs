@@ -64,9 +64,21 @@ impl AcmeRenewal {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// Asks for an order now (`finctl cert renew --force`), whatever is due.
-    pub fn renew_now(&self) {
+    /// Asks for an order now (`finctl cert renew`): when due, or always with `force`.
+    pub fn request_renewal(&self, force: bool) -> Result<String, String> {
+        let status = self.status();
+        if status.ordering {
+            return Ok("an order is running already; see `finctl cert status`".into());
+        }
+        let now = crate::service::unix_now();
+        if !force && let Some(next) = status.next_renewal.filter(|next| *next > now) {
+            return Err(format!(
+                "the certificate is not due for renewal for {} more hours; use --force to renew anyway",
+                (next - now) / 3600
+            ));
+        }
         self.renew_now.notify_one();
+        Ok("renewal started; see `finctl cert status`".into())
     }
 
     /// Runs until `shutdown` turns true.

@@ -157,6 +157,38 @@ async fn a_certificate_is_obtained_over_http01_served_and_reused_after_a_restart
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
 
+    // Not due yet: renew refuses without --force; with it the new
+    // certificate is swapped in while a connection opened before it stays usable.
+    let output = testbox.finctl(&["cert", "renew"]);
+    assert!(!output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("--force"), "{}", text(&output));
+    let kept_alive = trusting_pebble(&root, domain, &daemon);
+    let response = kept_alive.get(&url).send().await.expect("before renewal");
+    assert_eq!(response.status(), StatusCode::OK);
+    let output = testbox.finctl(&["cert", "renew", "--force"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let started = Instant::now();
+    let renewed = loop {
+        let output = testbox.finctl(&["status", "--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        if status["tls"]["fingerprint_sha256"] != fingerprint {
+            break status["tls"]["fingerprint_sha256"].clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no new certificate: {status}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let response = kept_alive.get(&url).send().await.expect("the open connection still works");
+    assert_eq!(response.status(), StatusCode::OK);
+    let m = metrics(&daemon).await;
+    assert!(m.contains("fin_acme_orders_total{outcome=\"success\"} 2"), "{m}");
+    let output = testbox.finctl(&["cert", "status"]);
+    let shown = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(shown.contains("mode         acme") && shown.contains("last error   none"), "{shown}");
+    assert!(shown.contains("fin.test") && shown.contains("next renewal"), "{shown}");
+    let output = testbox.finctl(&["cert", "reload"]);
+    assert!(!output.status.success(), "reload is for files mode: {}", text(&output));
+    let fingerprint = renewed;
+
     // A restart serves the stored certificate: no new order.
     daemon.stop();
     let daemon = testbox.start();
@@ -227,4 +259,27 @@ async fn an_unreachable_ca_leaves_the_box_up_not_ready_and_saying_why() {
         m.contains("fin_acme_orders_total{outcome=\"failure\"} 1"),
         "{m}"
     );
+}
+
+#[tokio::test]
+async fn dns01_through_the_operators_hook() {
+    let Some(pebble) = pebble("dns01_through_the_operators_hook") else {
+        return;
+    };
+    let hook = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pebble/dns-hook.sh");
+    let domain = "dns.test";
+    let testbox = TestBox::with_config(&format!(
+        "[tls]\nmode = \"acme\"\n\n[tls.acme]\ndirectory = \"{}\"\ndomains = [\"{domain}\"]\ndns_hook = \"{}\"\n",
+        pebble.directory,
+        hook.display()
+    ));
+    let daemon = testbox.start();
+    wait_ready(&daemon, Duration::from_secs(90)).await;
+    let root = pebble.issuing_root().await;
+    let response = trusting_pebble(&root, domain, &daemon)
+        .get(format!("https://{domain}:{}/healthz", daemon.https_addr().port()))
+        .send()
+        .await
+        .expect("trusted");
+    assert_eq!(response.status(), StatusCode::OK);
 }
