@@ -29,11 +29,19 @@ for _ in sys.argv[1:]:
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
-read -r acme_port mgmt_port http_port tls_port dns_port chall_mgmt_port \
-    < <(free_ports a b c d e f)
+# Started again in the same folder (a test that takes the CA down and back
+# up), Pebble keeps its ports and certificates, so clients still find it.
+if [ -f "$dir/ports" ]; then
+    read -r acme_port mgmt_port http_port tls_port dns_port chall_mgmt_port < "$dir/ports"
+else
+    read -r acme_port mgmt_port http_port tls_port dns_port chall_mgmt_port \
+        < <(free_ports a b c d e f)
+    echo "$acme_port $mgmt_port $http_port $tls_port $dns_port $chall_mgmt_port" > "$dir/ports"
+fi
 
 # A CA of our own and a certificate for localhost/127.0.0.1 signed by it:
 # Pebble ships none, and the client must be able to trust Pebble's HTTPS.
+if [ ! -f "$dir/localhost.pem" ]; then
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj "/CN=fin test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -41,6 +49,7 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$dir/localhost.ext"
 openssl x509 -req -in "$dir/localhost.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
     -CAcreateserial -days 2 -extfile "$dir/localhost.ext" -out "$dir/localhost.pem" 2>/dev/null
+fi
 
 # httpPort is where Pebble's validator connects for http-01: the test's own
 # challenge server listens there (FIN_PEBBLE_HTTP_PORT).

@@ -85,6 +85,26 @@ impl AcmeRenewal {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut backoff = FIRST_BACKOFF;
         let mut forced = false;
+        // A box restarting in a loop must not order at every start: a failure
+        // recorded by an earlier run is waited out first.
+        if let Some((wait, previous)) = self.recorded_backoff() {
+            tracing::warn!(wait = ?wait, "an earlier ACME order failed; waiting before the next one");
+            backoff = previous;
+            if let Some(issued) = {
+                let settings = self.settings.clone();
+                tokio::task::spawn_blocking(move || acme::stored(&settings))
+                    .await
+                    .ok()
+                    .flatten()
+            } {
+                self.serve(&issued);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.renew_now.notified() => forced = true,
+                _ = shutdown.changed() => return,
+            }
+        }
         while !*shutdown.borrow() {
             let stored = {
                 let settings = self.settings.clone();
@@ -109,12 +129,14 @@ impl AcmeRenewal {
                         Ok(issued) => {
                             self.serve(&issued);
                             backoff = FIRST_BACKOFF;
+                            self.record_backoff(None);
                             Duration::from_secs((issued.renewal_at() - now).max(1) as u64)
                                 .min(CHECK_EVERY)
                         }
                         Err(reason) => {
                             let wait = with_jitter(backoff);
                             tracing::warn!(error = %reason, retry_in = ?wait, "ACME order failed; the current certificate keeps serving");
+                            self.record_backoff(Some(wait));
                             backoff = (backoff * 2).min(MAX_BACKOFF);
                             wait
                         }
@@ -184,6 +206,45 @@ impl AcmeRenewal {
             }
             Err(e) => tracing::error!(error = %e, "the ACME certificate cannot be served"),
         }
+    }
+
+    /// `acme/backoff`: when the last order failed and how long to wait after
+    /// it, so the wait survives restarts. Removed after a success.
+    fn backoff_file(&self) -> std::path::PathBuf {
+        self.settings.dir.join("backoff")
+    }
+
+    fn record_backoff(&self, wait: Option<Duration>) {
+        let path = self.backoff_file();
+        let result = match wait {
+            Some(wait) => std::fs::create_dir_all(&self.settings.dir).and_then(|()| {
+                std::fs::write(
+                    &path,
+                    format!("{} {}\n", crate::service::unix_now(), wait.as_secs()),
+                )
+            }),
+            None => match std::fs::remove_file(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            },
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, path = %path.display(), "cannot record the ACME backoff");
+        }
+    }
+
+    /// The rest of a recorded wait, and that wait (to continue doubling from).
+    fn recorded_backoff(&self) -> Option<(Duration, Duration)> {
+        let text = std::fs::read_to_string(self.backoff_file()).ok()?;
+        let mut parts = text.split_whitespace().map(|p| p.parse::<i64>().ok());
+        let (failed_at, wait) = (parts.next()??, parts.next()??);
+        let left = failed_at.saturating_add(wait) - crate::service::unix_now();
+        (left > 0).then(|| {
+            (
+                Duration::from_secs(left as u64),
+                Duration::from_secs(wait.max(1) as u64 * 2).min(MAX_BACKOFF),
+            )
+        })
     }
 
     fn update(&self, change: impl FnOnce(&mut AcmeStatus)) {

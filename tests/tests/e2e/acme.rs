@@ -174,19 +174,39 @@ async fn a_certificate_is_obtained_over_http01_served_and_reused_after_a_restart
         if status["tls"]["fingerprint_sha256"] != fingerprint {
             break status["tls"]["fingerprint_sha256"].clone();
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "no new certificate: {status}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no new certificate: {status}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    let response = kept_alive.get(&url).send().await.expect("the open connection still works");
+    let response = kept_alive
+        .get(&url)
+        .send()
+        .await
+        .expect("the open connection still works");
     assert_eq!(response.status(), StatusCode::OK);
     let m = metrics(&daemon).await;
-    assert!(m.contains("fin_acme_orders_total{outcome=\"success\"} 2"), "{m}");
+    assert!(
+        m.contains("fin_acme_orders_total{outcome=\"success\"} 2"),
+        "{m}"
+    );
     let output = testbox.finctl(&["cert", "status"]);
     let shown = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(shown.contains("mode         acme") && shown.contains("last error   none"), "{shown}");
-    assert!(shown.contains("fin.test") && shown.contains("next renewal"), "{shown}");
+    assert!(
+        shown.contains("mode         acme") && shown.contains("last error   none"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("fin.test") && shown.contains("next renewal"),
+        "{shown}"
+    );
     let output = testbox.finctl(&["cert", "reload"]);
-    assert!(!output.status.success(), "reload is for files mode: {}", text(&output));
+    assert!(
+        !output.status.success(),
+        "reload is for files mode: {}",
+        text(&output)
+    );
     let fingerprint = renewed;
 
     // A restart serves the stored certificate: no new order.
@@ -277,9 +297,152 @@ async fn dns01_through_the_operators_hook() {
     wait_ready(&daemon, Duration::from_secs(90)).await;
     let root = pebble.issuing_root().await;
     let response = trusting_pebble(&root, domain, &daemon)
-        .get(format!("https://{domain}:{}/healthz", daemon.https_addr().port()))
+        .get(format!(
+            "https://{domain}:{}/healthz",
+            daemon.https_addr().port()
+        ))
         .send()
         .await
         .expect("trusted");
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// A Pebble of this test's own, so it can be taken down and brought back.
+struct PrivatePebble {
+    dir: tempfile::TempDir,
+    script_dir: std::path::PathBuf,
+    env: std::collections::HashMap<String, String>,
+}
+
+impl PrivatePebble {
+    fn start() -> PrivatePebble {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pebble");
+        let mut pebble = PrivatePebble {
+            dir,
+            script_dir,
+            env: Default::default(),
+        };
+        pebble.up();
+        pebble
+    }
+
+    fn up(&mut self) {
+        let output = std::process::Command::new(self.script_dir.join("start.sh"))
+            .arg(self.dir.path())
+            .output()
+            .expect("start.sh");
+        assert!(output.status.success(), "{}", text(&output));
+        self.env = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    }
+
+    fn down(&self) {
+        let output = std::process::Command::new(self.script_dir.join("stop.sh"))
+            .arg(self.dir.path())
+            .output()
+            .expect("stop.sh");
+        assert!(output.status.success(), "{}", text(&output));
+    }
+
+    fn var(&self, name: &str) -> &str {
+        self.env.get(name).map(String::as_str).expect(name)
+    }
+}
+
+impl Drop for PrivatePebble {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+fn acme_status(testbox: &TestBox) -> serde_json::Value {
+    let output = testbox.finctl(&["status", "--json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    status["tls"].clone()
+}
+
+#[tokio::test]
+async fn a_ca_down_at_renewal_leaves_the_old_certificate_serving_until_it_is_back() {
+    let Some(_shared) = pebble("a_ca_down_at_renewal") else {
+        return;
+    };
+    let mut ca = PrivatePebble::start();
+    let domain = "renew.test";
+    let testbox = TestBox::with_config(&format!(
+        "[tls]\nmode = \"acme\"\n\n[tls.acme]\ndirectory = \"{}\"\ndomains = [\"{domain}\"]\n",
+        ca.var("FIN_PEBBLE_DIRECTORY")
+    ))
+    .env(
+        "FIN_SERVER__HTTP_LISTEN",
+        &format!("127.0.0.1:{}", ca.var("FIN_PEBBLE_HTTP_PORT")),
+    )
+    .env("SSL_CERT_FILE", ca.var("SSL_CERT_FILE"));
+    let daemon = testbox.start();
+    wait_ready(&daemon, Duration::from_secs(90)).await;
+    let first = acme_status(&testbox)["fingerprint_sha256"].clone();
+
+    ca.down();
+    let output = testbox.finctl(&["cert", "renew", "--force"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let started = Instant::now();
+    loop {
+        let tls = acme_status(&testbox);
+        if let Some(error) = tls["acme"]["last_error"].as_str() {
+            assert!(error.contains("unreachable"), "{tls}");
+            assert_eq!(
+                tls["fingerprint_sha256"], first,
+                "the old certificate keeps serving"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no error shown: {tls}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let shown = String::from_utf8_lossy(&testbox.finctl(&["cert", "status"]).stdout).to_string();
+    assert!(
+        shown.contains("last error") && shown.contains("unreachable"),
+        "{shown}"
+    );
+    let response = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .resolve(domain, daemon.https_addr())
+        .build()
+        .expect("client")
+        .get(format!(
+            "https://{domain}:{}/readyz",
+            daemon.https_addr().port()
+        ))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "a failed renewal does not make the box unready"
+    );
+
+    ca.up();
+    let output = testbox.finctl(&["cert", "renew", "--force"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let started = Instant::now();
+    loop {
+        let tls = acme_status(&testbox);
+        if tls["fingerprint_sha256"] != first && tls["acme"]["last_error"].is_null() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no renewal: {tls}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
