@@ -33,9 +33,17 @@ pub struct SetupArgs {
     /// PEM private key (with --tls-mode files).
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
-    /// E-mail for the ACME account, recorded for when ACME is switched on.
+    /// E-mail for the ACME account (with --tls-mode acme): the CA writes about expiry.
     #[arg(long, value_name = "EMAIL")]
     pub acme_email: Option<String>,
+    /// ACME CA: letsencrypt-staging (untrusted certificates, generous limits:
+    /// try it first), letsencrypt, or a directory URL.
+    #[arg(long, value_name = "CA", default_value = "letsencrypt-staging")]
+    pub acme_directory: String,
+    /// dns-01 hook command (with --tls-mode acme), for boxes that port 80
+    /// cannot reach or for wildcard names; without it http-01 on port 80 is used.
+    #[arg(long, value_name = "FILE")]
+    pub acme_dns_hook: Option<PathBuf>,
     #[arg(long, value_name = "DIR", default_value = "/var/lib/fin")]
     pub state_dir: PathBuf,
     #[arg(long, value_name = "DIR", default_value = "/var/log/fin")]
@@ -68,6 +76,8 @@ pub struct SetupArgs {
 pub enum TlsMode {
     SelfSigned,
     Files,
+    /// From Let's Encrypt (or another ACME CA), renewed automatically.
+    Acme,
 }
 
 /// What setup did, for humans and for `--json`.
@@ -89,6 +99,9 @@ pub fn run(mut args: SetupArgs, json: bool) -> Result<(), CtlError> {
         prompt_missing(&mut args)?;
     }
     let mut report = apply(&args)?;
+    if args.tls_mode == Some(TlsMode::Acme) {
+        report.notes.push(acme_note(&args));
+    }
     if let Some(name) = &args.admin {
         first_admin(&args, name, &mut report)?;
     }
@@ -177,6 +190,22 @@ fn validate(args: &SetupArgs) -> Result<(), CtlError> {
             )));
         }
     }
+    if args.tls_mode == Some(TlsMode::Acme) {
+        if args
+            .acme_dns_hook
+            .as_ref()
+            .is_some_and(|h| !h.is_absolute())
+        {
+            return Err(CtlError::Other(
+                "--acme-dns-hook must be an absolute path".into(),
+            ));
+        }
+        if args.acme_dns_hook.is_none() && args.http_listen.is_empty() {
+            return Err(CtlError::Other(
+                "--tls-mode acme without --acme-dns-hook proves the names over http-01 on port 80: keep --http-listen".into(),
+            ));
+        }
+    }
     if args.tls_mode == Some(TlsMode::Files)
         && (args.cert_file.is_none() || args.key_file.is_none())
     {
@@ -231,13 +260,17 @@ fn prompt_missing(args: &mut SetupArgs) -> Result<(), CtlError> {
             .collect();
     }
     if args.tls_mode.is_none() {
-        let answer = ask("TLS certificate: self-signed or files", "self-signed")?;
+        let answer = ask(
+            "TLS certificate: self-signed, files or acme (Let's Encrypt)",
+            "self-signed",
+        )?;
         args.tls_mode = Some(match answer.as_str() {
             "files" => TlsMode::Files,
             "self-signed" => TlsMode::SelfSigned,
+            "acme" => TlsMode::Acme,
             other => {
                 return Err(CtlError::Other(format!(
-                    "unknown TLS mode {other:?}: answer self-signed or files"
+                    "unknown TLS mode {other:?}: answer self-signed, files or acme"
                 )));
             }
         });
@@ -256,8 +289,8 @@ fn prompt_missing(args: &mut SetupArgs) -> Result<(), CtlError> {
             )?));
         }
     }
-    if args.acme_email.is_none() {
-        let answer = ask("E-mail for Let's Encrypt (optional, for later)", "")?;
+    if args.tls_mode == Some(TlsMode::Acme) && args.acme_email.is_none() {
+        let answer = ask("E-mail for the certificate authority (optional)", "")?;
         args.acme_email = Some(answer).filter(|a| !a.is_empty());
     }
     if args.admin.is_none() {
@@ -277,6 +310,25 @@ fn default_hostname() -> String {
 
 fn toml_string(value: &str) -> String {
     toml::Value::String(value.to_string()).to_string()
+}
+
+/// What the operator must arrange for ACME to work.
+fn acme_note(args: &SetupArgs) -> String {
+    let names = args.hostnames.join(", ");
+    let proof = match &args.acme_dns_hook {
+        Some(hook) => format!(
+            "dns-01: {} will be run as `HOOK set _acme-challenge.NAME VALUE` and `HOOK clear ...`; it must update your DNS",
+            hook.display()
+        ),
+        None => format!(
+            "http-01: port 80 (here {}) must be reachable from the internet, and {names} must resolve to this box",
+            args.http_listen
+        ),
+    };
+    format!(
+        "ACME from {}: {proof}; port 443 serves the certificate. Until the first one arrives a temporary self-signed certificate is served and /readyz says why; watch `finctl cert status`. Switch --acme-directory to letsencrypt once staging works.",
+        args.acme_directory
+    )
 }
 
 pub fn render_config(args: &SetupArgs) -> String {
@@ -306,11 +358,25 @@ pub fn render_config(args: &SetupArgs) -> String {
             text += &format!("cert_file = {}\n", path(cert));
             text += &format!("key_file = {}\n", path(key));
         }
+        (Some(TlsMode::Acme), _, _) => {
+            text += "mode = \"acme\"\n\n[tls.acme]\n";
+            text += "# letsencrypt-staging first: once it works, change to \"letsencrypt\".\n";
+            text += &format!("directory = {}\n", toml_string(&args.acme_directory));
+            text += &format!(
+                "email = {}\n",
+                toml_string(args.acme_email.as_deref().unwrap_or(""))
+            );
+            if let Some(hook) = &args.acme_dns_hook {
+                text += &format!("dns_hook = {}\n", path(hook));
+            }
+        }
         _ => text += "mode = \"self-signed\"\n",
     }
-    if let Some(email) = &args.acme_email {
-        text +=
-            &format!("# ACME e-mail, for when automatic certificates are switched on: {email}\n");
+    if args.tls_mode != Some(TlsMode::Acme)
+        && let Some(email) = &args.acme_email
+    {
+        text += "\n[tls.acme]\n# Used once mode = \"acme\" (finctl setup --tls-mode acme).\n";
+        text += &format!("email = {}\n", toml_string(email));
     }
     text += "\n[metrics]\n";
     text += &format!("listen = {}\n\n", toml_string(&args.metrics_listen));
@@ -571,5 +637,49 @@ mod tests {
         ))
         .expect_err("no key");
         assert!(err.to_string().contains("--key-file"));
+    }
+
+    #[test]
+    fn acme_mode_writes_staging_first_and_checks_how_names_are_proved() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = args(
+            dir.path(),
+            &[
+                "--hostname",
+                "fin.example.org",
+                "--tls-mode",
+                "acme",
+                "--acme-email",
+                "me@example.org",
+            ],
+        );
+        let config = render_config(&a);
+        assert!(config.contains("mode = \"acme\""), "{config}");
+        assert!(config.contains("[tls.acme]\n"), "{config}");
+        assert!(
+            config.contains("directory = \"letsencrypt-staging\""),
+            "{config}"
+        );
+        assert!(config.contains("email = \"me@example.org\""), "{config}");
+        assert!(acme_note(&a).contains("port 80"));
+        let err = apply(&args(
+            dir.path(),
+            &["--tls-mode", "acme", "--http-listen", ""],
+        ))
+        .expect_err("no way to prove the names");
+        assert!(err.to_string().contains("--acme-dns-hook"), "{err}");
+        let hooked = args(
+            dir.path(),
+            &[
+                "--hostname",
+                "fin.example.org",
+                "--tls-mode",
+                "acme",
+                "--acme-dns-hook",
+                "/usr/local/bin/dns-hook",
+            ],
+        );
+        assert!(render_config(&hooked).contains("dns_hook = \"/usr/local/bin/dns-hook\""));
+        assert!(acme_note(&hooked).contains("dns-01"));
     }
 }

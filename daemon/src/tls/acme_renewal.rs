@@ -25,8 +25,11 @@ use fin_proto::admin::AcmeStatus;
 /// Counts and gauges the renewal reports; given by the composition root.
 pub struct AcmeObserver {
     pub order: Box<dyn Fn(&'static str) + Send + Sync>,
-    pub expiry: Box<dyn Fn(&str, i64) + Send + Sync>,
+    pub expiry: ExpiryObserver,
 }
+
+/// Receives a certificate name and its expiry (Unix seconds).
+pub type ExpiryObserver = Box<dyn Fn(&str, i64) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct AcmeRenewal {
@@ -70,7 +73,7 @@ impl AcmeRenewal {
         if status.ordering {
             return Ok("an order is running already; see `finctl cert status`".into());
         }
-        let now = crate::service::unix_now();
+        let now = unix_now();
         if !force && let Some(next) = status.next_renewal.filter(|next| *next > now) {
             return Err(format!(
                 "the certificate is not due for renewal for {} more hours; use --force to renew anyway",
@@ -113,7 +116,7 @@ impl AcmeRenewal {
                     .ok()
                     .flatten()
             };
-            let now = crate::service::unix_now();
+            let now = unix_now();
             let wait = match stored {
                 Some(issued) if !forced && !acme::renewal_due(&issued, now) => {
                     self.serve(&issued);
@@ -155,7 +158,7 @@ impl AcmeRenewal {
     async fn order(&self) -> Result<Issued, String> {
         self.update(|s| {
             s.ordering = true;
-            s.last_attempt = Some(crate::service::unix_now());
+            s.last_attempt = Some(unix_now());
         });
         let (settings, challenge) = (self.settings.clone(), self.challenge.clone());
         let run = tokio::task::spawn_blocking(move || acme::order(&settings, &challenge));
@@ -218,10 +221,7 @@ impl AcmeRenewal {
         let path = self.backoff_file();
         let result = match wait {
             Some(wait) => std::fs::create_dir_all(&self.settings.dir).and_then(|()| {
-                std::fs::write(
-                    &path,
-                    format!("{} {}\n", crate::service::unix_now(), wait.as_secs()),
-                )
+                std::fs::write(&path, format!("{} {}\n", unix_now(), wait.as_secs()))
             }),
             None => match std::fs::remove_file(&path) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -238,7 +238,7 @@ impl AcmeRenewal {
         let text = std::fs::read_to_string(self.backoff_file()).ok()?;
         let mut parts = text.split_whitespace().map(|p| p.parse::<i64>().ok());
         let (failed_at, wait) = (parts.next()??, parts.next()??);
-        let left = failed_at.saturating_add(wait) - crate::service::unix_now();
+        let left = failed_at.saturating_add(wait) - unix_now();
         (left > 0).then(|| {
             (
                 Duration::from_secs(left as u64),
@@ -260,4 +260,11 @@ fn with_jitter(base: Duration) -> Duration {
     let _ = getrandom::fill(&mut byte);
     let factor = 0.75 + f64::from(byte[0]) / 255.0 * 0.5;
     base.mul_f64(factor)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

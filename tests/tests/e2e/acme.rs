@@ -2,14 +2,10 @@
 //! by `tests/run` (through `tests/pebble/run.sh`). Skipped, with a message,
 //! when Pebble is not running.
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fin_e2e::{Daemon, TestBox, text};
 use reqwest::StatusCode;
-
-/// Pebble validates http-01 on one fixed port: one test at a time uses it.
-static HTTP01_PORT: Mutex<()> = Mutex::new(());
 
 struct Pebble {
     directory: String,
@@ -109,12 +105,13 @@ fn trusting_pebble(root: &[u8], domain: &str, daemon: &Daemon) -> reqwest::Clien
         .expect("client")
 }
 
+/// The only test on the shared Pebble's http-01 port (others use dns-01 or a
+/// Pebble of their own), so tests can run in parallel.
 #[tokio::test]
 async fn a_certificate_is_obtained_over_http01_served_and_reused_after_a_restart() {
     let Some(pebble) = pebble("a_certificate_is_obtained_over_http01") else {
         return;
     };
-    let _port = HTTP01_PORT.lock().unwrap_or_else(|e| e.into_inner());
     let domain = "fin.test";
     let testbox = pebble.testbox(domain);
     let mut daemon = testbox.start();
