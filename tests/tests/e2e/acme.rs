@@ -159,7 +159,16 @@ async fn a_certificate_is_obtained_over_http01_served_and_reused_after_a_restart
     let output = testbox.finctl(&["cert", "renew"]);
     assert!(!output.status.success(), "{}", text(&output));
     assert!(text(&output).contains("--force"), "{}", text(&output));
-    let kept_alive = trusting_pebble(&root, domain, &daemon);
+    // One pooled HTTP/1.1 connection, opened before the renewal and reused after it.
+    let kept_alive = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&root).expect("root"))
+        .resolve(domain, daemon.https_addr())
+        .http1_only()
+        .pool_max_idle_per_host(1)
+        .pool_idle_timeout(Duration::from_secs(300))
+        .build()
+        .expect("client");
     let response = kept_alive.get(&url).send().await.expect("before renewal");
     assert_eq!(response.status(), StatusCode::OK);
     let output = testbox.finctl(&["cert", "renew", "--force"]);

@@ -161,6 +161,35 @@ async fn sighup_reloads_certificate_files_without_dropping_connections() {
         "{}",
         status.tls.subject
     );
+
+    // `finctl cert reload` does the same on demand, and says what it loaded.
+    std::fs::copy(&cert_a, &live_cert).expect("copy");
+    std::fs::copy(&key_a, &live_key).expect("copy");
+    let output = testbox.finctl(&["cert", "reload"]);
+    assert!(output.status.success(), "{}", fin_e2e::text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("certificate reloaded"),
+        "{}",
+        fin_e2e::text(&output)
+    );
+    let status: fin_proto::admin::Status =
+        serde_json::from_slice(&testbox.finctl(&["status", "--json"]).stdout).expect("status");
+    assert!(
+        status.tls.subject.contains("first"),
+        "{}",
+        status.tls.subject
+    );
+    // A broken file is refused and the serving certificate stays.
+    std::fs::write(&live_cert, "not a certificate").expect("write");
+    let output = testbox.finctl(&["cert", "reload"]);
+    assert!(!output.status.success(), "{}", fin_e2e::text(&output));
+    assert!(
+        fin_e2e::text(&output).contains("previous certificate stays"),
+        "{}",
+        fin_e2e::text(&output)
+    );
+    let fresh = daemon.client_trusting(&pem_a).build().expect("client");
+    assert!(fresh.get(daemon.url("/healthz")).send().await.is_ok());
 }
 
 #[test]
