@@ -86,10 +86,13 @@ impl AdminClient {
             "{method} {path} HTTP/1.1\r\nHost: fin\r\nAccept: application/json\r\nUser-Agent: finctl/{}\r\n{content}Connection: close\r\n\r\n",
             env!("CARGO_PKG_VERSION")
         );
-        stream.write_all(head.as_bytes()).map_err(io)?;
+        // One write: a daemon that answers after reading the head alone must
+        // not meet a second write on a connection it has already closed.
+        let mut request = head.into_bytes();
         if let Some(body) = body {
-            stream.write_all(body).map_err(io)?;
+            request.extend_from_slice(body);
         }
+        stream.write_all(&request).map_err(io)?;
         let mut raw = Vec::new();
         stream
             .take(MAX_RESPONSE)

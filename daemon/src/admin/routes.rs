@@ -110,12 +110,14 @@ pub async fn answer(
             }
         }
         (&Method::POST, fin_proto::admin::CERT_RELOAD_PATH) => {
+            drain(req).await;
             match services.system.reload_certificate() {
                 Ok(message) => json(StatusCode::OK, &fin_proto::admin::CertAction { message }),
                 Err(e) => service_error(e),
             }
         }
         (&Method::POST, ROTATE_JWT_PATH) => {
+            drain(req).await;
             match services.sessions.rotate_signing_key(&actor).await {
                 Ok(kid) => json(
                     StatusCode::OK,
@@ -236,6 +238,12 @@ fn decode(segment: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads and drops a body the route does not use: answering (and closing)
+/// before the client has finished sending it would break its pipe.
+async fn drain(req: Request<Incoming>) {
+    let _ = Limited::new(req.into_body(), MAX_BODY).collect().await;
 }
 
 async fn read_json<T: serde::de::DeserializeOwned>(
