@@ -1,7 +1,5 @@
 //! `finctl cert`: the certificate the daemon serves, ACME renewal, reload.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use clap::Subcommand;
 use fin_proto::admin::{
     CERT_RELOAD_PATH, CERT_RENEW_PATH, CertAction, CertRenew, STATUS_PATH, Status,
@@ -9,6 +7,7 @@ use fin_proto::admin::{
 
 use crate::client::AdminClient;
 use crate::error::CtlError;
+use crate::status::{now, timestamp};
 
 #[derive(Subcommand)]
 pub enum CertCommand {
@@ -60,18 +59,6 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CtlError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CtlError::Other(e.to_string()))?;
     println!("{text}");
     Ok(())
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-fn timestamp(unix: i64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(unix.max(0) as u64))
-        .to_string()
 }
 
 pub fn render(status: &Status, now: i64) -> String {

@@ -19,7 +19,7 @@ pub fn run(client: &AdminClient, json: bool) -> Result<(), CtlError> {
     Ok(())
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -71,7 +71,7 @@ fn expiry(not_after: i64, now: i64) -> String {
     }
 }
 
-fn timestamp(unix: i64) -> String {
+pub(crate) fn timestamp(unix: i64) -> String {
     let time = UNIX_EPOCH + Duration::from_secs(unix.max(0) as u64);
     humantime::format_rfc3339_seconds(time).to_string()
 }

@@ -114,17 +114,7 @@ fn to_api(view: &ReceiptView) -> Receipt {
     });
     let corrected = view
         .corrections()
-        .map(|c| {
-            let json = serde_json::to_value(c).unwrap_or_default();
-            json.as_object()
-                .map(|o| {
-                    o.iter()
-                        .filter(|(_, v)| !v.is_null())
-                        .map(|(k, _)| k.clone())
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
+        .map(|c| c.names().into_iter().map(String::from).collect())
         .unwrap_or_default();
     Receipt {
         id: r.rid.clone(),

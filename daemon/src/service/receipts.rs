@@ -102,6 +102,23 @@ pub struct Corrections {
 }
 
 impl Corrections {
+    /// The names of the fields set, as in the API.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            ("merchant", self.merchant.is_some()),
+            ("date", self.date.is_some()),
+            ("time", self.time.is_some()),
+            ("currency", self.currency.is_some()),
+            ("total", self.total.is_some()),
+            ("subtotal", self.subtotal.is_some()),
+            ("tax", self.tax.is_some()),
+            ("payment_method", self.payment_method.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+
     fn apply(&self, fields: &mut ReceiptFields) {
         let text = |v: &Option<String>| v.clone().map(Field::given);
         if self.merchant.is_some() {

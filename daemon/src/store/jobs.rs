@@ -269,11 +269,7 @@ impl Store {
             )
             .await?;
         let counts: Vec<serde_json::Value> = response.take(0)?;
-        Ok(counts
-            .first()
-            .and_then(|c| c.get("n"))
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0))
+        Ok(super::count_of(&counts))
     }
 
     /// The number of jobs in each state, for the `fin_ocr_jobs` gauge.

@@ -99,6 +99,14 @@ impl Store {
     }
 }
 
+/// The `n` of a `SELECT count() AS n ... GROUP ALL` statement's rows (no rows: 0).
+fn count_of(rows: &[serde_json::Value]) -> u64 {
+    rows.first()
+        .and_then(|row| row.get("n"))
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0)
+}
+
 fn classify_open_error(url: &str, e: surrealdb::Error) -> StoreError {
     let reason = e.to_string();
     let lower = reason.to_lowercase();

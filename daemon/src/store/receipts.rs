@@ -172,11 +172,7 @@ impl Store {
             .await?;
         let receipts: Vec<ReceiptRecord> = response.take(0)?;
         let counts: Vec<serde_json::Value> = response.take(1)?;
-        let total = counts
-            .first()
-            .and_then(|c| c.get("n"))
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0);
+        let total = super::count_of(&counts);
         Ok((receipts, total))
     }
 
@@ -232,12 +228,7 @@ impl Store {
             .check()?;
         let last = response.num_statements() - 1;
         let counts: Vec<serde_json::Value> = response.take(last)?;
-        let still_used = counts
-            .first()
-            .and_then(|c| c.get("n"))
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0)
-            > 0;
+        let still_used = super::count_of(&counts) > 0;
         Ok(Some((receipt.sha256, still_used)))
     }
 
@@ -249,11 +240,6 @@ impl Store {
             .bind(("sha256", sha256.to_string()))
             .await?;
         let counts: Vec<serde_json::Value> = response.take(0)?;
-        Ok(counts
-            .first()
-            .and_then(|c| c.get("n"))
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0)
-            > 0)
+        Ok(super::count_of(&counts) > 0)
     }
 }

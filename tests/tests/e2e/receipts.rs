@@ -41,6 +41,11 @@ async fn login(testbox: &TestBox, daemon: &Daemon, user: &str) -> (reqwest::Clie
         &format!("{PASSWORD}\n"),
     );
     assert!(output.status.success(), "{}", text(&output));
+    sign_in(testbox, daemon, user).await
+}
+
+/// Logs an existing user in: a client trusting the daemon, and an access token.
+async fn sign_in(testbox: &TestBox, daemon: &Daemon, user: &str) -> (reqwest::Client, String) {
     let client = daemon
         .client_trusting(&testbox.self_signed_cert())
         .build()
@@ -532,26 +537,7 @@ async fn receipts_survive_sigkill_and_each_is_read_once_to_one_result() {
     api.daemon.wait(Duration::from_secs(10));
 
     api.daemon = api.testbox.start();
-    let (client, token) = {
-        let response = api
-            .daemon
-            .client_trusting(&api.testbox.self_signed_cert())
-            .build()
-            .expect("client");
-        let body: Value = response
-            .post(api.daemon.url("/api/v1/auth/login"))
-            .json(&json!({"username": "alice", "password": PASSWORD}))
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("json");
-        (
-            response,
-            body["access_token"].as_str().expect("token").to_string(),
-        )
-    };
+    let (client, token) = sign_in(&api.testbox, &api.daemon, "alice").await;
     api.client = client;
     api.token = token;
 
