@@ -14,7 +14,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: ocr_dump IMG_DIR OUT_DIR".into());
     };
     std::fs::create_dir_all(output)?;
-    // Comparisons: FIN_OCR_MAX_SIDE (pixels), FIN_OCR_TILES (0 or 1).
+    // Comparisons: FIN_OCR_MAX_SIDE (pixels), FIN_OCR_TILES (0 or 1),
+    // FIN_OCR_LINE_MARGIN_PERCENT (of the word box height).
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
     let mut preprocess = ocr::Preprocess::default();
     if let Some(side) = env("FIN_OCR_MAX_SIDE") {
@@ -22,6 +23,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(tiles) = env("FIN_OCR_TILES") {
         preprocess.tile_detection = tiles == 1;
+    }
+    if let Some(percent) = env("FIN_OCR_LINE_MARGIN_PERCENT") {
+        preprocess.line_margin = percent as f32 / 100.0;
     }
     let engine = Engine::load_with(&ModelSource::Bundled, preprocess)?;
     let mut paths: Vec<_> = std::fs::read_dir(input)?
