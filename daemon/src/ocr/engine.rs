@@ -159,15 +159,13 @@ impl Engine {
     /// any image into it: a long receipt loses most of its line height. Tiles
     /// of the detector's aspect ratio, overlapping by an eighth, keep text in
     /// proportion; a word seen in two tiles is kept from the tile whose core
-    /// holds its centre.
+    /// holds its centre. Each tile is one detector run (about 0.25 s on two
+    /// cores), so their number is most of the detection time.
     fn detect_in_tiles(&self, grey: &image::GrayImage) -> Result<Vec<RotatedRect>, String> {
         let (width, height) = grey.dimensions();
-        let tile_height = tile_height(width);
+        let overlap = tile_height(width) / 8;
         let mut words = Vec::new();
-        let overlap = tile_height / 8;
-        let mut top = 0;
-        loop {
-            let bottom = (top + tile_height).min(height);
+        for (top, bottom) in tile_spans(width, height) {
             let tile = image::imageops::crop_imm(grey, 0, top, width, bottom - top).to_image();
             let source = ImageSource::from_bytes(tile.as_raw(), tile.dimensions())
                 .map_err(|e| format!("cannot prepare the image: {e}"))?;
@@ -196,11 +194,32 @@ impl Engine {
                     ));
                 }
             }
-            if bottom == height {
-                return Ok(words);
-            }
-            top = bottom - overlap;
         }
+        Ok(words)
+    }
+}
+
+/// The rows (top, bottom) of the detection tiles of a `width` x `height`
+/// image: a tile of the detector's shape, each overlapping the one above by
+/// an eighth of a tile.
+fn tile_spans(width: u32, height: u32) -> Vec<(u32, u32)> {
+    let tile_height = tile_height(width);
+    let overlap = tile_height / 8;
+    let mut spans = Vec::new();
+    let mut top = 0;
+    loop {
+        let mut bottom = (top + tile_height).min(height);
+        // A last strip under a quarter of a tile joins this one rather than
+        // costing a detector run of its own, as `needs_tiles` lets a whole
+        // image up to a tile and a quarter go in one run.
+        if height - bottom < tile_height / 4 {
+            bottom = height;
+        }
+        spans.push((top, bottom));
+        if bottom == height {
+            return spans;
+        }
+        top = bottom - overlap;
     }
 }
 
@@ -296,6 +315,15 @@ mod tests {
         let mut lines = vec![vec![word(10.0, 12.0)]];
         add_margin(&mut lines, 0.0);
         assert_eq!((lines[0][0].height(), lines[0][0].width()), (12.0, 40.0));
+    }
+
+    #[test]
+    fn tiles_overlap_and_a_short_last_strip_joins_the_tile_above() {
+        // 600 wide: tiles 800 high, overlapping by 100.
+        assert_eq!(tile_spans(600, 2000), [(0, 800), (700, 1500), (1400, 2000)]);
+        // 150 rows would be left after the second tile: under a quarter.
+        assert_eq!(tile_spans(600, 1650), [(0, 800), (700, 1650)]);
+        assert_eq!(tile_spans(600, 1700), [(0, 800), (700, 1500), (1400, 1700)]);
     }
 
     #[test]
