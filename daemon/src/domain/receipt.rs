@@ -86,3 +86,64 @@ pub struct ExtractOptions {
     /// ISO 4217 code assumed when the receipt names no currency.
     pub default_currency: String,
 }
+
+/// Whether `year-month-day` is a day of the Gregorian calendar (leap years
+/// included). The one calendar rule: extraction and corrections both use it.
+pub fn is_calendar_day(year: u32, month: u32, day: u32) -> bool {
+    let (Ok(year), Ok(month), Ok(day)) =
+        (i32::try_from(year), u8::try_from(month), u8::try_from(day))
+    else {
+        return false;
+    };
+    time::Month::try_from(month)
+        .is_ok_and(|month| time::Date::from_calendar_date(year, month, day).is_ok())
+}
+
+/// Whether `text` is a calendar day written `YYYY-MM-DD`, as receipt dates
+/// are stored.
+pub fn is_iso_date(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    let [year, month, day] = parts.as_slice() else {
+        return false;
+    };
+    let digits =
+        |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+    if !digits(year, 4) || !digits(month, 2) || !digits(day, 2) {
+        return false;
+    }
+    match (year.parse(), month.parse(), day.parse()) {
+        (Ok(year), Ok(month), Ok(day)) => is_calendar_day(year, month, day),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leap_days_follow_the_gregorian_rule() {
+        assert!(is_calendar_day(2024, 2, 29));
+        assert!(is_calendar_day(2000, 2, 29));
+        assert!(!is_calendar_day(2023, 2, 29));
+        assert!(!is_calendar_day(1900, 2, 29));
+        assert!(is_calendar_day(2018, 12, 31));
+        assert!(!is_calendar_day(2018, 4, 31));
+        assert!(!is_calendar_day(2018, 13, 1));
+        assert!(!is_calendar_day(2018, 0, 1));
+        assert!(!is_calendar_day(2018, 1, 0));
+    }
+
+    #[test]
+    fn iso_dates_need_four_two_two_digits() {
+        assert!(is_iso_date("2018-03-22"));
+        assert!(is_iso_date("2024-02-29"));
+        assert!(!is_iso_date("2023-02-29"));
+        assert!(!is_iso_date("2018-3-22"));
+        assert!(!is_iso_date("18-03-22"));
+        assert!(!is_iso_date("2018-03-22-01"));
+        assert!(!is_iso_date("+018-03-22"));
+        assert!(!is_iso_date("22/03/2018"));
+        assert!(!is_iso_date(""));
+    }
+}

@@ -13,7 +13,7 @@ use super::auth::password::hex;
 use super::auth::sessions::Principal;
 use super::blobs::Blobs;
 use super::{ServiceError, unix_now};
-use crate::domain::receipt::{ExtractOptions, Field, ReceiptFields};
+use crate::domain::receipt::{ExtractOptions, Field, ReceiptFields, is_iso_date};
 use crate::ocr::{self, Engine, ImageKind};
 use crate::store::{JobOutcome, JobRecord, ReceiptQuery, ReceiptRecord, Store};
 
@@ -208,35 +208,6 @@ impl Corrections {
         }
         Ok(())
     }
-}
-
-fn is_iso_date(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('-').collect();
-    let [y, m, d] = parts.as_slice() else {
-        return false;
-    };
-    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-        return false;
-    }
-    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<u32>(), m.parse::<u32>(), d.parse::<u32>()) else {
-        return false;
-    };
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    (1..=12).contains(&m) && d >= 1 && d <= days[(m - 1) as usize]
 }
 
 fn is_time(text: &str) -> bool {

@@ -1,7 +1,7 @@
 //! Dates (`25/12/2018`, `2018-12-25`, `25 Dec 2018`, `12-25-18`, `25.12.18`)
 //! and times (`12:31`, `23:05:10`, `11:11 PM`).
 
-use crate::domain::receipt::DateOrder;
+use crate::domain::receipt::{DateOrder, is_calendar_day};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Date {
@@ -27,21 +27,9 @@ const MONTHS: [&str; 12] = [
     "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
 ];
 
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
-            29
-        }
-        2 => 28,
-        _ => 0,
-    }
-}
-
 fn make(year: u32, month: u32, day: u32) -> Option<Date> {
     let year = if year < 100 { 2000 + year } else { year };
-    if !(1970..=2099).contains(&year) || day == 0 || day > days_in_month(year, month) {
+    if !(1970..=2099).contains(&year) || !is_calendar_day(year, month, day) {
         return None;
     }
     Some(Date { year, month, day })
