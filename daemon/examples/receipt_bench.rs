@@ -170,19 +170,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             dir.join("entities").join(format!("{id}.json")),
         )?)?;
         let started = Instant::now();
-        let page: Page = match (&engine, &pages_dir) {
+        // Saved pages are only extracted: the second reading of garbled
+        // dates needs the image.
+        let fields = match (&engine, &pages_dir) {
             (_, Some(pages)) => {
-                serde_json::from_slice(&std::fs::read(pages.join(format!("{id}.json")))?)?
+                let page: Page =
+                    serde_json::from_slice(&std::fs::read(pages.join(format!("{id}.json")))?)?;
+                ocr::extract::extract(&page, &options)
             }
             (Some(engine), None) => {
                 let bytes = std::fs::read(image_path(&dir, id))?;
                 let info = ocr::probe(&bytes, None, 40_000_000)?;
                 let image = ocr::decode(&bytes, info)?;
-                engine.read(&image)?.0
+                engine.read_receipt(&image, &options)?.1
             }
             (None, None) => return Err("no engine".into()),
         };
-        let fields = ocr::extract::extract(&page, &options);
         times.push(started.elapsed());
 
         let text = |key: &str| gt[key].as_str().unwrap_or("").to_string();

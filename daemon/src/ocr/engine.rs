@@ -3,11 +3,16 @@
 use std::time::{Duration, Instant};
 
 use image::DynamicImage;
-use ocrs::{ImageSource, OcrEngine, OcrEngineParams, TextItem};
-use rten_imageproc::RotatedRect;
+use ocrs::{ImageSource, OcrEngine, OcrEngineParams, OcrInput, TextItem};
+use rten_imageproc::{RectF, RotatedRect};
+use rten_tensor::NdTensor;
+use rten_tensor::prelude::*;
 
+use super::extract;
 use super::models::{self, ModelError, ModelSource};
 use super::page::{BoxRect, Line, Page, Word};
+use super::reread;
+use crate::domain::receipt::{DateOrder, ExtractOptions, ReceiptFields};
 
 /// Images are scaled down to this many pixels on their long side before OCR.
 /// The detector works at a fixed input size whatever the image, and the
@@ -59,6 +64,9 @@ pub struct ModelInfo {
 /// only reads them.
 pub struct Engine {
     ocrs: OcrEngine,
+    /// The recognition model again, for second readings (`reread`): ocrs
+    /// keeps its own copy to itself and gives out text, not probabilities.
+    rereader: rten::Model,
     models: Vec<ModelInfo>,
     preprocess: Preprocess,
 }
@@ -68,6 +76,15 @@ pub struct Engine {
 pub struct OcrTimings {
     pub detect: Duration,
     pub recognise: Duration,
+    /// Extraction, second readings included.
+    pub extract: Duration,
+}
+
+/// What one image read to, with the prepared image kept for second readings.
+struct Reading {
+    page: Page,
+    timings: OcrTimings,
+    input: OcrInput,
 }
 
 impl Engine {
@@ -88,9 +105,11 @@ impl Engine {
                 sha256: recognition.sha256.clone(),
             },
         ];
+        let rereader = models::load(recognition.clone())?;
         let ocrs = OcrEngine::new(OcrEngineParams {
             detection_model: Some(models::load(detection)?),
             recognition_model: Some(models::load(recognition)?),
+            alphabet: Some(reread::ALPHABET.to_string()),
             ..Default::default()
         })
         .map_err(|e| ModelError::Load {
@@ -99,6 +118,7 @@ impl Engine {
         })?;
         Ok(Engine {
             ocrs,
+            rereader,
             models,
             preprocess,
         })
@@ -111,6 +131,34 @@ impl Engine {
     /// Reads every line of text in `image`. CPU-bound: call it from a blocking
     /// thread, never from the async runtime.
     pub fn read(&self, image: &DynamicImage) -> Result<(Page, OcrTimings), String> {
+        let reading = self.read_page(image)?;
+        Ok((reading.page, reading.timings))
+    }
+
+    /// Reads `image` and extracts the receipt's fields. When no date is
+    /// found, words that look like a garbled date are read again in the
+    /// shapes of a date (`reread`), and the page is extracted once more.
+    /// CPU-bound, like `read`.
+    pub fn read_receipt(
+        &self,
+        image: &DynamicImage,
+        options: &ExtractOptions,
+    ) -> Result<(Page, ReceiptFields, OcrTimings), String> {
+        let Reading {
+            mut page,
+            mut timings,
+            input,
+        } = self.read_page(image)?;
+        let started = Instant::now();
+        let mut fields = extract::extract(&page, options);
+        if fields.date.is_none() && self.reread_dates(&input, &mut page, options.date_order) {
+            fields = extract::extract(&page, options);
+        }
+        timings.extract = started.elapsed();
+        Ok((page, fields, timings))
+    }
+
+    fn read_page(&self, image: &DynamicImage) -> Result<Reading, String> {
         let started = Instant::now();
         let grey = working_copy(image, &self.preprocess);
         let (width, height) = grey.dimensions();
@@ -137,21 +185,81 @@ impl Engine {
         let timings = OcrTimings {
             detect: detected - started,
             recognise: detected.elapsed(),
+            extract: Duration::ZERO,
         };
         let lines = recognised
             .into_iter()
             .flatten()
             .filter_map(to_line)
             .collect();
-        Ok((
-            Page {
+        Ok(Reading {
+            page: Page {
                 width,
                 height,
                 lines,
             },
             timings,
-        ))
+            input,
+        })
     }
+}
+
+impl Engine {
+    /// Reads again, as a date, every word that has the digits of one but
+    /// gave none (`12101/2018`, `25412017`), and puts the date reading in
+    /// the page when the model finds it likely enough. True if any changed.
+    fn reread_dates(&self, input: &OcrInput, page: &mut Page, order: DateOrder) -> bool {
+        let mut changed = false;
+        for word in page.lines.iter_mut().flat_map(|line| line.words.iter_mut()) {
+            if !looks_like_garbled_date(&word.text, order) {
+                continue;
+            }
+            let Some(columns) = self.columns_of(input, &word.rect) else {
+                continue;
+            };
+            if let Some(date) = reread::read_date(&columns, order) {
+                tracing::debug!(read = %word.text, reread = %date.text, cost = date.cost, "date read again");
+
+                word.text = date.text;
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// The recognition model's log-probabilities for the word in `rect`, a
+    /// row for each column of the word image. None if the model fails, which
+    /// only costs the second reading.
+    fn columns_of(&self, input: &OcrInput, rect: &BoxRect) -> Option<Vec<Vec<f32>>> {
+        let word = RotatedRect::from_rect(RectF::from_tlbr(
+            rect.top,
+            rect.left,
+            rect.bottom,
+            rect.right,
+        ));
+        let image = self.ocrs.prepare_recognition_input(input, &[word]).ok()?;
+        let [height, width] = image.shape();
+        let batch = image.into_shape([1, 1, height, width]);
+        let output = self.rereader.run_one(batch.view().into(), None).ok()?;
+        // [columns, batch, classes]
+        let output: NdTensor<f32, 3> = output.try_into().ok()?;
+        Some(
+            output
+                .axis_iter(0)
+                .map(|column| column.slice(0).iter().copied().collect())
+                .collect(),
+        )
+    }
+}
+
+/// Whether a word carries the digits of a date but no date could be read in
+/// it: five to ten digits among six to twelve characters.
+fn looks_like_garbled_date(text: &str, order: DateOrder) -> bool {
+    let length = text.chars().count();
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    (6..=12).contains(&length)
+        && (5..=10).contains(&digits)
+        && extract::find_dates(text, order).is_empty()
 }
 
 impl Engine {
@@ -324,6 +432,18 @@ mod tests {
         // 150 rows would be left after the second tile: under a quarter.
         assert_eq!(tile_spans(600, 1650), [(0, 800), (700, 1650)]);
         assert_eq!(tile_spans(600, 1700), [(0, 800), (700, 1500), (1400, 1700)]);
+    }
+
+    #[test]
+    fn only_words_with_a_dates_digits_and_no_date_are_read_again() {
+        let garbled = |text| looks_like_garbled_date(text, DateOrder::DayFirst);
+        assert!(garbled("12101/2018"));
+        assert!(garbled("25412017"));
+        assert!(garbled("04/12/201i"));
+        assert!(!garbled("25/04/2017"), "already a date");
+        assert!(!garbled("RM 12.50"), "too few digits");
+        assert!(!garbled("TOTAL"));
+        assert!(!garbled("9556481179603"), "a barcode is longer");
     }
 
     #[test]

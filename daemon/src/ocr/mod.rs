@@ -7,6 +7,7 @@ mod engine;
 pub mod extract;
 mod models;
 pub mod page;
+mod reread;
 
 pub use decode::{ImageError, ImageInfo, ImageKind, decode, probe};
 pub use engine::{Engine, ModelInfo, OcrTimings, Preprocess, WORKING_LONG_SIDE};

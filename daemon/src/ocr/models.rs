@@ -57,12 +57,14 @@ pub enum ModelError {
 }
 
 /// Model bytes that passed their checksum, with the name they were checked under.
+#[derive(Clone)]
 pub(crate) struct VerifiedModel {
     pub name: String,
     pub bytes: ModelBytes,
     pub sha256: String,
 }
 
+#[derive(Clone)]
 pub(crate) enum ModelBytes {
     Static(&'static [u8]),
     Owned(Vec<u8>),

@@ -537,13 +537,10 @@ impl Receipts {
             Err(e) => return RunResult::Unreadable(e.to_string()),
         };
         let decode = started.elapsed();
-        let (page, ocr_timings) = match engine.read(&image) {
+        let (page, fields, ocr_timings) = match engine.read_receipt(&image, &settings.extract) {
             Ok(read) => read,
             Err(e) => return RunResult::Unreadable(e),
         };
-        let extracting = Instant::now();
-        let fields = ocr::extract::extract(&page, &settings.extract);
-        let extract = extracting.elapsed();
         let page_json = match serde_json::to_string(&page) {
             Ok(json) => json,
             Err(e) => return RunResult::Unreadable(format!("cannot store the OCR lines: {e}")),
@@ -555,7 +552,7 @@ impl Receipts {
                 decode,
                 detect: ocr_timings.detect,
                 recognise: ocr_timings.recognise,
-                extract,
+                extract: ocr_timings.extract,
             },
         }
     }
