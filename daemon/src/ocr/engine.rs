@@ -64,9 +64,11 @@ pub struct ModelInfo {
 /// only reads them.
 pub struct Engine {
     ocrs: OcrEngine,
-    /// The recognition model again, for second readings (`reread`): ocrs
-    /// keeps its own copy to itself and gives out text, not probabilities.
-    rereader: rten::Model,
+    /// The recognition model's verified bytes, loaded again for a second
+    /// reading (`reread`): ocrs keeps its copy to itself and gives out text,
+    /// not probabilities. Loaded only while a receipt needs it (about 8 ms from
+    /// the bundled bytes), so an idle daemon does not hold it twice.
+    recognition: models::VerifiedModel,
     models: Vec<ModelInfo>,
     preprocess: Preprocess,
 }
@@ -105,7 +107,7 @@ impl Engine {
                 sha256: recognition.sha256.clone(),
             },
         ];
-        let rereader = models::load(recognition.clone())?;
+        let second_reader = recognition.clone();
         let ocrs = OcrEngine::new(OcrEngineParams {
             detection_model: Some(models::load(detection)?),
             recognition_model: Some(models::load(recognition)?),
@@ -118,7 +120,7 @@ impl Engine {
         })?;
         Ok(Engine {
             ocrs,
-            rereader,
+            recognition: second_reader,
             models,
             preprocess,
         })
@@ -209,17 +211,29 @@ impl Engine {
     /// gave none (`12101/2018`, `25412017`), and puts the date reading in
     /// the page when the model finds it likely enough. True if any changed.
     fn reread_dates(&self, input: &OcrInput, page: &mut Page, order: DateOrder) -> bool {
-        let mut changed = false;
-        for word in page.lines.iter_mut().flat_map(|line| line.words.iter_mut()) {
-            if !looks_like_garbled_date(&word.text, order) {
-                continue;
+        let mut words = page
+            .lines
+            .iter_mut()
+            .flat_map(|line| line.words.iter_mut())
+            .filter(|word| looks_like_garbled_date(&word.text, order))
+            .peekable();
+        if words.peek().is_none() {
+            return false;
+        }
+        let model = match models::load(self.recognition.clone()) {
+            Ok(model) => model,
+            Err(e) => {
+                tracing::warn!(error = %e, "no second reading of dates");
+                return false;
             }
-            let Some(columns) = self.columns_of(input, &word.rect) else {
+        };
+        let mut changed = false;
+        for word in words {
+            let Some(columns) = self.columns_of(&model, input, &word.rect) else {
                 continue;
             };
             if let Some(date) = reread::read_date(&columns, order) {
                 tracing::debug!(read = %word.text, reread = %date.text, cost = date.cost, "date read again");
-
                 word.text = date.text;
                 changed = true;
             }
@@ -230,7 +244,12 @@ impl Engine {
     /// The recognition model's log-probabilities for the word in `rect`, a
     /// row for each column of the word image. None if the model fails, which
     /// only costs the second reading.
-    fn columns_of(&self, input: &OcrInput, rect: &BoxRect) -> Option<Vec<Vec<f32>>> {
+    fn columns_of(
+        &self,
+        model: &rten::Model,
+        input: &OcrInput,
+        rect: &BoxRect,
+    ) -> Option<Vec<Vec<f32>>> {
         let word = RotatedRect::from_rect(RectF::from_tlbr(
             rect.top,
             rect.left,
@@ -240,7 +259,7 @@ impl Engine {
         let image = self.ocrs.prepare_recognition_input(input, &[word]).ok()?;
         let [height, width] = image.shape();
         let batch = image.into_shape([1, 1, height, width]);
-        let output = self.rereader.run_one(batch.view().into(), None).ok()?;
+        let output = model.run_one(batch.view().into(), None).ok()?;
         // [columns, batch, classes]
         let output: NdTensor<f32, 3> = output.try_into().ok()?;
         Some(
