@@ -28,6 +28,9 @@ pub const WORKING_LONG_SIDE: u32 = 2400;
 /// (`docs/benchmarks.md`).
 pub const LINE_MARGIN: f32 = 0.25;
 
+/// The highest confidence a date from a second reading (`reread`) is given.
+pub const REREAD_CONFIDENCE: f32 = 0.5;
+
 /// How an image is prepared for the models. The defaults are what measured
 /// best on real receipts (`docs/benchmarks.md`); the fields exist for the
 /// benchmark's comparisons.
@@ -153,8 +156,21 @@ impl Engine {
         } = self.read_page(image)?;
         let started = Instant::now();
         let mut fields = extract::extract(&page, options);
-        if fields.date.is_none() && self.reread_dates(&input, &mut page, options.date_order) {
-            fields = extract::extract(&page, options);
+        if fields.date.is_none() {
+            let reread = self.reread_dates(&input, &mut page, options.date_order);
+            if !reread.is_empty() {
+                fields = extract::extract(&page, options);
+                // A date the model gave only as a second choice is less sure
+                // than one it read outright.
+                if let Some(date) = fields.date.as_mut()
+                    && date
+                        .source
+                        .as_ref()
+                        .is_some_and(|s| reread.contains(&s.line))
+                {
+                    date.confidence = date.confidence.min(REREAD_CONFIDENCE);
+                }
+            }
         }
         timings.extract = started.elapsed();
         Ok((page, fields, timings))
@@ -209,33 +225,35 @@ impl Engine {
 impl Engine {
     /// Reads again, as a date, every word that has the digits of one but
     /// gave none (`12101/2018`, `25412017`), and puts the date reading in
-    /// the page when the model finds it likely enough. True if any changed.
-    fn reread_dates(&self, input: &OcrInput, page: &mut Page, order: DateOrder) -> bool {
+    /// the page when the model finds it likely enough. Returns the lines
+    /// changed.
+    fn reread_dates(&self, input: &OcrInput, page: &mut Page, order: DateOrder) -> Vec<u32> {
         let mut words = page
             .lines
             .iter_mut()
-            .flat_map(|line| line.words.iter_mut())
-            .filter(|word| looks_like_garbled_date(&word.text, order))
+            .zip(0u32..)
+            .flat_map(|(line, index)| line.words.iter_mut().map(move |word| (index, word)))
+            .filter(|(_, word)| looks_like_garbled_date(&word.text, order))
             .peekable();
         if words.peek().is_none() {
-            return false;
+            return Vec::new();
         }
         let model = match models::load(self.recognition.clone()) {
             Ok(model) => model,
             Err(e) => {
                 tracing::warn!(error = %e, "no second reading of dates");
-                return false;
+                return Vec::new();
             }
         };
-        let mut changed = false;
-        for word in words {
+        let mut changed = Vec::new();
+        for (line, word) in words {
             let Some(columns) = self.columns_of(&model, input, &word.rect) else {
                 continue;
             };
             if let Some(date) = reread::read_date(&columns, order) {
                 tracing::debug!(read = %word.text, reread = %date.text, cost = date.cost, "date read again");
                 word.text = date.text;
-                changed = true;
+                changed.push(line);
             }
         }
         changed
