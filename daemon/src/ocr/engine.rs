@@ -69,8 +69,10 @@ pub struct Engine {
     ocrs: OcrEngine,
     /// The recognition model's verified bytes, loaded again for a second
     /// reading (`reread`): ocrs keeps its copy to itself and gives out text,
-    /// not probabilities. Loaded only while a receipt needs it (about 8 ms from
-    /// the bundled bytes), so an idle daemon does not hold it twice.
+    /// not probabilities. Loaded only while a receipt needs it (about 8 ms),
+    /// so an idle daemon does not hold the loaded model twice. Bundled bytes
+    /// are static and cost nothing here; bytes from `ocr.models_dir` are
+    /// kept, a copy of the file (9.7 MB).
     recognition: models::VerifiedModel,
     models: Vec<ModelInfo>,
     preprocess: Preprocess,
@@ -371,9 +373,6 @@ fn tile_spans(width: u32, height: u32) -> Vec<(u32, u32)> {
 /// Makes every word box `margin` (a fraction of its height) taller, about
 /// the same centre.
 fn add_margin(lines: &mut [Vec<RotatedRect>], margin: f32) {
-    if margin == 0.0 {
-        return;
-    }
     for word in lines.iter_mut().flatten() {
         word.resize(word.width(), word.height() * (1.0 + margin));
     }
@@ -481,6 +480,23 @@ mod tests {
         assert!(!garbled("RM 12.50"), "too few digits");
         assert!(!garbled("TOTAL"));
         assert!(!garbled("9556481179603"), "a barcode is longer");
+    }
+
+    #[test]
+    fn the_rereaders_alphabet_is_the_recognition_models_output() {
+        let [_, recognition] = models::read(&ModelSource::Bundled).expect("bundled models");
+        let model = models::load(recognition).expect("the model loads");
+        let output = model.output_ids()[0];
+        let shape = model
+            .node_info(output)
+            .and_then(|info| info.shape())
+            .expect("an output shape");
+        let classes = reread::ALPHABET.chars().count() + 1;
+        assert!(
+            matches!(shape.last(), Some(rten::Dimension::Fixed(n)) if *n == classes),
+            "the model has another number of output classes than the blank and {} labels",
+            classes - 1
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub const ALPHABET: &str = " 0123456789!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~EABCDEF
 /// be and still be taken: about two characters the model found plausible
 /// but not first choice. A word the model clearly read as something else
 /// costs far more.
-pub const MAX_DATE_COST: f32 = 6.0;
+const MAX_DATE_COST: f32 = 6.0;
 
 /// Day, month and year digit groups a date is written in, year last unless
 /// it comes first with four digits.
@@ -105,7 +105,7 @@ enum State {
 /// of `shape`, in order: each character spans one or more columns, blanks
 /// may come between, and the same character twice in a row needs a blank
 /// between (else CTC would read it once). Returns the classes and the score.
-pub fn best_path(log_probs: &[Vec<f32>], shape: &[Vec<usize>]) -> Option<(Vec<usize>, f32)> {
+fn best_path(log_probs: &[Vec<f32>], shape: &[Vec<usize>]) -> Option<(Vec<usize>, f32)> {
     let len = shape.len();
     if log_probs.len() < len || len == 0 {
         return None;
