@@ -71,6 +71,16 @@ impl AcmeRenewal {
     pub fn request_renewal(&self, force: bool) -> Result<String, String> {
         let status = self.status();
         if status.ordering {
+            if force {
+                // Kept as a permit: the renewal loop orders again, forced, as
+                // soon as the running order ends (which may be one that is
+                // already serving its certificate).
+                self.renew_now.notify_one();
+                return Ok(
+                    "an order is running; a forced renewal follows it; see `finctl cert status`"
+                        .into(),
+                );
+            }
             return Ok("an order is running already; see `finctl cert status`".into());
         }
         let now = unix_now();
