@@ -224,6 +224,8 @@ const WORDS: &[&str] = &[
     "OPTICAL",
     "ORGANIC",
     "OUTLET",
+    "OWNED",
+    "OWNER",
     "PAINT",
     "PALACE",
     "PAPER",

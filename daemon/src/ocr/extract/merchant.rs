@@ -2,7 +2,7 @@
 //! a company form (`SDN BHD`, `ENTERPRISE`, `LTD`...), never a document
 //! title, address, phone or registration number.
 
-use super::layout::{Row, normalise, word_is};
+use super::layout::{Row, has_phrase, normalise, word_is};
 use super::names::{NAME_ENDS, clean};
 
 /// Words that mark a business name.
@@ -176,18 +176,46 @@ pub struct Merchant {
     pub confidence: f32,
 }
 
+/// Words of the closing lines of a receipt (`THANK YOU`, `GOODS SOLD ARE NOT
+/// RETURNABLE`). Printed near the top, they are the end of the receipt
+/// before this one on the paper roll.
+const FOOTER: [&str; 5] = [
+    "RETURNABLE",
+    "REFUNDABLE",
+    "EXCHANGEABLE",
+    "FEEDBACK",
+    "COMPLAINT",
+];
+
+fn is_footer(text: &str) -> bool {
+    let norm = normalise(text);
+    let words: Vec<&str> = norm.split(' ').collect();
+    has_word(&words, &FOOTER) || has_phrase(&norm, "THANK YOU") || has_phrase(&norm, "COME AGAIN")
+}
+
 pub fn find(rows: &[Row], page_height: f32) -> Option<Merchant> {
-    let limit = if page_height > 0.0 {
-        page_height * 0.45
+    let (limit, footer_limit) = if page_height > 0.0 {
+        (page_height * 0.45, page_height * 0.25)
     } else {
-        f32::MAX
+        (f32::MAX, f32::MAX)
     };
-    let head: Vec<(usize, &Row)> = rows
+    let mut head: Vec<(usize, &Row)> = rows
         .iter()
         .enumerate()
         .take(16)
         .filter(|(_, r)| r.rect.top <= limit)
         .collect();
+    // The previous receipt's footer torn off with this one: its name starts
+    // below, and what is above is the previous receipt.
+    if let Some(last_footer) = head
+        .iter()
+        .rposition(|(_, r)| r.rect.top <= footer_limit && is_footer(&r.text()))
+        && head[last_footer + 1..]
+            .iter()
+            .any(|(_, r)| score(&r.text()).is_some())
+    {
+        head.drain(..=last_footer);
+    }
     let mut best: Option<(usize, f32)> = None;
     let mut rank = 0usize;
     for (i, row) in &head {
@@ -260,6 +288,9 @@ pub fn find(rows: &[Row], page_height: f32) -> Option<Merchant> {
             && score(&next.text()).is_some()
             && !ends_form;
         let continues = dangling && next_words.len() <= 4 && score(&next.text()).is_some();
+        // An open parenthesis goes on only into what could be a name: not
+        // into the address (`FUN N CHEER (MALURI` over `LOT 3, JALAN 6`).
+        let open = open && score(&next.text()).is_some();
         if open || next_is_tail || continues {
             last += 1;
         } else {

@@ -110,12 +110,12 @@ fn drop_numbered_groups(text: &str) -> String {
     out
 }
 
-/// `SDN.BHD` (and its misreadings such as `Srn.Rhd`) as two words, so the
-/// legal-form repair sees them.
+/// `SDN.BHD` (and its misreadings such as `Srn.Rhd`, or `Sn.Rhd` with a
+/// letter lost) as two words, so the legal-form repair sees them.
 fn split_dotted_form(word: &str) -> Vec<&str> {
     let trimmed = word.trim_end_matches('.');
     if let Some((a, b)) = trimmed.split_once('.')
-        && a.len() == 3
+        && (2..=3).contains(&a.len())
         && b.len() == 3
         && a.chars()
             .chain(b.chars())
@@ -132,16 +132,22 @@ fn split_dotted_form(word: &str) -> Vec<&str> {
 fn repair_slash_form(word: &str) -> Option<String> {
     let upper = word.to_uppercase();
     let (head, tail) = upper.split_once('/')?;
-    let s_like = matches!(head, "S" | "5");
-    let b_like = matches!(tail.trim_end_matches('.'), "B" | "8" | "6" | "R");
+    let s_like = matches!(head, "S" | "5" | "$");
+    let b_like = matches!(tail.trim_end_matches('.'), "B" | "8" | "6" | "R" | "E");
     (s_like && b_like && upper != "S/B").then(|| "S/B".to_string())
 }
 
-/// A three-character word OCR may have made of `SDN`.
+/// A word OCR may have made of `SDN`: three characters, or two when a letter
+/// was lost (`SN`); only ever taken next to a word like `BHD`.
 fn is_sdn(word: &str) -> bool {
-    word.len() == 3
-        && (distance(word, "SDN", 1) <= 1
-            || (word.starts_with(['S', '5']) && word.ends_with(['N', 'M', 'H'])))
+    match word.len() {
+        2 => distance(word, "SDN", 1) <= 1,
+        3 => {
+            distance(word, "SDN", 1) <= 1
+                || (word.starts_with(['S', '5']) && word.ends_with(['N', 'M', 'H']))
+        }
+        _ => false,
+    }
 }
 
 /// A three-character word OCR may have made of `BHD`.
@@ -191,7 +197,20 @@ fn repair_sdn_bhd(words: &mut Vec<String>) -> usize {
 }
 
 /// The lexicon's word for an unlisted word of letters, in the case OCR read.
+/// Words OCR joined with a dot (`Heaith.Ard`) are looked up one by one.
 fn lexicon_fix(word: &str) -> Option<String> {
+    if word.trim_matches('.').contains('.') {
+        let parts: Vec<String> = word
+            .split('.')
+            .map(|part| lexicon_fix_word(part).unwrap_or_else(|| part.to_string()))
+            .collect();
+        let joined = parts.join(".");
+        return (joined != word).then_some(joined);
+    }
+    lexicon_fix_word(word)
+}
+
+fn lexicon_fix_word(word: &str) -> Option<String> {
     let core = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '&');
     let upper = core.to_uppercase();
     if upper.chars().any(|c| c.is_ascii_digit()) && upper.len() != 3 {

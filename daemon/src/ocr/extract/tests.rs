@@ -488,6 +488,55 @@ fn misread_legal_forms_are_repaired() {
         merchant_of(&["88 FRESH MART 5/8 (123456-X)", "LOT 5"]).as_deref(),
         Some("88 FRESH MART S/B")
     );
+    // `$` for S, `E` for B, and SDN with a letter lost.
+    assert_eq!(
+        merchant_of(&["88 FRESH MART $/8 (123456-X)", "LOT 5"]).as_deref(),
+        Some("88 FRESH MART S/B")
+    );
+    assert_eq!(
+        merchant_of(&["Owned by Maju Foods S/E", "(123456-T)"]).as_deref(),
+        Some("Owned by Maju Foods S/B")
+    );
+    assert_eq!(
+        merchant_of(&["Maju Cash & Carry Sn.Rhd", "(123456-W)"]).as_deref(),
+        Some("Maju Cash & Carry SDN BHD")
+    );
+}
+
+#[test]
+fn words_joined_by_a_dot_are_corrected_one_by_one() {
+    assert_eq!(
+        merchant_of(&["Maju Heaith.Beauty SDN BHD"]).as_deref(),
+        Some("Maju Health.Beauty SDN BHD")
+    );
+}
+
+#[test]
+fn the_previous_receipts_footer_on_top_is_skipped() {
+    assert_eq!(
+        merchant_of(&[
+            "BALS",
+            "Thank You. Please come again.",
+            "Goods Sold Are Not Returnable.",
+            "For feedback or complaint, please call:",
+            "Maju Cash & Carry",
+            "(123456-W)",
+            "NO 12, JALAN MAJU 3",
+            "TOTAL 10.00",
+            "CASH 10.00",
+            "CHANGE 0.00",
+            "SUBTOTAL 10.00",
+            "ROUNDING 0.00",
+        ])
+        .as_deref(),
+        Some("Maju Cash & Carry")
+    );
+    // A footer is only a footer near the top: a short receipt's own
+    // `THANK YOU` does not hide its name.
+    assert_eq!(
+        merchant_of(&["KEDAI MAJU", "TOTAL 10.00", "THANK YOU"]).as_deref(),
+        Some("KEDAI MAJU")
+    );
 }
 
 #[test]
@@ -495,6 +544,11 @@ fn unclosed_parenthesis_and_glued_legal_form() {
     assert_eq!(
         merchant_of(&["MAJU BAKERIES (KLSDN BHD (139388 X)", "Lot 3, Jalan Maju"]).as_deref(),
         Some("MAJU BAKERIES (KL SDN BHD")
+    );
+    // An open parenthesis does not run into the address below.
+    assert_eq!(
+        merchant_of(&["FUN N FAIR (KEPONG", "LOT 37636.JALAN 6/37A,", "TAMAN MAJU"]).as_deref(),
+        Some("FUN N FAIR (KEPONG")
     );
 }
 
