@@ -157,9 +157,11 @@ impl Engine {
             input,
         } = self.read_page(image)?;
         let started = Instant::now();
+        let mut rereader = Rereader::new(self, &input);
+        rereader.reread_unsure(&mut page);
         let mut fields = extract::extract(&page, options);
         if fields.date.is_none() {
-            let reread = self.reread_dates(&input, &mut page, options.date_order);
+            let reread = rereader.reread_dates(&mut page, options.date_order);
             if !reread.is_empty() {
                 fields = extract::extract(&page, options);
                 // A date the model gave only as a second choice is less sure
@@ -224,38 +226,63 @@ impl Engine {
     }
 }
 
-impl Engine {
+/// Second readings (`reread`) of the words of one page. The recognition
+/// model is loaded on the first word that needs it, once per page.
+struct Rereader<'a> {
+    engine: &'a Engine,
+    input: &'a OcrInput,
+    model: Option<Option<rten::Model>>,
+}
+
+impl<'a> Rereader<'a> {
+    fn new(engine: &'a Engine, input: &'a OcrInput) -> Self {
+        Rereader {
+            engine,
+            input,
+            model: None,
+        }
+    }
+
+    /// Reads again, without `?`, every word where the model put one, and
+    /// takes the reading when the model found it likely enough. Returns the
+    /// lines changed.
+    fn reread_unsure(&mut self, page: &mut Page) -> Vec<u32> {
+        let mut changed = Vec::new();
+        for (index, line) in (0u32..).zip(page.lines.iter_mut()) {
+            for word in line.words.iter_mut().filter(|w| is_unsure(&w.text)) {
+                let Some(columns) = self.columns_of(&word.rect) else {
+                    continue;
+                };
+                if let Some(read) = reread::read_unsure(&columns, &word.text) {
+                    tracing::debug!(read = %word.text, reread = %read.text, cost = read.cost, "unsure word read again");
+                    word.text = read.text;
+                    changed.push(index);
+                }
+            }
+        }
+        changed
+    }
+
     /// Reads again, as a date, every word that has the digits of one but
     /// gave none (`12101/2018`, `25412017`), and puts the date reading in
     /// the page when the model finds it likely enough. Returns the lines
     /// changed.
-    fn reread_dates(&self, input: &OcrInput, page: &mut Page, order: DateOrder) -> Vec<u32> {
-        let mut words = page
-            .lines
-            .iter_mut()
-            .zip(0u32..)
-            .flat_map(|(line, index)| line.words.iter_mut().map(move |word| (index, word)))
-            .filter(|(_, word)| looks_like_garbled_date(&word.text, order))
-            .peekable();
-        if words.peek().is_none() {
-            return Vec::new();
-        }
-        let model = match models::load(self.recognition.clone()) {
-            Ok(model) => model,
-            Err(e) => {
-                tracing::warn!(error = %e, "no second reading of dates");
-                return Vec::new();
-            }
-        };
+    fn reread_dates(&mut self, page: &mut Page, order: DateOrder) -> Vec<u32> {
         let mut changed = Vec::new();
-        for (line, word) in words {
-            let Some(columns) = self.columns_of(&model, input, &word.rect) else {
-                continue;
-            };
-            if let Some(date) = reread::read_date(&columns, order) {
-                tracing::debug!(read = %word.text, reread = %date.text, cost = date.cost, "date read again");
-                word.text = date.text;
-                changed.push(line);
+        for (index, line) in (0u32..).zip(page.lines.iter_mut()) {
+            for word in line
+                .words
+                .iter_mut()
+                .filter(|w| looks_like_garbled_date(&w.text, order))
+            {
+                let Some(columns) = self.columns_of(&word.rect) else {
+                    continue;
+                };
+                if let Some(date) = reread::read_date(&columns, order) {
+                    tracing::debug!(read = %word.text, reread = %date.text, cost = date.cost, "date read again");
+                    word.text = date.text;
+                    changed.push(index);
+                }
             }
         }
         changed
@@ -264,19 +291,28 @@ impl Engine {
     /// The recognition model's log-probabilities for the word in `rect`, a
     /// row for each column of the word image. None if the model fails, which
     /// only costs the second reading.
-    fn columns_of(
-        &self,
-        model: &rten::Model,
-        input: &OcrInput,
-        rect: &BoxRect,
-    ) -> Option<Vec<Vec<f32>>> {
+    fn columns_of(&mut self, rect: &BoxRect) -> Option<Vec<Vec<f32>>> {
+        let engine = self.engine;
+        let model = self
+            .model
+            .get_or_insert_with(|| match models::load(engine.recognition.clone()) {
+                Ok(model) => Some(model),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no second reading");
+                    None
+                }
+            })
+            .as_ref()?;
         let word = RotatedRect::from_rect(RectF::from_tlbr(
             rect.top,
             rect.left,
             rect.bottom,
             rect.right,
         ));
-        let image = self.ocrs.prepare_recognition_input(input, &[word]).ok()?;
+        let image = engine
+            .ocrs
+            .prepare_recognition_input(self.input, &[word])
+            .ok()?;
         let [height, width] = image.shape();
         let batch = image.into_shape([1, 1, height, width]);
         let output = model.run_one(batch.view().into(), None).ok()?;
@@ -289,6 +325,12 @@ impl Engine {
                 .collect(),
         )
     }
+}
+
+/// Whether the model put a `?` in a word among letters or digits, where it
+/// is almost always a character it could not decide on.
+fn is_unsure(text: &str) -> bool {
+    text.contains('?') && text.chars().any(char::is_alphanumeric)
 }
 
 /// Whether a word carries the digits of a date but no date could be read in
@@ -480,6 +522,16 @@ mod tests {
         assert!(!garbled("RM 12.50"), "too few digits");
         assert!(!garbled("TOTAL"));
         assert!(!garbled("9556481179603"), "a barcode is longer");
+    }
+
+    #[test]
+    fn only_words_with_a_question_mark_among_letters_or_digits_are_read_again() {
+        assert!(is_unsure("D.?.Y."));
+        assert!(is_unsure("?IZZA"));
+        assert!(is_unsure("8?06"));
+        assert!(!is_unsure("?"));
+        assert!(!is_unsure("?!"));
+        assert!(!is_unsure("DIY"));
     }
 
     #[test]

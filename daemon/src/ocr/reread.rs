@@ -7,7 +7,9 @@
 //! `04/12/2017` read `04/12/201i`. Here the same columns are read again,
 //! forced into the shapes a date can take (digits and one kind of separator),
 //! and the likeliest such reading is kept when it costs little against the
-//! free one: the model's own evidence decides, no text is guessed.
+//! free one: the model's own evidence decides, no text is guessed. A word
+//! with a `?` the model could not decide on is read again the same way,
+//! without the `?`.
 
 use crate::domain::receipt::DateOrder;
 
@@ -86,6 +88,80 @@ pub fn read_date(log_probs: &[Vec<f32>], order: DateOrder) -> Option<Forced> {
 
 /// The score of the likeliest reading with no constraint: the best class of
 /// every column.
+/// How much less likely (natural log) than the free reading a reading
+/// without `?` may be and still be taken, as for dates.
+const MAX_UNSURE_COST: f32 = 6.0;
+
+/// How many characters one `?` of the first reading may stand for.
+const MAX_FILL: usize = 2;
+
+/// Reads a word again without `?`. The model's `?` is mostly a character it
+/// could not decide on (`D.?.Y.`, `CAN?LE`), and its next choice is usually
+/// the right one. The reading is taken only when it keeps everything else
+/// of the first reading (`first`, from the whole line) and fills each `?`
+/// with at most two characters, or none: the word cut out alone can read
+/// differently elsewhere, and that is no evidence for any change.
+pub fn read_unsure(log_probs: &[Vec<f32>], first: &str) -> Option<Forced> {
+    let read = best_without(log_probs, '?')?;
+    (read.cost <= MAX_UNSURE_COST
+        && read.text.chars().any(char::is_alphanumeric)
+        && fills_in(first, &read.text))
+    .then_some(read)
+}
+
+/// The likeliest reading of the columns that never uses `banned`, and its
+/// cost against the free reading.
+fn best_without(log_probs: &[Vec<f32>], banned: char) -> Option<Forced> {
+    let banned = class_of(banned)?;
+    let mut text = String::new();
+    let mut score = 0.0;
+    let mut last = 0;
+    for column in log_probs {
+        // CTC's best single path is each column's likeliest class; repeats
+        // without a blank between are one character.
+        let (class, lp) = column
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(class, _)| class != banned)
+            .max_by(|a, b| a.1.total_cmp(&b.1))?;
+        score += lp;
+        if class != 0 && class != last {
+            text.push(char_of(class));
+        }
+        last = class;
+    }
+    Some(Forced {
+        text: text.trim().to_string(),
+        cost: free_score(log_probs) - score,
+    })
+}
+
+/// Whether `read` is `first` with each `?` replaced by up to `MAX_FILL`
+/// characters (none included) and nothing else changed.
+fn fills_in(first: &str, read: &str) -> bool {
+    let read: Vec<char> = read.chars().collect();
+    // Positions in `read` that the prefix of `first` seen so far can end at.
+    let mut ends = vec![false; read.len() + 1];
+    ends[0] = true;
+    for c in first.chars() {
+        let mut next = vec![false; read.len() + 1];
+        for (at, _) in ends.iter().enumerate().filter(|(_, e)| **e) {
+            if c == '?' {
+                for fill in 0..=MAX_FILL {
+                    if let Some(slot) = next.get_mut(at + fill) {
+                        *slot = true;
+                    }
+                }
+            } else if read.get(at) == Some(&c) {
+                next[at + 1] = true;
+            }
+        }
+        ends = next;
+    }
+    ends[read.len()]
+}
+
 fn free_score(log_probs: &[Vec<f32>]) -> f32 {
     log_probs
         .iter()
@@ -275,6 +351,31 @@ mod tests {
         let (read, score) = best_path(&[column.clone(), blank, column], &shape).expect("a path");
         assert_eq!(read, [one, one]);
         assert!((score + 0.3).abs() < 1e-4);
+    }
+
+    #[test]
+    fn a_question_mark_becomes_the_models_next_choice() {
+        let lp = columns("D.?.Y.", &[(2, 'I', -1.0)]);
+        let read = read_unsure(&lp, "D.?.Y.").expect("a reading");
+        assert_eq!(read.text, "D.I.Y.");
+        assert!((read.cost - 0.9).abs() < 1e-4, "{}", read.cost);
+        // No likely runner-up: the `?` stays, as the model gave no letter.
+        assert_eq!(read_unsure(&columns("D.?.Y.", &[]), "D.?.Y."), None);
+    }
+
+    #[test]
+    fn a_second_reading_may_only_fill_in_the_question_marks() {
+        assert!(fills_in("CAN?LE", "CANDLE"));
+        assert!(fills_in("CONFECT?UNERY", "CONFECTIUNERY"));
+        assert!(fills_in("?IZZA", "IZZA"));
+        assert!(fills_in("PLANNIN??", "PLANNING"));
+        assert!(!fills_in("8?06", "150"));
+        assert!(!fills_in("2?110823030", "24116823030"));
+        assert!(!fills_in("?O", "R"));
+        assert!(!fills_in("A?B", "AXYZB"));
+        // The word read alone, `?` gone but a digit changed elsewhere.
+        let lp = columns("8506", &[(1, '?', -0.5)]);
+        assert_eq!(read_unsure(&lp, "8?07"), None);
     }
 
     #[test]
