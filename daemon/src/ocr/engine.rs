@@ -534,6 +534,70 @@ mod tests {
         assert!(!is_unsure("DIY"));
     }
 
+    /// rten comes from `vendor/rten` with a stride-one path for depthwise
+    /// convolutions (the text detector's main layer): it must agree with the
+    /// convolution written out, as the strided path does.
+    #[test]
+    fn the_patched_depthwise_convolution_matches_a_direct_sum() {
+        use rten::BufferPool;
+        use rten::ops::{Padding, conv};
+        use rten_tensor::{NdTensor, Tensor};
+
+        let (channels, height, width) = (3, 7, 11);
+        let input = Tensor::from_fn(&[1, channels, height, width][..], |i| {
+            ((i[1] * 31 + i[2] * 7 + i[3] * 3) % 17) as f32 / 8.0 - 1.0
+        });
+        let kernel = Tensor::from_fn(&[channels, 1, 3, 3][..], |i| {
+            ((i[0] * 5 + i[2] * 3 + i[3]) % 7) as f32 / 4.0 - 0.75
+        });
+        let bias = NdTensor::from_fn([channels], |[c]| c as f32 * 0.5);
+        for stride in [1, 2] {
+            let pool = BufferPool::new();
+            let out: Tensor<f32> = conv(
+                &pool,
+                input.view(),
+                kernel.view(),
+                Some(bias.view()),
+                Padding::Same,
+                channels,
+                &[stride, stride],
+                &[1, 1],
+            )
+            .expect("convolution");
+            let shape = out.shape().to_vec();
+            assert_eq!(
+                shape,
+                [1, channels, height.div_ceil(stride), width.div_ceil(stride)]
+            );
+            for c in 0..channels {
+                for y in 0..shape[2] {
+                    for x in 0..shape[3] {
+                        let mut sum = bias[[c]];
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let (iy, ix) = (
+                                    (y * stride + ky) as isize - 1,
+                                    (x * stride + kx) as isize - 1,
+                                );
+                                if (0..height as isize).contains(&iy)
+                                    && (0..width as isize).contains(&ix)
+                                {
+                                    sum += input[[0, c, iy as usize, ix as usize]]
+                                        * kernel[[c, 0, ky, kx]];
+                                }
+                            }
+                        }
+                        let got = out[[0, c, y, x]];
+                        assert!(
+                            (got - sum).abs() < 1e-5,
+                            "stride {stride} at {c},{y},{x}: {got} != {sum}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_rereaders_alphabet_is_the_recognition_models_output() {
         let [_, recognition] = models::read(&ModelSource::Bundled).expect("bundled models");
