@@ -165,6 +165,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut date = Field::new("date");
     let mut merchant = Field::new("merchant");
     let mut times = Vec::new();
+    // Per stage: decode (with reading the file), detect, recognise, extract.
+    let mut stages: [Vec<Duration>; 4] = Default::default();
     for id in &ids {
         let gt: serde_json::Value = serde_json::from_slice(&std::fs::read(
             dir.join("entities").join(format!("{id}.json")),
@@ -182,7 +184,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let bytes = std::fs::read(image_path(&dir, id))?;
                 let info = ocr::probe(&bytes, None, 40_000_000)?;
                 let image = ocr::decode(&bytes, info)?;
-                engine.read_receipt(&image, &options)?.1
+                stages[0].push(started.elapsed());
+                let (_, fields, timings) = engine.read_receipt(&image, &options)?;
+                stages[1].push(timings.detect);
+                stages[2].push(timings.recognise);
+                stages[3].push(timings.extract);
+                fields
             }
             (None, None) => return Err("no engine".into()),
         };
@@ -231,6 +238,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         percentile(&times, 0.5),
         percentile(&times, 0.95)
     );
+    if pages_dir.is_none() {
+        let medians: Vec<String> = ["decode", "detect", "recognise", "extract"]
+            .iter()
+            .zip(stages.iter_mut())
+            .map(|(name, times)| {
+                times.sort();
+                format!("{name} {:?}", percentile(times, 0.5))
+            })
+            .collect();
+        println!("stage medians: {}", medians.join(", "));
+    }
     println!("peak memory (VmHWM): {}", peak_memory());
     Ok(())
 }
