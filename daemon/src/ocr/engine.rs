@@ -247,20 +247,7 @@ impl<'a> Rereader<'a> {
     /// takes the reading when the model found it likely enough. Returns the
     /// lines changed.
     fn reread_unsure(&mut self, page: &mut Page) -> Vec<u32> {
-        let mut changed = Vec::new();
-        for (index, line) in (0u32..).zip(page.lines.iter_mut()) {
-            for word in line.words.iter_mut().filter(|w| is_unsure(&w.text)) {
-                let Some(columns) = self.columns_of(&word.rect) else {
-                    continue;
-                };
-                if let Some(read) = reread::read_unsure(&columns, &word.text) {
-                    tracing::debug!(read = %word.text, reread = %read.text, cost = read.cost, "unsure word read again");
-                    word.text = read.text;
-                    changed.push(index);
-                }
-            }
-        }
-        changed
+        self.reread_words(page, is_unsure, reread::read_unsure)
     }
 
     /// Reads again, as a date, every word that has the digits of one but
@@ -268,19 +255,31 @@ impl<'a> Rereader<'a> {
     /// the page when the model finds it likely enough. Returns the lines
     /// changed.
     fn reread_dates(&mut self, page: &mut Page, order: DateOrder) -> Vec<u32> {
+        self.reread_words(
+            page,
+            |text| looks_like_garbled_date(text, order),
+            |columns, _| reread::read_date(columns, order),
+        )
+    }
+
+    /// Reads again every word `wanted` picks, with `read` (given the word's
+    /// columns and its first reading), and puts each reading it gives in the
+    /// page. Returns the lines changed.
+    fn reread_words(
+        &mut self,
+        page: &mut Page,
+        wanted: impl Fn(&str) -> bool,
+        read: impl Fn(&[Vec<f32>], &str) -> Option<reread::Forced>,
+    ) -> Vec<u32> {
         let mut changed = Vec::new();
         for (index, line) in (0u32..).zip(page.lines.iter_mut()) {
-            for word in line
-                .words
-                .iter_mut()
-                .filter(|w| looks_like_garbled_date(&w.text, order))
-            {
+            for word in line.words.iter_mut().filter(|w| wanted(&w.text)) {
                 let Some(columns) = self.columns_of(&word.rect) else {
                     continue;
                 };
-                if let Some(date) = reread::read_date(&columns, order) {
-                    tracing::debug!(read = %word.text, reread = %date.text, cost = date.cost, "date read again");
-                    word.text = date.text;
+                if let Some(again) = read(&columns, &word.text) {
+                    tracing::debug!(read = %word.text, reread = %again.text, cost = again.cost, "word read again");
+                    word.text = again.text;
                     changed.push(index);
                 }
             }

@@ -86,8 +86,6 @@ pub fn read_date(log_probs: &[Vec<f32>], order: DateOrder) -> Option<Forced> {
     best
 }
 
-/// The score of the likeliest reading with no constraint: the best class of
-/// every column.
 /// How much less likely (natural log) than the free reading a reading
 /// without `?` may be and still be taken, as for dates.
 const MAX_UNSURE_COST: f32 = 6.0;
@@ -162,6 +160,8 @@ fn fills_in(first: &str, read: &str) -> bool {
     ends[read.len()]
 }
 
+/// The score of the likeliest reading with no constraint: the best class of
+/// every column.
 fn free_score(log_probs: &[Vec<f32>]) -> f32 {
     log_probs
         .iter()

@@ -283,14 +283,14 @@ pub fn find(rows: &[Row], page_height: f32) -> Option<Merchant> {
             .split(' ')
             .next_back()
             .is_some_and(is_legal_form);
-        let next_is_tail = next_words.iter().any(|w| is_legal_form(w))
-            && next_words.len() <= 5
-            && score(&next.text()).is_some()
-            && !ends_form;
-        let continues = dangling && next_words.len() <= 4 && score(&next.text()).is_some();
-        // An open parenthesis goes on only into what could be a name: not
-        // into the address (`FUN N CHEER (MALURI` over `LOT 3, JALAN 6`).
-        let open = open && score(&next.text()).is_some();
+        // The name goes on only into what could be a name: not into the
+        // address (`FUN N CHEER (MALURI` over `LOT 3, JALAN 6`).
+        if score(&next.text()).is_none() {
+            break;
+        }
+        let next_is_tail =
+            next_words.iter().any(|w| is_legal_form(w)) && next_words.len() <= 5 && !ends_form;
+        let continues = dangling && next_words.len() <= 4;
         if open || next_is_tail || continues {
             last += 1;
         } else {

@@ -140,14 +140,9 @@ fn repair_slash_form(word: &str) -> Option<String> {
 /// A word OCR may have made of `SDN`: three characters, or two when a letter
 /// was lost (`SN`); only ever taken next to a word like `BHD`.
 fn is_sdn(word: &str) -> bool {
-    match word.len() {
-        2 => distance(word, "SDN", 1) <= 1,
-        3 => {
-            distance(word, "SDN", 1) <= 1
-                || (word.starts_with(['S', '5']) && word.ends_with(['N', 'M', 'H']))
-        }
-        _ => false,
-    }
+    (2..=3).contains(&word.len())
+        && (distance(word, "SDN", 1) <= 1
+            || (word.len() == 3 && word.starts_with(['S', '5']) && word.ends_with(['N', 'M', 'H'])))
 }
 
 /// A three-character word OCR may have made of `BHD`.

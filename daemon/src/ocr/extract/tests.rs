@@ -467,40 +467,44 @@ fn merchant_continued_after_ampersand() {
 
 #[test]
 fn misread_legal_forms_are_repaired() {
-    assert_eq!(
-        merchant_of(&["SIHPI TAX TNVOTCE", "AABIARMACY", "KEDAI MAJU SIN RHI"]).as_deref(),
-        Some("KEDAI MAJU SDN BHD")
-    );
-    assert_eq!(
-        merchant_of(&["MAN", "Kedai Maju Son Rnd", "LOMPANY Reg #1101083-T"]).as_deref(),
-        Some("Kedai Maju SDN BHD")
-    );
-    assert_eq!(
-        merchant_of(&[
-            "Thank You, Please come again.",
-            "*REDEEM VOUCHER BEFORE POINTS EXPIRY!*",
-            "Maju Cash & Carry Srn.Rhd",
-        ])
-        .as_deref(),
-        Some("Maju Cash & Carry SDN BHD")
-    );
-    assert_eq!(
-        merchant_of(&["88 FRESH MART 5/8 (123456-X)", "LOT 5"]).as_deref(),
-        Some("88 FRESH MART S/B")
-    );
-    // `$` for S, `E` for B, and SDN with a letter lost.
-    assert_eq!(
-        merchant_of(&["88 FRESH MART $/8 (123456-X)", "LOT 5"]).as_deref(),
-        Some("88 FRESH MART S/B")
-    );
-    assert_eq!(
-        merchant_of(&["Owned by Maju Foods S/E", "(123456-T)"]).as_deref(),
-        Some("Owned by Maju Foods S/B")
-    );
-    assert_eq!(
-        merchant_of(&["Maju Cash & Carry Sn.Rhd", "(123456-W)"]).as_deref(),
-        Some("Maju Cash & Carry SDN BHD")
-    );
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["SIHPI TAX TNVOTCE", "AABIARMACY", "KEDAI MAJU SIN RHI"],
+            "KEDAI MAJU SDN BHD",
+        ),
+        (
+            &["MAN", "Kedai Maju Son Rnd", "LOMPANY Reg #1101083-T"],
+            "Kedai Maju SDN BHD",
+        ),
+        (
+            &[
+                "Thank You, Please come again.",
+                "*REDEEM VOUCHER BEFORE POINTS EXPIRY!*",
+                "Maju Cash & Carry Srn.Rhd",
+            ],
+            "Maju Cash & Carry SDN BHD",
+        ),
+        (
+            &["88 FRESH MART 5/8 (123456-X)", "LOT 5"],
+            "88 FRESH MART S/B",
+        ),
+        // `$` for S, `E` for B, and SDN with a letter lost.
+        (
+            &["88 FRESH MART $/8 (123456-X)", "LOT 5"],
+            "88 FRESH MART S/B",
+        ),
+        (
+            &["Owned by Maju Foods S/E", "(123456-T)"],
+            "Owned by Maju Foods S/B",
+        ),
+        (
+            &["Maju Cash & Carry Sn.Rhd", "(123456-W)"],
+            "Maju Cash & Carry SDN BHD",
+        ),
+    ];
+    for (rows, name) in cases {
+        assert_eq!(merchant_of(rows).as_deref(), Some(name), "{rows:?}");
+    }
 }
 
 #[test]
