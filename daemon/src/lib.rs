@@ -19,6 +19,7 @@ pub mod ocr;
 pub mod ratelimit;
 pub mod service;
 pub mod store;
+pub mod support;
 pub mod telemetry;
 pub mod tls;
 

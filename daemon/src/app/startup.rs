@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use fin_proto::admin::TlsStatus;
@@ -164,22 +164,9 @@ pub(super) fn write_listeners_file(
     listeners: &Listeners,
 ) -> Result<(), AppError> {
     let path = state_dir.join(LISTENERS_FILE);
-    let tmp = state_dir.join(format!("{LISTENERS_FILE}.tmp"));
     let json =
         serde_json::to_vec_pretty(listeners).map_err(|e| AppError::Internal(e.to_string()))?;
-    let write = || -> std::io::Result<()> {
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)?;
-        f.write_all(&json)?;
-        f.sync_all()?;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))?;
-        std::fs::rename(&tmp, &path)
-    };
-    write().map_err(|e| AppError::Io {
+    crate::support::write_atomically(&path, &json, 0o644).map_err(|e| AppError::Io {
         what: format!("cannot write {}", path.display()),
         reason: e.to_string(),
     })
@@ -250,7 +237,8 @@ pub(super) fn node_id(state_dir: &Path) -> Result<String, AppError> {
         Err(e) => return Err(AppError::io("reading the node id")(e)),
     }
     let id =
-        crate::service::new_id().map_err(|e| AppError::Internal(e.to_string()))?[..16].to_string();
-    std::fs::write(&path, format!("{id}\n")).map_err(AppError::io("writing the node id"))?;
+        crate::support::new_id().map_err(AppError::io("making the node id"))?[..16].to_string();
+    crate::support::write_atomically(&path, format!("{id}\n").as_bytes(), 0o644)
+        .map_err(AppError::io("writing the node id"))?;
     Ok(id)
 }

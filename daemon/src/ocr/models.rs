@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use crate::support::sha256_hex;
 
 /// The published SHA-256 of every model file fin accepts (the upstream ONNX
 /// files and their `.rten` conversions; see the README's model credits).
@@ -144,11 +144,6 @@ pub(crate) fn load(model: VerifiedModel) -> Result<rten::Model, ModelError> {
         name: model.name,
         reason: e.to_string(),
     })
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use fin_proto::api::AuditEntry;
 
-use super::{ServiceError, unix_now};
+use super::ServiceError;
 pub use crate::store::AuditQuery;
 use crate::store::{AuditRecord, Store};
+use crate::support::unix_now;
 
 /// One event to record.
 #[derive(Debug, Clone, Copy)]

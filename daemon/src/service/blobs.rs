@@ -2,10 +2,10 @@
 //! Written to a temporary file, flushed and renamed into place, so a blob is
 //! either whole or absent, whatever happens to the process or the disk.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::ServiceError;
+use crate::support;
 
 #[derive(Debug, Clone)]
 pub struct Blobs {
@@ -31,7 +31,7 @@ impl Blobs {
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?
             .map_err(|e| match e.raw_os_error() {
-                Some(28) => ServiceError::Unavailable(
+                Some(28) => ServiceError::InsufficientStorage(
                     "the server's disk is full; the receipt was not stored".into(),
                 ),
                 _ => ServiceError::Internal(format!("cannot store an image: {e}")),
@@ -59,6 +59,7 @@ impl Blobs {
     }
 }
 
+/// Content-addressed: an existing blob already holds these bytes.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if path.exists() {
         return Ok(());
@@ -67,10 +68,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .parent()
         .ok_or_else(|| std::io::Error::other("blob path has no folder"))?;
     std::fs::create_dir_all(dir)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    // The rename itself must reach the disk before the database says the blob exists.
-    std::fs::File::open(dir)?.sync_all()
+    // The rename reaches the disk before the database says the blob exists.
+    support::write_atomically(path, bytes, 0o600)
 }

@@ -1,7 +1,7 @@
 //! The daemon itself: status, liveness and readiness.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use fin_proto::Listeners;
 use fin_proto::admin::{SchemaStatus, Status, TlsStatus};
@@ -9,6 +9,7 @@ use fin_proto::api::{Check, Readiness};
 
 use super::ServiceError;
 use crate::store::{LATEST_SCHEMA, Store};
+use crate::support::unix_now;
 
 /// Tells what the TLS layer is serving, or why it is not ready. Given by the
 /// composition root so this layer need not know the TLS module.
@@ -152,13 +153,6 @@ fn check(name: &str, failure: Option<String>) -> Check {
         ok: failure.is_none(),
         detail: failure,
     }
-}
-
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

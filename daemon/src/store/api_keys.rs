@@ -2,6 +2,7 @@
 
 use surrealdb::types::SurrealValue;
 
+use super::query::Params;
 use super::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, SurrealValue)]
@@ -22,76 +23,62 @@ const FIELDS: &str =
 
 impl Store {
     pub async fn create_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        self.db
-            .query(
-                "CREATE api_key SET kid = $kid, user_uid = $user_uid, name = $name, scopes = $scopes, \
+        self.run("CREATE api_key SET kid = $kid, user_uid = $user_uid, name = $name, scopes = $scopes, \
                  secret_hash = $secret_hash, created_at = $created_at, expires_at = $expires_at, revoked = false",
-            )
-            .bind(("kid", key.kid.clone()))
-            .bind(("user_uid", key.user_uid.clone()))
-            .bind(("name", key.name.clone()))
-            .bind(("scopes", key.scopes.clone()))
-            .bind(("secret_hash", key.secret_hash.clone()))
-            .bind(("created_at", key.created_at))
-            .bind(("expires_at", key.expires_at))
-            .await?
-            .check()?;
+                Params::new()
+                    .with("kid", key.kid.clone())
+                    .with("user_uid", key.user_uid.clone())
+                    .with("name", key.name.clone())
+                    .with("scopes", key.scopes.clone())
+                    .with("secret_hash", key.secret_hash.clone())
+                    .with("created_at", key.created_at)
+                    .with("expires_at", key.expires_at),
+            ).await?;
         Ok(())
     }
 
     /// A key by id, whoever owns it: used to resolve a presented key.
     pub async fn api_key_by_kid(&self, kid: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {FIELDS} FROM api_key WHERE kid = $kid LIMIT 1"
-            ))
-            .bind(("kid", kid.to_string()))
-            .await?;
-        let mut keys: Vec<ApiKeyRecord> = response.take(0)?;
-        Ok(keys.pop())
+        self.first(
+            format!("SELECT {FIELDS} FROM api_key WHERE kid = $kid LIMIT 1"),
+            Params::new().with("kid", kid.to_string()),
+        )
+        .await
     }
 
     pub async fn api_keys_of(&self, user_uid: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let mut response = self
-            .db
-            .query(format!(
+        self.rows(format!(
                 "SELECT {FIELDS} FROM api_key WHERE user_uid = $user AND revoked = false ORDER BY created_at DESC"
-            ))
-            .bind(("user", user_uid.to_string()))
-            .await?;
-        Ok(response.take(0)?)
+            ), Params::new().with("user", user_uid.to_string()), 0).await
     }
 
     /// Revokes one of `user_uid`'s keys; false when it is not theirs or unknown.
     pub async fn revoke_api_key(&self, user_uid: &str, kid: &str) -> Result<bool, StoreError> {
-        let mut response = self
-            .db
-            .query("UPDATE api_key SET revoked = true WHERE kid = $kid AND user_uid = $user AND revoked = false RETURN kid")
-            .bind(("kid", kid.to_string()))
-            .bind(("user", user_uid.to_string()))
-            .await?;
-        let updated: Vec<serde_json::Value> = response.take(0)?;
+        let updated: Vec<serde_json::Value> = self.rows("UPDATE api_key SET revoked = true WHERE kid = $kid AND user_uid = $user AND revoked = false RETURN kid",
+                Params::new()
+                    .with("kid", kid.to_string())
+                    .with("user", user_uid.to_string()),
+                0,
+            ).await?;
         Ok(!updated.is_empty())
     }
 
     /// Revokes every key of `user_uid` (after a password reset).
     pub async fn revoke_all_api_keys(&self, user_uid: &str) -> Result<(), StoreError> {
-        self.db
-            .query("UPDATE api_key SET revoked = true WHERE user_uid = $user")
-            .bind(("user", user_uid.to_string()))
-            .await?
-            .check()?;
+        self.run(
+            "UPDATE api_key SET revoked = true WHERE user_uid = $user",
+            Params::new().with("user", user_uid.to_string()),
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn touch_api_key(&self, kid: &str, now: i64) -> Result<(), StoreError> {
-        self.db
-            .query("UPDATE api_key SET last_used_at = $now WHERE kid = $kid")
-            .bind(("kid", kid.to_string()))
-            .bind(("now", now))
-            .await?
-            .check()?;
+        self.run(
+            "UPDATE api_key SET last_used_at = $now WHERE kid = $kid",
+            Params::new().with("kid", kid.to_string()).with("now", now),
+        )
+        .await?;
         Ok(())
     }
 }

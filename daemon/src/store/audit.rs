@@ -2,6 +2,7 @@
 
 use surrealdb::types::SurrealValue;
 
+use super::query::Params;
 use super::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, SurrealValue)]
@@ -30,20 +31,19 @@ pub struct AuditQuery {
 
 impl Store {
     pub async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        self.db
-            .query(
-                "CREATE audit SET at = $at, seq = $seq, actor = $actor, ip = $ip, action = $action, \
+        self.run(
+            "CREATE audit SET at = $at, seq = $seq, actor = $actor, ip = $ip, action = $action, \
                  target = $target, outcome = $outcome",
-            )
-            .bind(("at", record.at))
-            .bind(("seq", record.seq))
-            .bind(("actor", record.actor.clone()))
-            .bind(("ip", record.ip.clone()))
-            .bind(("action", record.action.clone()))
-            .bind(("target", record.target.clone()))
-            .bind(("outcome", record.outcome.clone()))
-            .await?
-            .check()?;
+            Params::new()
+                .with("at", record.at)
+                .with("seq", record.seq)
+                .with("actor", record.actor.clone())
+                .with("ip", record.ip.clone())
+                .with("action", record.action.clone())
+                .with("target", record.target.clone())
+                .with("outcome", record.outcome.clone()),
+        )
+        .await?;
         Ok(())
     }
 
@@ -58,15 +58,16 @@ impl Store {
              ORDER BY at DESC, seq DESC LIMIT $limit START $offset",
             conditions.join(" AND ")
         );
-        let mut response = self
-            .db
-            .query(sql)
-            .bind(("since", query.since.unwrap_or(0)))
-            .bind(("user", query.user.clone().unwrap_or_default()))
-            .bind(("limit", i64::from(query.limit.clamp(1, 10_000))))
-            .bind(("offset", i64::from(query.offset)))
-            .await?;
-        Ok(response.take(0)?)
+        self.rows(
+            sql,
+            Params::new()
+                .with("since", query.since.unwrap_or(0))
+                .with("user", query.user.clone().unwrap_or_default())
+                .with("limit", i64::from(query.limit.clamp(1, 10_000)))
+                .with("offset", i64::from(query.offset)),
+            0,
+        )
+        .await
     }
 }
 

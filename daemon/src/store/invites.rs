@@ -1,5 +1,6 @@
 //! Invitation codes.
 
+use super::query::Params;
 use super::{Store, StoreError};
 
 impl Store {
@@ -11,18 +12,15 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        self.db
-            .query(
-                "CREATE invite SET code_hash = $hash, role = $role, created_by = $by, created_at = $now, \
+        self.run("CREATE invite SET code_hash = $hash, role = $role, created_by = $by, created_at = $now, \
                  expires_at = $expires_at",
-            )
-            .bind(("hash", code_hash.to_string()))
-            .bind(("role", role.to_string()))
-            .bind(("by", created_by.to_string()))
-            .bind(("now", now))
-            .bind(("expires_at", expires_at))
-            .await?
-            .check()?;
+                Params::new()
+                    .with("hash", code_hash.to_string())
+                    .with("role", role.to_string())
+                    .with("by", created_by.to_string())
+                    .with("now", now)
+                    .with("expires_at", expires_at),
+            ).await?;
         Ok(())
     }
 
@@ -33,26 +31,23 @@ impl Store {
         code_hash: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        let mut response = self
-            .db
-            .query(
-                "UPDATE invite SET used_at = $now WHERE code_hash = $hash AND used_at = NONE AND expires_at > $now \
+        let mut response = self.run("UPDATE invite SET used_at = $now WHERE code_hash = $hash AND used_at = NONE AND expires_at > $now \
                  RETURN role",
-            )
-            .bind(("hash", code_hash.to_string()))
-            .bind(("now", now))
-            .await?;
+                Params::new()
+                    .with("hash", code_hash.to_string())
+                    .with("now", now),
+            ).await?;
         let mut roles: Vec<String> = response.take((0, "role"))?;
         Ok(roles.pop())
     }
 
     /// Puts an invite back when the account it was for could not be made.
     pub async fn release_invite(&self, code_hash: &str) -> Result<(), StoreError> {
-        self.db
-            .query("UPDATE invite SET used_at = NONE WHERE code_hash = $hash")
-            .bind(("hash", code_hash.to_string()))
-            .await?
-            .check()?;
+        self.run(
+            "UPDATE invite SET used_at = NONE WHERE code_hash = $hash",
+            Params::new().with("hash", code_hash.to_string()),
+        )
+        .await?;
         Ok(())
     }
 }

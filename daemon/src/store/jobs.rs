@@ -5,6 +5,7 @@
 
 use surrealdb::types::SurrealValue;
 
+use super::query::Params;
 use super::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, SurrealValue)]
@@ -47,25 +48,21 @@ const CLAIMABLE: &str =
 
 impl Store {
     pub async fn job(&self, rid: &str) -> Result<Option<JobRecord>, StoreError> {
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {FIELDS} FROM ocr_job WHERE rid = $rid LIMIT 1"
-            ))
-            .bind(("rid", rid.to_string()))
-            .await?;
-        let mut found: Vec<JobRecord> = response.take(0)?;
-        Ok(found.pop())
+        self.first(
+            format!("SELECT {FIELDS} FROM ocr_job WHERE rid = $rid LIMIT 1"),
+            Params::new().with("rid", rid.to_string()),
+        )
+        .await
     }
 
     /// The jobs of several receipts at once (for listings).
     pub async fn jobs_of(&self, rids: &[String]) -> Result<Vec<JobRecord>, StoreError> {
-        let mut response = self
-            .db
-            .query(format!("SELECT {FIELDS} FROM ocr_job WHERE rid IN $rids"))
-            .bind(("rids", rids.to_vec()))
-            .await?;
-        Ok(response.take(0)?)
+        self.rows(
+            format!("SELECT {FIELDS} FROM ocr_job WHERE rid IN $rids"),
+            Params::new().with("rids", rids.to_vec()),
+            0,
+        )
+        .await
     }
 
     /// Takes the oldest claimable job for `worker` until `now + lease_ms`.
@@ -79,31 +76,25 @@ impl Store {
         max_attempts: i64,
     ) -> Result<Option<JobRecord>, StoreError> {
         // A few candidates, in case others take the first ones first.
-        let mut response = self
-            .db
-            .query(format!(
+        let candidates: Vec<JobRecord> = self.rows(format!(
                 "SELECT {FIELDS} FROM ocr_job WHERE {CLAIMABLE} ORDER BY run_after ASC, queued_at ASC LIMIT 4"
-            ))
-            .bind(("now", now))
-            .await?;
-        let candidates: Vec<JobRecord> = response.take(0)?;
+            ), Params::new().with("now", now), 0).await?;
         for candidate in candidates {
             if candidate.state == "running" && candidate.attempts >= max_attempts {
                 self.expire_job(&candidate.rid, now).await?;
                 continue;
             }
-            let result = self
-                .db
-                .query(format!(
+            let result = self.try_run(format!(
                     "UPDATE ocr_job SET state = 'running', attempts += 1, lease_owner = $worker, \
                      lease_until = $lease_until, started_at = $now, finished_at = NONE \
                      WHERE rid = $rid AND {CLAIMABLE} RETURN {FIELDS}"
-                ))
-                .bind(("worker", worker.to_string()))
-                .bind(("lease_until", now.saturating_add(lease_ms)))
-                .bind(("now", now))
-                .bind(("rid", candidate.rid.clone()))
-                .await
+                ),
+                Params::new()
+                    .with("worker", worker.to_string())
+                    .with("lease_until", now.saturating_add(lease_ms))
+                    .with("now", now)
+                    .with("rid", candidate.rid.clone()),
+            ).await
                 .and_then(|mut r| r.take::<Vec<JobRecord>>(0));
             match result {
                 Ok(mut claimed) => {
@@ -120,16 +111,12 @@ impl Store {
     }
 
     async fn expire_job(&self, rid: &str, now: i64) -> Result<(), StoreError> {
-        self.db
-            .query(format!(
+        let params = Params::new().with("rid", rid.to_string()).with("now", now);
+        self.run(format!(
                 "UPDATE ocr_job SET state = 'failed', finished_at = $now, lease_owner = NONE, lease_until = NONE, \
                  last_error = 'the process stopped while reading this receipt, on every attempt' \
                  WHERE rid = $rid AND {CLAIMABLE}"
-            ))
-            .bind(("rid", rid.to_string()))
-            .bind(("now", now))
-            .await?
-            .check()?;
+            ), params).await?;
         Ok(())
     }
 
@@ -143,19 +130,16 @@ impl Store {
         now: i64,
         max_attempts: i64,
     ) -> Result<u64, StoreError> {
-        let mut response = self
-            .db
-            .query(
-                "UPDATE ocr_job SET state = 'failed', finished_at = $now, lease_owner = NONE, lease_until = NONE, \
+        let mut response = self.run("UPDATE ocr_job SET state = 'failed', finished_at = $now, lease_owner = NONE, lease_until = NONE, \
                  last_error = 'the process stopped while reading this receipt, on every attempt' \
                  WHERE state = 'running' AND string::starts_with(lease_owner, $prefix) AND attempts >= $max RETURN rid;\n\
                  UPDATE ocr_job SET state = 'queued', run_after = $now, lease_owner = NONE, lease_until = NONE \
                  WHERE state = 'running' AND string::starts_with(lease_owner, $prefix) RETURN rid;",
-            )
-            .bind(("now", now))
-            .bind(("prefix", format!("{node}/")))
-            .bind(("max", max_attempts))
-            .await?;
+                Params::new()
+                    .with("now", now)
+                    .with("prefix", format!("{node}/"))
+                    .with("max", max_attempts),
+            ).await?;
         let failed: Vec<serde_json::Value> = response.take(0)?;
         let queued: Vec<serde_json::Value> = response.take(1)?;
         Ok((failed.len() + queued.len()) as u64)
@@ -170,10 +154,7 @@ impl Store {
         outcome: &JobOutcome,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut response = self
-            .db
-            .query(
-                "BEGIN TRANSACTION;\n\
+        let mut response = self.run("BEGIN TRANSACTION;\n\
                  LET $held = (UPDATE ocr_job SET state = 'done', finished_at = $now, last_error = NONE, \
                  lease_owner = NONE, lease_until = NONE, decode_ms = $decode_ms, detect_ms = $detect_ms, \
                  recognise_ms = $recognise_ms, extract_ms = $extract_ms \
@@ -185,20 +166,19 @@ impl Store {
                  };\n\
                  COMMIT TRANSACTION;\n\
                  SELECT VALUE rid FROM ocr_job WHERE rid = $rid AND state = 'done' AND finished_at = $now;",
-            )
-            .bind(("rid", rid.to_string()))
-            .bind(("worker", worker.to_string()))
-            .bind(("now", now))
-            .bind(("now_s", now / 1000))
-            .bind(("decode_ms", outcome.decode_ms))
-            .bind(("detect_ms", outcome.detect_ms))
-            .bind(("recognise_ms", outcome.recognise_ms))
-            .bind(("extract_ms", outcome.extract_ms))
-            .bind(("extracted", outcome.extracted.clone()))
-            .bind(("ocr_page", outcome.ocr_page.clone()))
-            .bind(("date", outcome.receipt_date.clone()))
-            .await?
-            .check()?;
+                Params::new()
+                    .with("rid", rid.to_string())
+                    .with("worker", worker.to_string())
+                    .with("now", now)
+                    .with("now_s", now / 1000)
+                    .with("decode_ms", outcome.decode_ms)
+                    .with("detect_ms", outcome.detect_ms)
+                    .with("recognise_ms", outcome.recognise_ms)
+                    .with("extract_ms", outcome.extract_ms)
+                    .with("extracted", outcome.extracted.clone())
+                    .with("ocr_page", outcome.ocr_page.clone())
+                    .with("date", outcome.receipt_date.clone()),
+            ).await?;
         let n = response.num_statements();
         let ours: Vec<String> = response.take(n - 1)?;
         Ok(!ours.is_empty())
@@ -218,20 +198,19 @@ impl Store {
             Some(at) => ("queued", at),
             None => ("failed", now),
         };
-        self.db
-            .query(
-                "UPDATE ocr_job SET state = $state, run_after = $run_after, last_error = $error, \
+        self.run(
+            "UPDATE ocr_job SET state = $state, run_after = $run_after, last_error = $error, \
                  finished_at = $now, lease_owner = NONE, lease_until = NONE \
                  WHERE rid = $rid AND state = 'running' AND lease_owner = $worker",
-            )
-            .bind(("state", state))
-            .bind(("run_after", run_after))
-            .bind(("error", error.to_string()))
-            .bind(("now", now))
-            .bind(("rid", rid.to_string()))
-            .bind(("worker", worker.to_string()))
-            .await?
-            .check()?;
+            Params::new()
+                .with("state", state)
+                .with("run_after", run_after)
+                .with("error", error.to_string())
+                .with("now", now)
+                .with("rid", rid.to_string())
+                .with("worker", worker.to_string()),
+        )
+        .await?;
         Ok(())
     }
 
@@ -243,18 +222,17 @@ impl Store {
         rid: &str,
         now: i64,
     ) -> Result<Option<(JobRecord, bool)>, StoreError> {
-        let mut response = self
-            .db
-            .query(format!(
+        let mut response = self.run(format!(
                 "SELECT {FIELDS} FROM ocr_job WHERE rid = $rid AND owner_uid = $owner LIMIT 1;\n\
                  UPDATE ocr_job SET state = 'queued', attempts = 0, run_after = $now, queued_at = $now, \
                  last_error = NONE, finished_at = NONE, started_at = NONE \
                  WHERE rid = $rid AND owner_uid = $owner AND state IN ['done', 'failed'] RETURN rid;"
-            ))
-            .bind(("rid", rid.to_string()))
-            .bind(("owner", owner_uid.to_string()))
-            .bind(("now", now))
-            .await?;
+            ),
+                Params::new()
+                    .with("rid", rid.to_string())
+                    .with("owner", owner_uid.to_string())
+                    .with("now", now),
+            ).await?;
         let mut before: Vec<JobRecord> = response.take(0)?;
         let updated: Vec<serde_json::Value> = response.take(1)?;
         Ok(before.pop().map(|job| (job, !updated.is_empty())))
@@ -262,23 +240,25 @@ impl Store {
 
     /// How many jobs wait (queued, or running) in all: for the queue limit.
     pub async fn pending_jobs(&self) -> Result<u64, StoreError> {
-        let mut response = self
-            .db
-            .query(
+        let counts: Vec<serde_json::Value> = self
+            .rows(
                 "SELECT count() AS n FROM ocr_job WHERE state IN ['queued', 'running'] GROUP ALL",
+                Params::new(),
+                0,
             )
             .await?;
-        let counts: Vec<serde_json::Value> = response.take(0)?;
         Ok(super::count_of(&counts))
     }
 
     /// The number of jobs in each state, for the `fin_ocr_jobs` gauge.
     pub async fn job_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut response = self
-            .db
-            .query("SELECT state, count() AS n FROM ocr_job GROUP BY state")
+        let rows: Vec<serde_json::Value> = self
+            .rows(
+                "SELECT state, count() AS n FROM ocr_job GROUP BY state",
+                Params::new(),
+                0,
+            )
             .await?;
-        let rows: Vec<serde_json::Value> = response.take(0)?;
         Ok(rows
             .iter()
             .filter_map(|row| {

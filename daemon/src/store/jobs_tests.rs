@@ -1,6 +1,7 @@
 //! The receipt store and the job queue against a real (in-memory) SurrealDB.
 
 use super::*;
+use crate::domain::receipt::ReceiptQuery;
 
 fn receipt(rid: &str, owner: &str, sha: &str) -> ReceiptRecord {
     ReceiptRecord {

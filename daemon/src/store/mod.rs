@@ -7,18 +7,21 @@ mod audit;
 mod invites;
 mod jobs;
 mod migrations;
+mod query;
 mod receipts;
 mod sessions;
 mod users;
 
 use surrealdb::Surreal;
+
+use query::Params;
 use surrealdb::engine::any::{self, Any};
 
 pub use api_keys::ApiKeyRecord;
 pub use audit::{AuditQuery, AuditRecord};
 pub use jobs::{JobOutcome, JobRecord};
 pub use migrations::LATEST_SCHEMA;
-pub use receipts::{ReceiptQuery, ReceiptRecord};
+pub use receipts::ReceiptRecord;
 pub use sessions::SessionRecord;
 pub use users::{NewUser, UserChange, UserRecord};
 
@@ -89,7 +92,7 @@ impl Store {
 
     /// A round trip to the database.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.db.query("RETURN 1").await?.check()?;
+        self.run("RETURN 1", Params::new()).await?;
         Ok(())
     }
 

@@ -3,7 +3,9 @@
 
 use surrealdb::types::SurrealValue;
 
+use super::query::Params;
 use super::{Store, StoreError};
+use crate::domain::receipt::ReceiptQuery;
 
 #[derive(Debug, Clone, PartialEq, Eq, SurrealValue)]
 pub struct ReceiptRecord {
@@ -25,17 +27,6 @@ pub struct ReceiptRecord {
     pub ocr_page: Option<String>,
 }
 
-/// Which of an owner's receipts to list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReceiptQuery {
-    pub state: Option<String>,
-    /// Receipt dates from and to, inclusive, ISO 8601.
-    pub date_from: Option<String>,
-    pub date_to: Option<String>,
-    pub limit: u32,
-    pub offset: u32,
-}
-
 const FIELDS: &str = "rid, owner_uid, sha256, content_type, byte_size, width, height, created_at, \
      updated_at, receipt_date, extracted, corrected, ocr_page";
 
@@ -54,28 +45,24 @@ impl Store {
         {
             return Ok(existing);
         }
-        let result = self
-            .db
-            .query(
-                "BEGIN TRANSACTION;\n\
+        let result = self.try_run("BEGIN TRANSACTION;\n\
                  CREATE receipt SET rid = $rid, owner_uid = $owner, sha256 = $sha256, \
                  content_type = $content_type, byte_size = $byte_size, width = $width, height = $height, \
                  created_at = $created_at, updated_at = $created_at;\n\
                  CREATE ocr_job SET rid = $rid, owner_uid = $owner, state = 'queued', attempts = 0, \
                  queued_at = $now_ms, run_after = $now_ms;\n\
                  COMMIT TRANSACTION;",
-            )
-            .bind(("rid", receipt.rid.clone()))
-            .bind(("owner", receipt.owner_uid.clone()))
-            .bind(("sha256", receipt.sha256.clone()))
-            .bind(("content_type", receipt.content_type.clone()))
-            .bind(("byte_size", receipt.byte_size))
-            .bind(("width", receipt.width))
-            .bind(("height", receipt.height))
-            .bind(("created_at", receipt.created_at))
-            .bind(("now_ms", now_ms))
-            .await
-            .and_then(|r| r.check());
+                Params::new()
+                    .with("rid", receipt.rid.clone())
+                    .with("owner", receipt.owner_uid.clone())
+                    .with("sha256", receipt.sha256.clone())
+                    .with("content_type", receipt.content_type.clone())
+                    .with("byte_size", receipt.byte_size)
+                    .with("width", receipt.width)
+                    .with("height", receipt.height)
+                    .with("created_at", receipt.created_at)
+                    .with("now_ms", now_ms),
+            ).await;
         match result {
             Ok(_) => Ok(receipt.clone()),
             // Two uploads of one image raced: the other one won; answer with it.
@@ -92,16 +79,15 @@ impl Store {
         owner_uid: &str,
         sha256: &str,
     ) -> Result<Option<ReceiptRecord>, StoreError> {
-        let mut response = self
-            .db
-            .query(format!(
+        self.first(
+            format!(
                 "SELECT {FIELDS} FROM receipt WHERE owner_uid = $owner AND sha256 = $sha256 LIMIT 1"
-            ))
-            .bind(("owner", owner_uid.to_string()))
-            .bind(("sha256", sha256.to_string()))
-            .await?;
-        let mut found: Vec<ReceiptRecord> = response.take(0)?;
-        Ok(found.pop())
+            ),
+            Params::new()
+                .with("owner", owner_uid.to_string())
+                .with("sha256", sha256.to_string()),
+        )
+        .await
     }
 
     pub async fn receipt(
@@ -110,12 +96,14 @@ impl Store {
         rid: &str,
     ) -> Result<Option<ReceiptRecord>, StoreError> {
         let mut response = self
-            .db
-            .query(format!(
-                "SELECT {FIELDS} FROM receipt WHERE rid = $rid AND owner_uid = $owner LIMIT 1"
-            ))
-            .bind(("rid", rid.to_string()))
-            .bind(("owner", owner_uid.to_string()))
+            .run(
+                format!(
+                    "SELECT {FIELDS} FROM receipt WHERE rid = $rid AND owner_uid = $owner LIMIT 1"
+                ),
+                Params::new()
+                    .with("rid", rid.to_string())
+                    .with("owner", owner_uid.to_string()),
+            )
             .await?;
         let mut found: Vec<ReceiptRecord> = response.take(0)?;
         Ok(found.pop())
@@ -126,15 +114,11 @@ impl Store {
         &self,
         rid: &str,
     ) -> Result<Option<ReceiptRecord>, StoreError> {
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {FIELDS} FROM receipt WHERE rid = $rid LIMIT 1"
-            ))
-            .bind(("rid", rid.to_string()))
-            .await?;
-        let mut found: Vec<ReceiptRecord> = response.take(0)?;
-        Ok(found.pop())
+        self.first(
+            format!("SELECT {FIELDS} FROM receipt WHERE rid = $rid LIMIT 1"),
+            Params::new().with("rid", rid.to_string()),
+        )
+        .await
     }
 
     /// The owner's receipts, newest first, and how many match in all.
@@ -157,18 +141,20 @@ impl Store {
         }
         let filter = conditions.join(" AND ");
         let mut response = self
-            .db
-            .query(format!(
-                "SELECT {FIELDS} FROM receipt WHERE {filter} \
+            .run(
+                format!(
+                    "SELECT {FIELDS} FROM receipt WHERE {filter} \
                  ORDER BY created_at DESC, rid DESC LIMIT $limit START $offset;\n\
                  SELECT count() AS n FROM receipt WHERE {filter} GROUP ALL;"
-            ))
-            .bind(("owner", owner_uid.to_string()))
-            .bind(("state", query.state.clone().unwrap_or_default()))
-            .bind(("date_from", query.date_from.clone().unwrap_or_default()))
-            .bind(("date_to", query.date_to.clone().unwrap_or_default()))
-            .bind(("limit", i64::from(query.limit.clamp(1, 1000))))
-            .bind(("offset", i64::from(query.offset)))
+                ),
+                Params::new()
+                    .with("owner", owner_uid.to_string())
+                    .with("state", query.state.clone().unwrap_or_default())
+                    .with("date_from", query.date_from.clone().unwrap_or_default())
+                    .with("date_to", query.date_to.clone().unwrap_or_default())
+                    .with("limit", i64::from(query.limit.clamp(1, 1000)))
+                    .with("offset", i64::from(query.offset)),
+            )
             .await?;
         let receipts: Vec<ReceiptRecord> = response.take(0)?;
         let counts: Vec<serde_json::Value> = response.take(1)?;
@@ -185,19 +171,16 @@ impl Store {
         receipt_date: Option<String>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut response = self
-            .db
-            .query(
-                "UPDATE receipt SET corrected = $corrected, receipt_date = $date, updated_at = $now \
+        let updated: Vec<serde_json::Value> = self.rows("UPDATE receipt SET corrected = $corrected, receipt_date = $date, updated_at = $now \
                  WHERE rid = $rid AND owner_uid = $owner RETURN rid",
-            )
-            .bind(("corrected", corrected.to_string()))
-            .bind(("date", receipt_date))
-            .bind(("now", now))
-            .bind(("rid", rid.to_string()))
-            .bind(("owner", owner_uid.to_string()))
-            .await?;
-        let updated: Vec<serde_json::Value> = response.take(0)?;
+                Params::new()
+                    .with("corrected", corrected.to_string())
+                    .with("date", receipt_date)
+                    .with("now", now)
+                    .with("rid", rid.to_string())
+                    .with("owner", owner_uid.to_string()),
+                0,
+            ).await?;
         Ok(!updated.is_empty())
     }
 
@@ -213,19 +196,18 @@ impl Store {
             return Ok(None);
         };
         let mut response = self
-            .db
-            .query(
+            .run(
                 "BEGIN TRANSACTION;\n\
                  DELETE receipt WHERE rid = $rid AND owner_uid = $owner;\n\
                  DELETE ocr_job WHERE rid = $rid;\n\
                  COMMIT TRANSACTION;\n\
                  SELECT count() AS n FROM receipt WHERE sha256 = $sha256 GROUP ALL;",
+                Params::new()
+                    .with("rid", rid.to_string())
+                    .with("owner", owner_uid.to_string())
+                    .with("sha256", receipt.sha256.clone()),
             )
-            .bind(("rid", rid.to_string()))
-            .bind(("owner", owner_uid.to_string()))
-            .bind(("sha256", receipt.sha256.clone()))
-            .await?
-            .check()?;
+            .await?;
         let last = response.num_statements() - 1;
         let counts: Vec<serde_json::Value> = response.take(last)?;
         let still_used = super::count_of(&counts) > 0;
@@ -234,12 +216,13 @@ impl Store {
 
     /// Whether any receipt uses this image: a blob with none is garbage.
     pub async fn image_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
-        let mut response = self
-            .db
-            .query("SELECT count() AS n FROM receipt WHERE sha256 = $sha256 GROUP ALL")
-            .bind(("sha256", sha256.to_string()))
+        let counts: Vec<serde_json::Value> = self
+            .rows(
+                "SELECT count() AS n FROM receipt WHERE sha256 = $sha256 GROUP ALL",
+                Params::new().with("sha256", sha256.to_string()),
+                0,
+            )
             .await?;
-        let counts: Vec<serde_json::Value> = response.take(0)?;
         Ok(super::count_of(&counts) > 0)
     }
 }

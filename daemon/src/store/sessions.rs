@@ -3,6 +3,7 @@
 
 use surrealdb::types::SurrealValue;
 
+use super::query::Params;
 use super::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, SurrealValue)]
@@ -23,36 +24,29 @@ const FIELDS: &str = "sid, user_uid, refresh_hash, used_hashes, created_at, last
 
 impl Store {
     pub async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
-        self.db
-            .query(
-                "CREATE session SET sid = $sid, user_uid = $user_uid, refresh_hash = $refresh_hash, used_hashes = [], \
+        self.run("CREATE session SET sid = $sid, user_uid = $user_uid, refresh_hash = $refresh_hash, used_hashes = [], \
                  created_at = $created_at, last_used_at = $created_at, expires_at = $expires_at, \
                  revoked = false, ip = $ip, user_agent = $user_agent",
-            )
-            .bind(("sid", s.sid.clone()))
-            .bind(("user_uid", s.user_uid.clone()))
-            .bind(("refresh_hash", s.refresh_hash.clone()))
-            .bind(("created_at", s.created_at))
-            .bind(("expires_at", s.expires_at))
-            .bind(("ip", s.ip.clone()))
-            .bind(("user_agent", s.user_agent.clone()))
-            .await?
-            .check()?;
+                Params::new()
+                    .with("sid", s.sid.clone())
+                    .with("user_uid", s.user_uid.clone())
+                    .with("refresh_hash", s.refresh_hash.clone())
+                    .with("created_at", s.created_at)
+                    .with("expires_at", s.expires_at)
+                    .with("ip", s.ip.clone())
+                    .with("user_agent", s.user_agent.clone()),
+            ).await?;
         Ok(())
     }
 
     /// A session by id, whoever owns it: used to resolve a presented refresh
     /// token before its owner is known.
     pub async fn session_by_sid(&self, sid: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {FIELDS} FROM session WHERE sid = $sid LIMIT 1"
-            ))
-            .bind(("sid", sid.to_string()))
-            .await?;
-        let mut found: Vec<SessionRecord> = response.take(0)?;
-        Ok(found.pop())
+        self.first(
+            format!("SELECT {FIELDS} FROM session WHERE sid = $sid LIMIT 1"),
+            Params::new().with("sid", sid.to_string()),
+        )
+        .await
     }
 
     /// Replaces the refresh secret only if it is still `old_hash`, so two
@@ -65,31 +59,30 @@ impl Store {
         used_hashes: Vec<String>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut response = self
-            .db
-            .query(
+        let updated: Vec<serde_json::Value> = self
+            .rows(
                 "UPDATE session SET refresh_hash = $new, used_hashes = $used, last_used_at = $now \
                  WHERE sid = $sid AND refresh_hash = $old AND revoked = false RETURN sid",
+                Params::new()
+                    .with("sid", sid.to_string())
+                    .with("old", old_hash.to_string())
+                    .with("new", new_hash.to_string())
+                    .with("used", used_hashes)
+                    .with("now", now),
+                0,
             )
-            .bind(("sid", sid.to_string()))
-            .bind(("old", old_hash.to_string()))
-            .bind(("new", new_hash.to_string()))
-            .bind(("used", used_hashes))
-            .bind(("now", now))
             .await?;
-        let updated: Vec<serde_json::Value> = response.take(0)?;
         Ok(!updated.is_empty())
     }
 
     /// Ends one session of `user_uid`; false when it is not theirs or unknown.
     pub async fn revoke_session(&self, user_uid: &str, sid: &str) -> Result<bool, StoreError> {
-        let mut response = self
-            .db
-            .query("UPDATE session SET revoked = true WHERE sid = $sid AND user_uid = $user RETURN sid")
-            .bind(("sid", sid.to_string()))
-            .bind(("user", user_uid.to_string()))
-            .await?;
-        let updated: Vec<serde_json::Value> = response.take(0)?;
+        let updated: Vec<serde_json::Value> = self.rows("UPDATE session SET revoked = true WHERE sid = $sid AND user_uid = $user RETURN sid",
+                Params::new()
+                    .with("sid", sid.to_string())
+                    .with("user", user_uid.to_string()),
+                0,
+            ).await?;
         Ok(!updated.is_empty())
     }
 
@@ -99,12 +92,13 @@ impl Store {
         user_uid: &str,
         keep: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.db
-            .query("UPDATE session SET revoked = true WHERE user_uid = $user AND sid != $keep")
-            .bind(("user", user_uid.to_string()))
-            .bind(("keep", keep.unwrap_or_default().to_string()))
-            .await?
-            .check()?;
+        self.run(
+            "UPDATE session SET revoked = true WHERE user_uid = $user AND sid != $keep",
+            Params::new()
+                .with("user", user_uid.to_string())
+                .with("keep", keep.unwrap_or_default().to_string()),
+        )
+        .await?;
         Ok(())
     }
 
@@ -114,15 +108,12 @@ impl Store {
         user_uid: &str,
         now: i64,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut response = self
-            .db
-            .query(format!(
+        let params = Params::new()
+            .with("user", user_uid.to_string())
+            .with("now", now);
+        self.rows(format!(
                 "SELECT {FIELDS} FROM session WHERE user_uid = $user AND revoked = false AND expires_at > $now \
                  ORDER BY created_at DESC"
-            ))
-            .bind(("user", user_uid.to_string()))
-            .bind(("now", now))
-            .await?;
-        Ok(response.take(0)?)
+            ), params, 0).await
     }
 }

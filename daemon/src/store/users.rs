@@ -3,6 +3,7 @@
 
 use surrealdb::types::SurrealValue;
 
+use super::query::Params;
 use super::{Store, StoreError};
 
 /// A user as stored.
@@ -47,20 +48,16 @@ const FIELDS: &str = "uid, username, email, password_hash, role, disabled, creat
 
 impl Store {
     pub async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
-        let result = self
-            .db
-            .query(
-                "CREATE user SET uid = $uid, username = $username, email = $email, password_hash = $hash, \
+        let result = self.try_run("CREATE user SET uid = $uid, username = $username, email = $email, password_hash = $hash, \
                  role = $role, disabled = false, created_at = $created_at, failed_logins = 0",
-            )
-            .bind(("uid", user.uid.clone()))
-            .bind(("username", user.username.clone()))
-            .bind(("email", user.email.clone()))
-            .bind(("hash", user.password_hash.clone()))
-            .bind(("role", user.role.clone()))
-            .bind(("created_at", user.created_at))
-            .await
-            .and_then(|r| r.check());
+                Params::new()
+                    .with("uid", user.uid.clone())
+                    .with("username", user.username.clone())
+                    .with("email", user.email.clone())
+                    .with("hash", user.password_hash.clone())
+                    .with("role", user.role.clone())
+                    .with("created_at", user.created_at),
+            ).await;
         match result {
             Ok(_) => Ok(()),
             Err(e) if e.to_string().contains("already contains") => {
@@ -71,27 +68,19 @@ impl Store {
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {FIELDS} FROM user WHERE username = $username LIMIT 1"
-            ))
-            .bind(("username", username.to_string()))
-            .await?;
-        let mut users: Vec<UserRecord> = response.take(0)?;
-        Ok(users.pop())
+        self.first(
+            format!("SELECT {FIELDS} FROM user WHERE username = $username LIMIT 1"),
+            Params::new().with("username", username.to_string()),
+        )
+        .await
     }
 
     pub async fn user_by_uid(&self, uid: &str) -> Result<Option<UserRecord>, StoreError> {
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {FIELDS} FROM user WHERE uid = $uid LIMIT 1"
-            ))
-            .bind(("uid", uid.to_string()))
-            .await?;
-        let mut users: Vec<UserRecord> = response.take(0)?;
-        Ok(users.pop())
+        self.first(
+            format!("SELECT {FIELDS} FROM user WHERE uid = $uid LIMIT 1"),
+            Params::new().with("uid", uid.to_string()),
+        )
+        .await
     }
 
     /// A successful login: its time, and the upgraded hash when the cost changed.
@@ -107,13 +96,14 @@ impl Store {
             }
             None => "UPDATE user SET last_login_at = $now, failed_logins = 0 WHERE uid = $uid",
         };
-        self.db
-            .query(query)
-            .bind(("uid", uid.to_string()))
-            .bind(("now", now))
-            .bind(("hash", new_hash.unwrap_or_default().to_string()))
-            .await?
-            .check()?;
+        self.run(
+            query,
+            Params::new()
+                .with("uid", uid.to_string())
+                .with("now", now)
+                .with("hash", new_hash.unwrap_or_default().to_string()),
+        )
+        .await?;
         Ok(())
     }
 
@@ -134,17 +124,16 @@ impl Store {
         // Concurrent updates of one row can conflict; each retry re-reads.
         for _ in 0..5 {
             let result = self
-                .db
-                .query(
+                .try_run(
                     "UPDATE user SET failed_logins = 0, failed_since = $now \
                      WHERE uid = $uid AND (failed_since = NONE OR failed_since < $window_start); \
                      UPDATE user SET failed_logins += 1 WHERE uid = $uid RETURN failed_logins;",
+                    Params::new()
+                        .with("uid", uid.to_string())
+                        .with("now", now)
+                        .with("window_start", window_start),
                 )
-                .bind(("uid", uid.to_string()))
-                .bind(("now", now))
-                .bind(("window_start", window_start))
-                .await
-                .and_then(|r| r.check());
+                .await;
             match result {
                 Ok(mut response) => {
                     let runs: Vec<Run> = response.take(1)?;
@@ -160,26 +149,26 @@ impl Store {
 
     /// Locks an account until `until`.
     pub async fn lock_user(&self, uid: &str, until: i64) -> Result<(), StoreError> {
-        self.db
-            .query("UPDATE user SET locked_until = $until WHERE uid = $uid")
-            .bind(("uid", uid.to_string()))
-            .bind(("until", until))
-            .await?
-            .check()?;
+        self.run(
+            "UPDATE user SET locked_until = $until WHERE uid = $uid",
+            Params::new()
+                .with("uid", uid.to_string())
+                .with("until", until),
+        )
+        .await?;
         Ok(())
     }
 
     /// Lifts a lockout; false when there is no such user.
     pub async fn unlock_user(&self, username: &str) -> Result<bool, StoreError> {
-        let mut response = self
-            .db
-            .query(
+        let updated: Vec<serde_json::Value> = self
+            .rows(
                 "UPDATE user SET failed_logins = 0, failed_since = NONE, locked_until = NONE \
                  WHERE username = $username RETURN uid",
+                Params::new().with("username", username.to_string()),
+                0,
             )
-            .bind(("username", username.to_string()))
             .await?;
-        let updated: Vec<serde_json::Value> = response.take(0)?;
         Ok(!updated.is_empty())
     }
 
@@ -199,15 +188,15 @@ impl Store {
                 serde_json::Value::String(hash),
             ),
         };
-        let mut response = self
-            .db
-            .query(format!(
-                "UPDATE user SET {assignment} WHERE username = $username RETURN uid"
-            ))
-            .bind(("username", username.to_string()))
-            .bind(("value", value))
+        let updated: Vec<serde_json::Value> = self
+            .rows(
+                format!("UPDATE user SET {assignment} WHERE username = $username RETURN uid"),
+                Params::new()
+                    .with("username", username.to_string())
+                    .with("value", value),
+                0,
+            )
             .await?;
-        let updated: Vec<serde_json::Value> = response.take(0)?;
         Ok(!updated.is_empty())
     }
 
@@ -216,20 +205,20 @@ impl Store {
         let Some(user) = self.user_by_username(username).await? else {
             return Ok(false);
         };
-        self.db
-            .query("BEGIN TRANSACTION; DELETE session WHERE user_uid = $uid; DELETE user WHERE uid = $uid; COMMIT TRANSACTION;")
-            .bind(("uid", user.uid))
-            .await?
-            .check()?;
+        self.run("BEGIN TRANSACTION; DELETE session WHERE user_uid = $uid; DELETE user WHERE uid = $uid; COMMIT TRANSACTION;",
+                Params::new()
+                    .with("uid", user.uid),
+            ).await?;
         Ok(true)
     }
 
     pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let mut response = self
-            .db
-            .query(format!("SELECT {FIELDS} FROM user ORDER BY username"))
-            .await?;
-        Ok(response.take(0)?)
+        self.rows(
+            format!("SELECT {FIELDS} FROM user ORDER BY username"),
+            Params::new(),
+            0,
+        )
+        .await
     }
 }
 

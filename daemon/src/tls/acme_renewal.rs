@@ -11,6 +11,7 @@ use tokio::sync::{Notify, watch};
 
 use super::acme::{self, AcmeSettings, Challenge, Issued};
 use super::{CertResolver, files};
+use crate::support::unix_now;
 
 /// How often the stored certificate is looked at even when nothing is due.
 const CHECK_EVERY: Duration = Duration::from_secs(6 * 3600);
@@ -270,11 +271,4 @@ fn with_jitter(base: Duration) -> Duration {
     let _ = getrandom::fill(&mut byte);
     let factor = 0.75 + f64::from(byte[0]) / 255.0 * 0.5;
     base.mul_f64(factor)
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

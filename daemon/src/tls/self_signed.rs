@@ -2,9 +2,7 @@
 //! under `<state>/tls/` (key 0600) and reused until it nears expiry or the
 //! configured host names change.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use time::{Duration, OffsetDateTime};
 
@@ -73,21 +71,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
     write_atomic(path, bytes, 0o600)
 }
 
-/// Writes through a temporary file and a rename, so readers never see half a file.
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
-    let tmp: PathBuf = path.with_extension("tmp");
-    let result = (|| {
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| write_error(path, e))
+    crate::support::write_atomically(path, bytes, mode).map_err(|e| write_error(path, e))
 }
 
 fn write_error(path: &Path, e: std::io::Error) -> TlsError {

@@ -2,8 +2,7 @@
 //! secrets folder. After a rotation the previous secret still verifies
 //! tokens until the longest access-token lifetime has passed.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::password::hex;
+use crate::support::{self, hex, unhex};
 
 pub const SECRET_FILE: &str = "jwt.key";
 pub const PREVIOUS_FILE: &str = "jwt.previous";
@@ -170,12 +169,10 @@ impl JwtKeys {
 }
 
 fn random_secret() -> Result<String, KeyError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| KeyError::Write {
+    support::random_hex(32).map_err(|e| KeyError::Write {
         path: PathBuf::from(SECRET_FILE),
         reason: e.to_string(),
-    })?;
-    Ok(hex(&bytes))
+    })
 }
 
 fn read_private(path: &Path) -> Result<String, KeyError> {
@@ -204,37 +201,12 @@ fn read_secret(path: &Path) -> Result<Vec<u8>, KeyError> {
         })
 }
 
-/// Writes a 0600 file through a temporary file and a rename.
+/// Writes a 0600 file whole or not at all.
 fn write_secret(path: &Path, text: &str) -> Result<(), KeyError> {
-    let tmp = path.with_extension("tmp");
-    let result = (|| {
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(format!("{text}\n").as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| KeyError::Write {
+    support::write_private(path, format!("{text}\n").as_bytes()).map_err(|e| KeyError::Write {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-        })
-        .collect()
 }
 
 #[cfg(test)]

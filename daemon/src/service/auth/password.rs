@@ -58,7 +58,7 @@ impl PasswordHashing {
         };
         let mut random = [0u8; 32];
         getrandom::fill(&mut random).map_err(|e| HashError::Hash(e.to_string()))?;
-        hashing.dummy = hashing.hash(&hex(&random))?;
+        hashing.dummy = hashing.hash(&crate::support::hex(&random))?;
         Ok(hashing)
     }
 
@@ -105,10 +105,6 @@ impl PasswordHashing {
             }
         }
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

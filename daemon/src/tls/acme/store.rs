@@ -10,13 +10,13 @@
 //! world-readable. So acme-lib only sees `AccountPersist`, for the account
 //! key, and certificates are written here with stable names.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use acme_lib::persist::{Persist, PersistKey, PersistKind};
 
 use super::{AcmeError, Issued};
+use crate::support;
 
 const ACCOUNT_KEY: &str = "account.key";
 const CERTS: &str = "certs";
@@ -142,29 +142,10 @@ fn key_matches(issued: &Issued) -> bool {
     cert.public_key().is_ok_and(|public| public.public_eq(&key))
 }
 
-/// Writes a 0600 file through a temporary file and a rename, so readers
-/// never see half a file and the secret is never briefly world-readable.
+/// Writes a 0600 file whole or not at all.
 pub(super) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AcmeError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let write = |e: std::io::Error| AcmeError::Write {
+    support::write_private(path, bytes).map_err(|e| AcmeError::Write {
         path: path.to_path_buf(),
         reason: e.to_string(),
-    };
-    let _ = std::fs::remove_file(&tmp);
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(write)
+    })
 }

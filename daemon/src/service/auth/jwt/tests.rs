@@ -1,7 +1,7 @@
 use super::*;
 
 /// jsonwebtoken checks `exp` and `nbf` against the real clock.
-static NOW: std::sync::LazyLock<i64> = std::sync::LazyLock::new(crate::service::unix_now);
+static NOW: std::sync::LazyLock<i64> = std::sync::LazyLock::new(crate::support::unix_now);
 
 fn claims(now: i64, ttl: i64) -> AccessClaims {
     AccessClaims {

@@ -1,0 +1,63 @@
+//! The one sequence every query of this module takes: SurrealQL with named
+//! parameters bound (never user input in the text), every statement checked,
+//! rows taken by statement index.
+
+use surrealdb::IndexedResults;
+use surrealdb::types::{Object, SurrealValue};
+
+use super::{Store, StoreError};
+
+/// The named parameters of a query: `Params::new().with("uid", uid)`.
+#[derive(Default)]
+pub(super) struct Params(Object);
+
+impl Params {
+    pub(super) fn new() -> Self {
+        Params(Object::new())
+    }
+
+    pub(super) fn with(mut self, name: &str, value: impl SurrealValue) -> Self {
+        self.0.insert(name, value);
+        self
+    }
+}
+
+impl Store {
+    /// Runs `sql` (one or more statements); an error in any statement is
+    /// the error, as SurrealDB gives it (for callers that tell kinds apart).
+    pub(super) async fn try_run(
+        &self,
+        sql: impl Into<String>,
+        params: Params,
+    ) -> Result<IndexedResults, surrealdb::Error> {
+        self.db.query(sql.into()).bind(params.0).await?.check()
+    }
+
+    /// Runs `sql`; an error in any statement is an error.
+    pub(super) async fn run(
+        &self,
+        sql: impl Into<String>,
+        params: Params,
+    ) -> Result<IndexedResults, StoreError> {
+        Ok(self.try_run(sql, params).await?)
+    }
+
+    /// The rows of the statement at `index`.
+    pub(super) async fn rows<T: SurrealValue>(
+        &self,
+        sql: impl Into<String>,
+        params: Params,
+        index: usize,
+    ) -> Result<Vec<T>, StoreError> {
+        Ok(self.run(sql, params).await?.take(index)?)
+    }
+
+    /// The first row of the first statement, if any.
+    pub(super) async fn first<T: SurrealValue>(
+        &self,
+        sql: impl Into<String>,
+        params: Params,
+    ) -> Result<Option<T>, StoreError> {
+        Ok(self.rows(sql, params, 0).await?.into_iter().next())
+    }
+}

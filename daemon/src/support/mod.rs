@@ -1,0 +1,13 @@
+//! Small helpers every layer may use, each written once: hex and SHA-256,
+//! random ids, the clock, and files written whole or not at all. No other
+//! module of fin's; nothing here knows HTTP, the database or the models.
+
+mod clock;
+mod files;
+mod hex;
+mod ids;
+
+pub use clock::{unix_now, unix_now_ms};
+pub use files::{write_atomically, write_private};
+pub use hex::{hex, sha256_hex, unhex};
+pub use ids::{new_id, random_hex};
