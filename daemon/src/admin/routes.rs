@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode, header};
 use serde::Serialize;
 
-use crate::service::{ServiceError, Services};
+use crate::service::{ErrorKind, Failure, Services};
 
 /// Admin requests are small JSON documents.
 const MAX_BODY: usize = 64 * 1024;
@@ -269,23 +269,19 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn service_error(e: ServiceError) -> Response<Full<Bytes>> {
-    match e {
-        ServiceError::Invalid(message) => {
-            error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
-        }
-        ServiceError::Conflict(message) => error(StatusCode::CONFLICT, "conflict", message),
-        ServiceError::NotFound(message) => error(StatusCode::NOT_FOUND, "not_found", message),
-        ServiceError::Forbidden(message) => error(StatusCode::FORBIDDEN, "forbidden", message),
-        other => {
-            tracing::error!(error = %other, "admin request failed");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "the daemon failed; the cause is in its log".into(),
-            )
-        }
+/// A use case's failure, mapped by its kind as the HTTPS API maps it.
+fn service_error(e: impl Failure) -> Response<Full<Bytes>> {
+    let kind = e.kind();
+    if kind == ErrorKind::Internal {
+        tracing::error!(error = %e, "admin request failed");
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the daemon failed; the cause is in its log".into(),
+        );
     }
+    let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    error(status, e.code(), e.to_string())
 }
 
 fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Full<Bytes>> {

@@ -1,4 +1,6 @@
 //! Pure types and rules: no I/O, no framework. Every layer may use them.
 
+pub mod account;
+pub mod image;
 pub mod money;
 pub mod receipt;

@@ -117,6 +117,17 @@ pub fn is_iso_date(text: &str) -> bool {
     }
 }
 
+/// Which of an owner's receipts to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReceiptQuery {
+    pub state: Option<String>,
+    /// Receipt dates from and to, inclusive, ISO 8601.
+    pub date_from: Option<String>,
+    pub date_to: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,35 +7,21 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Rejection, Reply};
 
-use super::problem::ApiRejection;
+use super::error::reject;
 use crate::service::auth::sessions::Principal;
 use crate::service::{ServiceError, Services};
-
-pub fn rejection(e: ServiceError) -> Rejection {
-    let (status, code) = match &e {
-        ServiceError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-        ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-        ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-        ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-        _ => {
-            tracing::error!(error = %e, "account administration failed");
-            return warp::reject::custom(ApiRejection::internal());
-        }
-    };
-    warp::reject::custom(ApiRejection::new(status, code, e.to_string()))
-}
 
 fn user_reply(result: Result<fin_proto::admin::User, ServiceError>) -> Result<Response, Rejection> {
     result
         .map(|user| warp::reply::json(&user).into_response())
-        .map_err(rejection)
+        .map_err(reject)
 }
 
 /// All accounts.
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", security(("bearer" = [])),
     responses((status = 200, description = "Accounts"), (status = 403, description = "Not an admin", body = fin_proto::api::Problem)))]
 pub async fn list(_admin: Principal, services: Services) -> Result<Response, Rejection> {
-    let users = services.users.list().await.map_err(rejection)?;
+    let users = services.users.list().await.map_err(reject)?;
     Ok(warp::reply::json(&users).into_response())
 }
 
@@ -54,7 +40,7 @@ pub async fn create(
         .users
         .create(request, &admin.username)
         .await
-        .map_err(rejection)?;
+        .map_err(reject)?;
     Ok(warp::reply::with_status(warp::reply::json(&user), StatusCode::CREATED).into_response())
 }
 
@@ -142,7 +128,7 @@ pub async fn delete(
         .users
         .delete(&name, &admin.username)
         .await
-        .map_err(rejection)?;
+        .map_err(reject)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -159,7 +145,7 @@ pub async fn create_invite(
         .users
         .create_invite(request, &admin.username)
         .await
-        .map_err(rejection)?;
+        .map_err(reject)?;
     Ok(warp::reply::with_status(warp::reply::json(&invite), StatusCode::CREATED).into_response())
 }
 
@@ -178,6 +164,6 @@ pub async fn register(
         .users
         .register(request, client.ip.as_deref())
         .await
-        .map_err(rejection)?;
+        .map_err(reject)?;
     Ok(warp::reply::with_status(warp::reply::json(&user), StatusCode::CREATED).into_response())
 }

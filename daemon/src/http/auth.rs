@@ -10,42 +10,16 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use super::error::reject;
 use super::limits::{Class, RateLimits};
+use super::peer::PeerAddr;
 use super::problem::ApiRejection;
-use super::service::PeerAddr;
 use crate::service::Services;
 use crate::service::audit::AuditQuery;
 use crate::service::auth::sessions::{AuthError, ClientInfo, Principal};
 
-/// An authentication error as a rejection (problem+json later).
-fn reject(e: AuthError) -> Rejection {
-    warp::reject::custom(ApiRejection::from(e))
-}
-
 /// JSON request bodies are small; uploads have their own limits.
 pub const MAX_JSON_BYTES: u64 = 64 * 1024;
-
-impl From<AuthError> for ApiRejection {
-    fn from(e: AuthError) -> Self {
-        let (status, code) = match &e {
-            AuthError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
-            AuthError::InvalidToken => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            AuthError::InvalidRefresh => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
-            AuthError::RefreshReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
-            AuthError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_password"),
-            AuthError::InvalidRequest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            AuthError::NoSuchSession | AuthError::NoSuchApiKey => {
-                (StatusCode::NOT_FOUND, "not_found")
-            }
-            AuthError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            AuthError::Internal(cause) => {
-                tracing::error!(error = %cause, "authentication failed internally");
-                return ApiRejection::internal();
-            }
-        };
-        ApiRejection::new(status, code, e.to_string())
-    }
-}
 
 /// A JSON body of at most [`MAX_JSON_BYTES`], `Content-Type: application/json`.
 pub fn json_body<T: serde::de::DeserializeOwned + Send>()
@@ -82,9 +56,7 @@ pub fn authenticated_for(
                         })
                         .map(str::trim)
                         .filter(|t| !t.is_empty())
-                        .ok_or_else(|| {
-                            warp::reject::custom(ApiRejection::from(AuthError::InvalidToken))
-                        })?;
+                        .ok_or_else(|| reject(AuthError::InvalidToken))?;
                     let mut principal = services
                         .sessions
                         .authenticate(token)
@@ -93,8 +65,8 @@ pub fn authenticated_for(
                     principal.ip = peer.map(|p| p.0.ip().to_string());
                     let decision = limits.check_user(class, &principal.user_id);
                     if !decision.allowed {
-                        return Err(warp::reject::custom(ApiRejection::rate_limited(
-                            class, decision,
+                        return Err(warp::reject::custom(super::limits::refusal(
+                            class, &decision,
                         )));
                     }
                     if let Some(grant) = &principal.api_key {

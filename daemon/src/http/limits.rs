@@ -8,8 +8,7 @@ use std::sync::Arc;
 use warp::http::{HeaderValue, Method, StatusCode};
 use warp::reply::Response;
 
-use super::problem::problem;
-use crate::config::{Limit, Limits};
+use super::problem::ApiRejection;
 use crate::ratelimit::{Decision, Quota, RateLimiter, whole_seconds};
 
 /// Route classes, each with its own quota.
@@ -30,10 +29,6 @@ impl Class {
     }
 }
 
-/// Marks a response refused by the limiter, for the metrics.
-#[derive(Debug, Clone, Copy)]
-pub struct RateLimited(pub &'static str);
-
 #[derive(Clone)]
 pub struct RateLimits {
     login: Arc<RateLimiter>,
@@ -42,19 +37,26 @@ pub struct RateLimits {
     trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
+/// The quota of each route class, from `[limits]`.
+#[derive(Debug, Clone)]
+pub struct RateLimitOptions {
+    pub login: Quota,
+    pub upload: Quota,
+    pub api: Quota,
+    /// Clients remembered per class before the least recent are forgotten.
+    pub max_tracked_clients: usize,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
 impl RateLimits {
-    pub fn new(limits: &Limits, trusted_proxies: Vec<IpAddr>) -> Self {
-        let make = |l: Limit| {
-            Arc::new(RateLimiter::new(
-                Quota::new(l.count, l.period, l.burst),
-                limits.max_tracked_clients,
-            ))
-        };
+    pub fn new(options: RateLimitOptions) -> Self {
+        let make = |quota: Quota| Arc::new(RateLimiter::new(quota, options.max_tracked_clients));
         RateLimits {
-            login: make(limits.login),
-            upload: make(limits.upload),
-            api: make(limits.api),
-            trusted_proxies: Arc::new(trusted_proxies),
+            login: make(options.login),
+            upload: make(options.upload),
+            api: make(options.api),
+            trusted_proxies: Arc::new(options.trusted_proxies),
         }
     }
 
@@ -117,19 +119,24 @@ pub fn with_headers(decision: &Decision, mut response: Response) -> Response {
     response
 }
 
+/// The 429 refusal of a request over its class's limit.
+pub fn refusal(class: Class, decision: &Decision) -> ApiRejection {
+    let retry = whole_seconds(decision.retry_after).max(1);
+    headers(decision).into_iter().fold(
+        ApiRejection::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many {} requests; retry in {retry} s", class.name()),
+        )
+        .retry_after(retry)
+        .limited_by(class.name()),
+        |rejection, (name, value)| rejection.header(name, value),
+    )
+}
+
 /// The 429 answer for a refused request.
 pub fn refused(class: Class, decision: &Decision) -> Response {
-    let retry = whole_seconds(decision.retry_after).max(1);
-    let mut response = problem(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        format!("too many {} requests; retry in {retry} s", class.name()),
-    );
-    response
-        .headers_mut()
-        .insert("retry-after", HeaderValue::from(retry));
-    response.extensions_mut().insert(RateLimited(class.name()));
-    with_headers(decision, response)
+    refusal(class, decision).render()
 }
 
 fn headers(d: &Decision) -> Vec<(&'static str, HeaderValue)> {

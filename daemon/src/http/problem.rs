@@ -12,9 +12,6 @@ use warp::reject::{
 use warp::reply::Response;
 use warp::{Rejection, Reply};
 
-use super::limits::Class;
-use crate::ratelimit::Decision;
-
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// A problem response with the standard title for `status`.
@@ -35,16 +32,22 @@ pub fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Res
     response
 }
 
+/// Marks a response refused by the rate limiter (its class), for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimited(pub &'static str);
+
 /// An error a handler or filter decided on: status, stable code, message.
 #[derive(Debug)]
 pub struct ApiRejection {
     status: StatusCode,
     code: &'static str,
     detail: String,
-    /// Set when the rate limiter refused the request.
-    limited: Option<(Class, Decision)>,
     /// Seconds for a `Retry-After` header (temporary refusals).
     retry_after: Option<u64>,
+    /// More headers the answer carries (e.g. `RateLimit-*`).
+    headers: Vec<(&'static str, HeaderValue)>,
+    /// Set when the rate limiter refused the request.
+    rate_limited: Option<RateLimited>,
 }
 
 impl warp::reject::Reject for ApiRejection {}
@@ -55,8 +58,9 @@ impl ApiRejection {
             status,
             code,
             detail: detail.into(),
-            limited: None,
             retry_after: None,
+            headers: Vec::new(),
+            rate_limited: None,
         }
     }
 
@@ -66,12 +70,38 @@ impl ApiRejection {
         self
     }
 
-    /// A refusal by the limiter of route class `class`.
-    pub fn rate_limited(class: Class, decision: Decision) -> Self {
-        ApiRejection {
-            limited: Some((class, decision)),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "")
+    /// One more header on the answer.
+    pub fn header(mut self, name: &'static str, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// Marks the answer as the rate limiter's refusal (for the metrics).
+    pub fn limited_by(mut self, class: &'static str) -> Self {
+        self.rate_limited = Some(RateLimited(class));
+        self
+    }
+
+    /// The problem response.
+    pub fn render(&self) -> Response {
+        let mut response = problem(self.status, self.code, self.detail.clone());
+        let headers = response.headers_mut();
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"fin\""),
+            );
+        }
+        for (name, value) in &self.headers {
+            headers.insert(*name, value.clone());
+        }
+        if let Some(marker) = self.rate_limited {
+            response.extensions_mut().insert(marker);
+        }
+        response
     }
 
     pub fn internal() -> Self {
@@ -93,22 +123,7 @@ fn from_rejection(r: &Rejection) -> Response {
     // the route that matched path and method explains best, so "wrong
     // method" (other routes) and "not found" come last.
     if let Some(e) = r.find::<ApiRejection>() {
-        if let Some((class, decision)) = &e.limited {
-            return super::limits::refused(*class, decision);
-        }
-        let mut response = problem(e.status, e.code, e.detail.clone());
-        if let Some(seconds) = e.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        if e.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"fin\""),
-            );
-        }
-        response
+        e.render()
     } else if r.find::<PayloadTooLarge>().is_some() {
         problem(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -182,6 +197,11 @@ pub(crate) mod tests {
     use warp::Filter;
 
     use super::*;
+
+    /// The response a rejection is answered with (shared by the HTTP layer's tests).
+    pub(crate) fn response_of(rejection: &Rejection) -> Response {
+        from_rejection(rejection)
+    }
 
     /// The JSON body of a response (shared by the HTTP layer's tests).
     pub(crate) async fn body_of(response: Response) -> serde_json::Value {

@@ -8,13 +8,13 @@ use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use super::error::reject;
 use super::problem::ApiRejection;
-use crate::domain::receipt::ReceiptFields;
-use crate::ocr::{ImageError, ImageKind};
+use crate::domain::image::ImageKind;
+use crate::domain::receipt::{ReceiptFields, ReceiptQuery};
+use crate::service::Services;
 use crate::service::auth::sessions::Principal;
 use crate::service::receipts::{Corrections, ReceiptView};
-use crate::service::{ServiceError, Services};
-use crate::store::ReceiptQuery;
 
 /// Room for multipart framing around the largest accepted image.
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
@@ -144,44 +144,6 @@ fn to_api(view: &ReceiptView) -> Receipt {
     }
 }
 
-/// Maps a service error of this area to its problem response.
-fn rejection(e: ServiceError) -> Rejection {
-    let (status, code) = match &e {
-        ServiceError::Image(image) => match image {
-            ImageError::Empty => (StatusCode::BAD_REQUEST, "empty_body"),
-            ImageError::NotAnImage => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_image"),
-            ImageError::TypeMismatch { .. } => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type_mismatch")
-            }
-            ImageError::TooManyPixels { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_many_pixels"),
-            ImageError::NoPixels | ImageError::Corrupt(_) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "corrupt_image")
-            }
-            ImageError::MultiFrame => (StatusCode::UNPROCESSABLE_ENTITY, "multi_frame_image"),
-        },
-        ServiceError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-        ServiceError::Busy {
-            retry_after_seconds,
-            ..
-        } => {
-            return warp::reject::custom(
-                ApiRejection::new(StatusCode::SERVICE_UNAVAILABLE, "queue_full", e.to_string())
-                    .retry_after(*retry_after_seconds),
-            );
-        }
-        ServiceError::Unavailable(_) => (StatusCode::INSUFFICIENT_STORAGE, "insufficient_storage"),
-        ServiceError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-        ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-        ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-        ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-        ServiceError::Internal(_) | ServiceError::Store(_) => {
-            tracing::error!(error = %e, "receipt request failed");
-            return warp::reject::custom(ApiRejection::internal());
-        }
-    };
-    warp::reject::custom(ApiRejection::new(status, code, e.to_string()))
-}
-
 fn bad_request(code: &'static str, detail: impl Into<String>) -> Rejection {
     warp::reject::custom(ApiRejection::new(StatusCode::BAD_REQUEST, code, detail))
 }
@@ -260,7 +222,7 @@ where
         .receipts
         .upload(&principal, bytes, declared)
         .await
-        .map_err(rejection)?;
+        .map_err(reject)?;
     let receipt = to_api(&uploaded.view);
     let status = if uploaded.created {
         StatusCode::ACCEPTED
@@ -374,7 +336,7 @@ pub async fn get(
         .receipts
         .get(&principal, &id)
         .await
-        .map_err(rejection)?;
+        .map_err(reject)?;
     Ok(warp::reply::json(&to_api(&view)).into_response())
 }
 
@@ -401,7 +363,7 @@ pub async fn list(
         .receipts
         .list(&principal, &query)
         .await
-        .map_err(rejection)?;
+        .map_err(reject)?;
     Ok(warp::reply::json(&ReceiptList {
         items: views.iter().map(to_api).collect(),
         total,
@@ -425,7 +387,7 @@ pub async fn image(
         .receipts
         .image(&principal, &id)
         .await
-        .map_err(rejection)?;
+        .map_err(reject)?;
     let mut response = Response::new(bytes.into());
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&content_type) {
@@ -455,7 +417,7 @@ pub async fn correct(
         .receipts
         .correct(&principal, &id, corrections)
         .await
-        .map_err(rejection)?;
+        .map_err(reject)?;
     Ok(warp::reply::json(&to_api(&view)).into_response())
 }
 
@@ -473,7 +435,7 @@ pub async fn delete(
         .receipts
         .delete(&principal, &id)
         .await
-        .map_err(rejection)?;
+        .map_err(reject)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -492,7 +454,7 @@ pub async fn retry(
         .receipts
         .retry(&principal, &id)
         .await
-        .map_err(rejection)?;
+        .map_err(reject)?;
     Ok(
         warp::reply::with_status(warp::reply::json(&to_api(&view)), StatusCode::ACCEPTED)
             .into_response(),
