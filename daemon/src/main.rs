@@ -63,7 +63,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    let guard = match telemetry::init(&loaded.settings) {
+    let guard = match telemetry::init(&app::log_options(&loaded.settings)) {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!("fin: {e}");

@@ -1,15 +1,13 @@
 //! Logging: `tracing` to stdout (journald picks it up) and, when enabled, to
 //! daily rolling files under the log folder with a retention count.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{Builder, Rotation};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, fmt};
-
-use crate::config::{LogFormat, Settings};
 
 #[cfg(test)]
 mod tests {
@@ -39,25 +37,36 @@ pub enum TelemetryError {
     AlreadyInitialised,
 }
 
+/// What to log and where (from `[log]` and `paths.log_dir`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogOptions {
+    /// A level (`info`) or a full filter (`info,surrealdb=debug`).
+    pub level: String,
+    /// One JSON object a line instead of text.
+    pub json: bool,
+    /// Rolling daily files in this folder, keeping this many.
+    pub files: Option<(PathBuf, usize)>,
+}
+
 /// Installs the global subscriber. `RUST_LOG`, when set, overrides `log.level`.
-pub fn init(settings: &Settings) -> Result<TelemetryGuard, TelemetryError> {
+pub fn init(options: &LogOptions) -> Result<TelemetryGuard, TelemetryError> {
     let filter = || {
         std::env::var("RUST_LOG")
             .ok()
             .and_then(|v| EnvFilter::try_new(v).ok())
-            .unwrap_or_else(|| EnvFilter::new(directives(&settings.log_level)))
+            .unwrap_or_else(|| EnvFilter::new(directives(&options.level)))
     };
 
     let mut layers: Vec<BoxedLayer> = vec![
-        format_layer(settings.log_format, std::io::stdout, true)
+        format_layer(options.json, std::io::stdout, true)
             .with_filter(filter())
             .boxed(),
     ];
     let mut guard = None;
-    if settings.log_to_file {
-        let (writer, file_guard) = file_writer(&settings.log_dir, settings.log_max_files)?;
+    if let Some((dir, max_files)) = &options.files {
+        let (writer, file_guard) = file_writer(dir, *max_files)?;
         layers.push(
-            format_layer(settings.log_format, writer, false)
+            format_layer(options.json, writer, false)
                 .with_filter(filter())
                 .boxed(),
         );
@@ -82,16 +91,17 @@ fn directives(level: &str) -> String {
 
 type BoxedLayer = Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync>;
 
-fn format_layer<W>(format: LogFormat, writer: W, ansi: bool) -> BoxedLayer
+fn format_layer<W>(json: bool, writer: W, ansi: bool) -> BoxedLayer
 where
     W: for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    match format {
-        LogFormat::Text => fmt::layer()
+    if json {
+        fmt::layer().json().with_writer(writer).boxed()
+    } else {
+        fmt::layer()
             .with_writer(writer)
             .with_ansi(ansi && std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .boxed(),
-        LogFormat::Json => fmt::layer().json().with_writer(writer).boxed(),
+            .boxed()
     }
 }
 

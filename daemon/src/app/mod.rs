@@ -1,6 +1,7 @@
 //! The composition root: builds every part from the settings, starts the
 //! listeners, reacts to signals and shuts down in order.
 
+mod options;
 mod serve;
 mod startup;
 
@@ -11,6 +12,7 @@ use fin_proto::Listeners;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
+pub use options::log_options;
 pub use startup::AppError;
 
 use crate::config::Settings;
@@ -20,10 +22,10 @@ use crate::metrics::Metrics;
 use crate::ocr::Engine;
 use crate::service::audit::Audit;
 use crate::service::auth::jwt::JwtKeys;
-use crate::service::auth::password::{HashCost, PasswordHashing};
+use crate::service::auth::password::PasswordHashing;
 use crate::service::auth::sessions::Sessions;
 use crate::service::blobs::Blobs;
-use crate::service::receipts::{ReceiptSettings, Receipts};
+use crate::service::receipts;
 use crate::service::users::Users;
 use crate::service::{Services, System};
 use crate::store::Store;
@@ -94,20 +96,17 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         status.acme = probe_acme.as_ref().map(AcmeRenewal::status);
         status
     });
-    let hashing = PasswordHashing::new(HashCost {
-        memory_kib: settings.auth.argon2_memory_kib,
-        iterations: settings.auth.argon2_iterations,
-        parallelism: settings.auth.argon2_parallelism,
-    })
-    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let hashing = PasswordHashing::new(options::hash_cost(&settings.auth))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     let engine = load_ocr_engine(&settings).await?;
     let node = startup::node_id(&settings.state_dir)?;
-    let receipts = Arc::new(Receipts::new(
+    let (receipts, ocr_queue) = receipts::open(
         store.clone(),
         Blobs::new(settings.state_dir.join("blobs")),
-        ReceiptSettings::from(&settings.ocr),
-    ));
-    let released = receipts
+        options::receipt_settings(&settings.ocr),
+    );
+    let (receipts, ocr_queue) = (Arc::new(receipts), Arc::new(ocr_queue));
+    let released = ocr_queue
         .release_node_jobs(&node)
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -119,7 +118,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     }
     let audit = Arc::new(Audit::new(store.clone()));
     let secrets_dir = settings.state_dir.join("secrets");
-    let keys = JwtKeys::load_or_create(&secrets_dir, crate::service::unix_now())?;
+    let keys = JwtKeys::load_or_create(&secrets_dir, crate::support::unix_now())?;
     let services = Services {
         system: Arc::new(
             System::new(store.clone(), tls_probe, listeners.clone())
@@ -141,7 +140,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
             hashing,
             Arc::new(RwLock::new(keys)),
             secrets_dir,
-            settings.auth,
+            options::session_policy(&settings.auth),
             audit.clone(),
         )),
         audit,
@@ -156,7 +155,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
             }
         })
     };
-    let limits = RateLimits::new(&settings.limits, settings.trusted_proxies.clone());
+    let limits = RateLimits::new(options::rate_limits(&settings));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |rx: &watch::Receiver<bool>| {
@@ -219,7 +218,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         tasks.spawn(renewal.clone().run(stop_rx.clone()));
     }
     let workers = jobs::start(
-        receipts,
+        ocr_queue,
         engine,
         settings.ocr.workers,
         &format!("{node}/{}", std::process::id()),
@@ -269,7 +268,7 @@ fn cert_control(
 /// Loads and verifies the OCR models off the runtime; a damaged or unknown
 /// model stops the start with a message naming the file.
 async fn load_ocr_engine(settings: &Settings) -> Result<Arc<Engine>, AppError> {
-    let source = settings.ocr.models.clone();
+    let source = options::model_source(&settings.ocr.models);
     let started = std::time::Instant::now();
     let engine = tokio::task::spawn_blocking(move || Engine::load(&source))
         .await

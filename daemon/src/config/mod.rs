@@ -1,15 +1,16 @@
 //! Configuration: built-in defaults < the config file < `conf.d/*.toml` beside
 //! it < `FIN_*` environment variables, then validated into [`Settings`].
 
+mod checks;
 mod raw;
+mod sections;
 mod settings;
 
 use std::path::{Path, PathBuf};
 
 pub use raw::RawConfig;
 pub use settings::{
-    AcmeSource, AuthSettings, Limit, Limits, LogFormat, OcrSettings, Registration, Settings,
-    TlsSource,
+    AcmeSource, AuthSettings, Limit, Limits, LogFormat, OcrModels, OcrSettings, Settings, TlsSource,
 };
 
 /// Where the packaged daemon looks for its configuration.

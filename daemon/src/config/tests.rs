@@ -1,6 +1,7 @@
 use std::io::Write;
 
 use super::*;
+use crate::domain::account::Registration;
 
 fn opts(file: Option<PathBuf>, env: &[(&str, &str)]) -> LoadOptions {
     LoadOptions {

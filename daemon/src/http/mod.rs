@@ -2,17 +2,21 @@
 
 mod admin_users;
 mod auth;
+mod error;
 mod limits;
 mod openapi;
+mod peer;
 mod problem;
 mod receipts;
 mod redirect;
 mod routes;
 mod service;
+mod system;
 
-pub use limits::RateLimits;
+pub use limits::{RateLimitOptions, RateLimits};
+pub use peer::PeerAddr;
 pub use redirect::{ChallengeAnswers, redirect_service};
-pub use service::{HttpService, PeerAddr, RequestObserver, RequestRecord};
+pub use service::{HttpService, RequestObserver, RequestRecord};
 
 use crate::service::Services;
 

@@ -1,16 +1,19 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
+use std::convert::Infallible;
 use std::sync::OnceLock;
 
 use utoipa::OpenApi;
+use warp::Reply;
+use warp::reply::Response;
 
-use super::{admin_users, auth, receipts, routes};
+use super::{admin_users, auth, receipts, system};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "fin API", description = "Self-hosted personal finance: the JSON API over HTTPS."),
     paths(
-        routes::healthz, routes::readyz, routes::openapi_json,
+        system::healthz, system::readyz, openapi_json,
         auth::login, auth::refresh, auth::logout, auth::me,
         auth::change_password, auth::sessions, auth::end_session, auth::audit,
         auth::create_api_key, auth::api_keys, auth::revoke_api_key,
@@ -66,4 +69,11 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         doc.info.version = crate::VERSION.to_string();
         doc
     })
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json")))]
+pub async fn openapi_json() -> Result<Response, Infallible> {
+    Ok(warp::reply::json(document()).into_response())
 }

@@ -2,16 +2,13 @@
 //! pattern; the pattern labels metrics and logs, and a test checks that the
 //! OpenAPI document lists every route of this table.
 
-use std::convert::Infallible;
-
-use fin_proto::api::Health;
+use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::http::{Method, StatusCode};
+use warp::http::Method;
 use warp::reply::Response;
-use warp::{Filter, Reply};
 
 use super::limits::{Class, LimitedRoutes, RateLimits};
-use super::{admin_users, auth, openapi, problem, receipts};
+use super::{admin_users, auth, openapi, problem, receipts, system};
 use crate::service::Services;
 
 /// A route's pattern, attached to its responses for labelling.
@@ -47,7 +44,9 @@ pub fn all(services: Services, limits: &RateLimits) -> Vec<Route> {
             None,
             Method::GET,
             "/healthz",
-            warp::path!("healthz").and(warp::get()).and_then(healthz),
+            warp::path!("healthz")
+                .and(warp::get())
+                .and_then(system::healthz),
         ),
         route(
             None,
@@ -56,7 +55,7 @@ pub fn all(services: Services, limits: &RateLimits) -> Vec<Route> {
             warp::path!("readyz")
                 .and(warp::get())
                 .and(with_services)
-                .and_then(readyz),
+                .and_then(system::readyz),
         ),
         route(
             Some(Class::Login),
@@ -347,7 +346,7 @@ pub fn all(services: Services, limits: &RateLimits) -> Vec<Route> {
             "/api/v1/openapi.json",
             warp::path!("api" / "v1" / "openapi.json")
                 .and(warp::get())
-                .and_then(openapi_json),
+                .and_then(openapi::openapi_json),
         ),
     ]
 }
@@ -406,114 +405,20 @@ pub fn combine(routes: Vec<Route>) -> BoxedFilter<(Response,)> {
     }
 }
 
-/// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "system",
-    responses((status = 200, description = "The daemon is alive", body = Health)))]
-async fn healthz() -> Result<Response, Infallible> {
-    Ok(warp::reply::json(&Health {
-        status: "ok".into(),
-    })
-    .into_response())
-}
-
-/// Readiness: the database answers and a valid certificate is served.
-#[utoipa::path(get, path = "/readyz", tag = "system",
-    responses(
-        (status = 200, description = "Ready to serve", body = fin_proto::api::Readiness),
-        (status = 503, description = "Not ready; the failing checks say why", body = fin_proto::api::Readiness)))]
-async fn readyz(services: Services) -> Result<Response, Infallible> {
-    let readiness = services.system.readiness().await;
-    let status = if readiness.ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    Ok(warp::reply::with_status(warp::reply::json(&readiness), status).into_response())
-}
-
-/// This document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system",
-    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json")))]
-async fn openapi_json() -> Result<Response, Infallible> {
-    Ok(warp::reply::json(openapi::document()).into_response())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::System;
-
-    pub(crate) async fn services() -> Services {
-        let store = crate::store::Store::open("mem://", "fin", "fin")
-            .await
-            .expect("store");
-        let tls = std::sync::Arc::new(|| fin_proto::admin::TlsStatus {
-            mode: "self-signed".into(),
-            subject: "CN=test".into(),
-            issuer: "CN=test".into(),
-            sans: vec!["localhost".into()],
-            not_before: 0,
-            not_after: i64::MAX,
-            fingerprint_sha256: String::new(),
-            acme: None,
-        });
-        let listeners = fin_proto::Listeners {
-            https: "127.0.0.1:1".into(),
-            http: None,
-            metrics: None,
-            admin_socket: "/nonexistent".into(),
-            pid: 1,
-        };
-        let cost = crate::service::auth::password::HashCost {
-            memory_kib: 1024,
-            iterations: 1,
-            parallelism: 1,
-        };
-        let hashing = crate::service::auth::password::PasswordHashing::new(cost).expect("hashing");
-        let secrets = tempfile::tempdir().expect("tempdir");
-        let audit = std::sync::Arc::new(crate::service::audit::Audit::new(store.clone()));
-        let keys =
-            crate::service::auth::jwt::JwtKeys::load_or_create(secrets.path(), 0).expect("keys");
-        let defaults = crate::config::RawConfig::default()
-            .validate()
-            .expect("defaults");
-        let receipts = std::sync::Arc::new(crate::service::receipts::Receipts::new(
-            store.clone(),
-            crate::service::blobs::Blobs::new(secrets.path().join("blobs")),
-            crate::service::receipts::ReceiptSettings::from(&defaults.ocr),
-        ));
-        Services {
-            receipts,
-            system: std::sync::Arc::new(
-                System::new(store.clone(), tls, listeners)
-                    .with_ocr_models(crate::service::system_tests::test_models()),
-            ),
-            users: std::sync::Arc::new(crate::service::users::Users::new(
-                store.clone(),
-                hashing.clone(),
-                audit.clone(),
-                crate::config::Registration::Closed,
-            )),
-            sessions: std::sync::Arc::new(crate::service::auth::sessions::Sessions::new(
-                store,
-                hashing,
-                std::sync::Arc::new(std::sync::RwLock::new(keys)),
-                secrets.keep(),
-                crate::config::RawConfig::default()
-                    .validate()
-                    .expect("defaults")
-                    .auth,
-                audit.clone(),
-            )),
-            audit,
-        }
-    }
+    use crate::service::testing::services;
 
     fn test_limits() -> RateLimits {
-        let settings = crate::config::RawConfig::default()
-            .validate()
-            .expect("defaults");
-        RateLimits::new(&settings.limits, Vec::new())
+        let quota = crate::ratelimit::Quota::new(60, std::time::Duration::from_secs(60), 60);
+        RateLimits::new(super::super::limits::RateLimitOptions {
+            login: quota,
+            upload: quota,
+            api: quota,
+            max_tracked_clients: 1000,
+            trusted_proxies: Vec::new(),
+        })
     }
 
     #[tokio::test]

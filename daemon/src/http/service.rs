@@ -18,13 +18,11 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, Request, StatusCode, header};
 use warp::reply::Response;
 
-use super::limits::{self, LimitedRoutes, RateLimited, RateLimits};
+use super::limits::{self, LimitedRoutes, RateLimits};
+use super::peer::PeerAddr;
+use super::problem::RateLimited;
 use super::problem::{internal_error, problem};
 use super::routes::RoutePattern;
-
-/// The client's socket address, put into every request's extensions.
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
 
 /// What the access log and metrics learn about one answered request.
 pub struct RequestRecord<'a> {

@@ -2,16 +2,16 @@
 
 use fin_proto::admin::{CreateUser, User};
 use fin_proto::api::{CreateInvite, Invite, RegisterRequest};
-use sha2::{Digest, Sha256};
 
 use std::sync::Arc;
 
 use super::ServiceError;
 use super::audit::{Audit, Event};
-use super::auth::password::{PasswordHashing, hex};
+use super::auth::password::PasswordHashing;
 use super::auth::policy::{check_password, normalize_username};
-use crate::config::Registration;
+use crate::domain::account::Registration;
 use crate::store::{NewUser, Store, UserChange, UserRecord};
+use crate::support::{self, sha256_hex, unix_now};
 
 pub const ROLES: [&str; 3] = ["admin", "user", "guest"];
 
@@ -59,7 +59,7 @@ impl Users {
             ));
         }
         let code = new_id()?;
-        let now = super::unix_now();
+        let now = unix_now();
         let expires_at = now + i64::from(hours) * 3600;
         self.store
             .create_invite(&sha256_hex(&code), &role, actor, now, expires_at)
@@ -90,7 +90,7 @@ impl Users {
                 let hash = sha256_hex(code);
                 let role = self
                     .store
-                    .use_invite(&hash, super::unix_now())
+                    .use_invite(&hash, unix_now())
                     .await?
                     .ok_or_else(|| {
                         ServiceError::Forbidden(
@@ -166,7 +166,7 @@ impl Users {
             email,
             password_hash,
             role: request.role,
-            created_at: super::unix_now(),
+            created_at: unix_now(),
         };
         self.store.create_user(&user).await?;
         let created = self
@@ -325,15 +325,9 @@ fn view(record: UserRecord) -> User {
     }
 }
 
-fn sha256_hex(text: &str) -> String {
-    hex(&Sha256::digest(text.as_bytes()))
-}
-
 /// A random 128-bit id, hex.
 pub(crate) fn new_id() -> Result<String, ServiceError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    Ok(hex(&bytes))
+    support::new_id().map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 #[cfg(test)]

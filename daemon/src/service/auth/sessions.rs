@@ -6,16 +6,14 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use fin_proto::api::TokenPair;
-use sha2::{Digest, Sha256};
 
 use super::jwt::{AUDIENCE, AccessClaims, ISSUER, JwtKeys};
-use super::password::{PasswordHashing, Verified, hex};
+use super::password::{PasswordHashing, Verified};
 use super::policy::normalize_username;
 use crate::service::audit::{Audit, Event};
-use crate::service::unix_now;
+use crate::service::{ErrorKind, Failure};
 use crate::store::{SessionRecord, Store, StoreError, UserRecord};
-
-pub use crate::config::AuthSettings;
+use crate::support::{self, sha256_hex, unix_now};
 
 /// Who is acting, established from a valid token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,10 +73,51 @@ pub enum AuthError {
     Internal(String),
 }
 
+impl Failure for AuthError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            AuthError::InvalidCredentials
+            | AuthError::InvalidToken
+            | AuthError::InvalidRefresh
+            | AuthError::RefreshReused => ErrorKind::Unauthenticated,
+            AuthError::Invalid(_) | AuthError::InvalidRequest(_) => ErrorKind::Invalid,
+            AuthError::NoSuchSession | AuthError::NoSuchApiKey => ErrorKind::NotFound,
+            AuthError::Forbidden(_) => ErrorKind::Forbidden,
+            AuthError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            AuthError::InvalidCredentials => "invalid_credentials",
+            AuthError::InvalidToken => "unauthorized",
+            AuthError::InvalidRefresh => "invalid_refresh_token",
+            AuthError::RefreshReused => "refresh_token_reused",
+            AuthError::Invalid(_) => "invalid_password",
+            AuthError::InvalidRequest(_) => "invalid",
+            AuthError::NoSuchSession | AuthError::NoSuchApiKey => "not_found",
+            AuthError::Forbidden(_) => "forbidden",
+            AuthError::Internal(_) => "internal_error",
+        }
+    }
+}
+
 impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
         AuthError::Internal(e.to_string())
     }
+}
+
+/// Token lifetimes and the lockout rule (from `[auth]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    pub access_token: Duration,
+    pub refresh_token: Duration,
+    /// Failed logins within `lockout_window` that lock an account...
+    pub lockout_attempts: u32,
+    pub lockout_window: Duration,
+    /// ...for this long.
+    pub lockout: Duration,
 }
 
 /// Request facts recorded with a session.
@@ -93,7 +132,7 @@ pub struct Sessions {
     hashing: PasswordHashing,
     keys: Arc<RwLock<JwtKeys>>,
     secrets_dir: PathBuf,
-    policy: AuthSettings,
+    policy: SessionPolicy,
     audit: Arc<Audit>,
 }
 
@@ -103,7 +142,7 @@ impl Sessions {
         hashing: PasswordHashing,
         keys: Arc<RwLock<JwtKeys>>,
         secrets_dir: PathBuf,
-        policy: AuthSettings,
+        policy: SessionPolicy,
         audit: Arc<Audit>,
     ) -> Self {
         Sessions {
@@ -645,14 +684,8 @@ fn new_refresh(sid: Option<&str>) -> Result<(String, String, String), AuthError>
     Ok((format!("{sid}.{secret}"), hash, sid))
 }
 
-fn sha256_hex(text: &str) -> String {
-    hex(&Sha256::digest(text.as_bytes()))
-}
-
 fn random_hex(bytes: usize) -> Result<String, AuthError> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| AuthError::Internal(e.to_string()))?;
-    Ok(hex(&buf))
+    support::random_hex(bytes).map_err(|e| AuthError::Internal(e.to_string()))
 }
 
 fn secs(d: Duration) -> i64 {
