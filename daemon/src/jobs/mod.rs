@@ -9,9 +9,8 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
-use crate::ocr::Engine;
-use crate::service::receipts::{Receipts, RunResult, StageTimings};
-use crate::store::JobRecord;
+use crate::ocr::{Engine, Timings};
+use crate::service::receipts::{ClaimedJob, OcrQueue};
 
 /// How often idle workers look for due retries and expired leases.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -32,7 +31,7 @@ pub type JobCountsObserver = Box<dyn Fn(&[(String, u64)]) + Send + Sync>;
 /// Starts `workers` OCR workers and the job-count gauge. They stop when
 /// `shutdown` turns true; a job in flight then finishes or is left to its lease.
 pub fn start(
-    receipts: Arc<Receipts>,
+    queue: Arc<OcrQueue>,
     engine: Arc<Engine>,
     workers: usize,
     node: &str,
@@ -48,7 +47,7 @@ pub fn start(
         .map(|n| {
             let worker = Worker {
                 id: format!("{node}/{n}"),
-                receipts: receipts.clone(),
+                queue: queue.clone(),
                 engine: engine.clone(),
                 cpu: cpu.clone(),
                 observer: observer.clone(),
@@ -56,13 +55,13 @@ pub fn start(
             tokio::spawn(worker.run(shutdown.clone()))
         })
         .collect();
-    handles.push(tokio::spawn(refresh_gauge(receipts, observer, shutdown)));
+    handles.push(tokio::spawn(refresh_gauge(queue, observer, shutdown)));
     handles
 }
 
 struct Worker {
     id: String,
-    receipts: Arc<Receipts>,
+    queue: Arc<OcrQueue>,
     engine: Arc<Engine>,
     cpu: Arc<Semaphore>,
     observer: Arc<OcrObserver>,
@@ -70,12 +69,12 @@ struct Worker {
 
 impl Worker {
     async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let wake = self.receipts.wake_signal();
+        let wake = self.queue.wake_signal();
         while !*shutdown.borrow() {
             let Ok(permit) = self.cpu.clone().acquire_owned().await else {
                 return;
             };
-            match self.receipts.claim(&self.id).await {
+            match self.queue.claim(&self.id).await {
                 Ok(Some(job)) => {
                     let rid = job.rid.clone();
                     tokio::select! {
@@ -109,9 +108,9 @@ impl Worker {
         }
     }
 
-    async fn process(&self, job: JobRecord, permit: tokio::sync::OwnedSemaphorePermit) {
+    async fn process(&self, job: ClaimedJob, permit: tokio::sync::OwnedSemaphorePermit) {
         tracing::info!(receipt = %job.rid, attempt = job.attempts, worker = %self.id, "reading receipt");
-        let bytes = match self.receipts.job_image(&job).await {
+        let bytes = match self.queue.image(&job).await {
             Ok(bytes) => bytes,
             Err(e) => {
                 drop(permit);
@@ -121,27 +120,19 @@ impl Worker {
             }
         };
         let engine = self.engine.clone();
-        let settings = self.receipts.settings().clone();
-        let limit = settings.job_timeout;
+        let limits = self.queue.read_limits();
+        let timeout = limits.timeout;
         let run = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            Receipts::run(&engine, &bytes, &settings)
+            engine.read_receipt_bytes(&bytes, limits.max_pixels, &limits.extract)
         });
-        match tokio::time::timeout(limit, run).await {
-            Ok(Ok(RunResult::Done {
-                fields,
-                page_json,
-                timings,
-            })) => {
-                self.observe(timings);
-                match self
-                    .receipts
-                    .record_done(&job, &self.id, &fields, page_json, timings)
-                    .await
-                {
+        match tokio::time::timeout(timeout, run).await {
+            Ok(Ok(Ok(reading))) => {
+                self.observe(&reading.timings);
+                match self.queue.record_done(&job, &self.id, &reading).await {
                     Ok(true) => {
                         (self.observer.outcome)("done");
-                        tracing::info!(receipt = %job.rid, total_ms = total_ms(timings), "receipt read");
+                        tracing::info!(receipt = %job.rid, total_ms = reading.timings.total().as_millis(), "receipt read");
                     }
                     Ok(false) => {
                         (self.observer.outcome)("lost_lease");
@@ -153,7 +144,7 @@ impl Worker {
                     }
                 }
             }
-            Ok(Ok(RunResult::Unreadable(reason))) => self.failed(&job, &reason, false).await,
+            Ok(Ok(Err(unreadable))) => self.failed(&job, &unreadable, false).await,
             Ok(Err(panic)) => {
                 tracing::error!(receipt = %job.rid, error = %panic, "OCR crashed on this image");
                 self.failed(&job, "OCR crashed on this image", false).await;
@@ -162,16 +153,16 @@ impl Worker {
                 (self.observer.outcome)("timeout");
                 let reason = format!(
                     "reading took longer than the limit of {} s",
-                    limit.as_secs()
+                    timeout.as_secs()
                 );
                 self.failed(&job, &reason, false).await;
             }
         }
     }
 
-    async fn failed(&self, job: &JobRecord, reason: &str, retryable: bool) {
+    async fn failed(&self, job: &ClaimedJob, reason: &str, retryable: bool) {
         match self
-            .receipts
+            .queue
             .record_failure(job, &self.id, reason, retryable)
             .await
         {
@@ -189,26 +180,21 @@ impl Worker {
         }
     }
 
-    fn observe(&self, t: StageTimings) {
-        (self.observer.stage)("decode", t.decode);
-        (self.observer.stage)("detect", t.detect);
-        (self.observer.stage)("recognise", t.recognise);
-        (self.observer.stage)("extract", t.extract);
+    fn observe(&self, timings: &Timings) {
+        for (stage, took) in timings.stages() {
+            (self.observer.stage)(stage, took);
+        }
     }
 }
 
-fn total_ms(t: StageTimings) -> u128 {
-    (t.decode + t.detect + t.recognise + t.extract).as_millis()
-}
-
 async fn refresh_gauge(
-    receipts: Arc<Receipts>,
+    queue: Arc<OcrQueue>,
     observer: Arc<OcrObserver>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut known: Vec<String> = Vec::new();
     while !*shutdown.borrow() {
-        if let Ok(counts) = receipts.job_counts().await {
+        if let Ok(counts) = queue.job_counts().await {
             // States that emptied must read 0, not keep their last value.
             let mut all = counts.clone();
             for state in ["queued", "running", "done", "failed"]

@@ -8,62 +8,15 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
-/// The image formats fin accepts for receipts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageKind {
-    Jpeg,
-    Png,
-    Webp,
-    Tiff,
-}
+use crate::domain::image::ImageKind;
 
-impl ImageKind {
-    pub const ALL: [ImageKind; 4] = [Self::Jpeg, Self::Png, Self::Webp, Self::Tiff];
-
-    /// Recognises the format from its magic bytes, whatever the client claims.
-    pub fn sniff(bytes: &[u8]) -> Option<ImageKind> {
-        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            Some(Self::Jpeg)
-        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-            Some(Self::Png)
-        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-            Some(Self::Webp)
-        } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
-            Some(Self::Tiff)
-        } else {
-            None
-        }
-    }
-
-    /// The kind a `Content-Type` names (parameters ignored), if it is one of ours.
-    pub fn from_mime(content_type: &str) -> Option<ImageKind> {
-        let essence = content_type.split(';').next().unwrap_or("").trim();
-        Self::ALL
-            .into_iter()
-            .find(|kind| essence.eq_ignore_ascii_case(kind.mime()))
-            .or_else(|| {
-                essence
-                    .eq_ignore_ascii_case("image/jpg")
-                    .then_some(Self::Jpeg)
-            })
-    }
-
-    pub fn mime(self) -> &'static str {
-        match self {
-            Self::Jpeg => "image/jpeg",
-            Self::Png => "image/png",
-            Self::Webp => "image/webp",
-            Self::Tiff => "image/tiff",
-        }
-    }
-
-    fn format(self) -> ImageFormat {
-        match self {
-            Self::Jpeg => ImageFormat::Jpeg,
-            Self::Png => ImageFormat::Png,
-            Self::Webp => ImageFormat::WebP,
-            Self::Tiff => ImageFormat::Tiff,
-        }
+/// The codec of an accepted format.
+fn codec(kind: ImageKind) -> ImageFormat {
+    match kind {
+        ImageKind::Jpeg => ImageFormat::Jpeg,
+        ImageKind::Png => ImageFormat::Png,
+        ImageKind::Webp => ImageFormat::WebP,
+        ImageKind::Tiff => ImageFormat::Tiff,
     }
 }
 
@@ -114,7 +67,7 @@ pub fn probe(
             actual: kind.mime(),
         });
     }
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), kind.format())
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), codec(kind))
         .into_dimensions()
         .map_err(corrupt)?;
     if width == 0 || height == 0 {
@@ -165,7 +118,7 @@ pub fn decode(bytes: &[u8], info: ImageInfo) -> Result<DynamicImage, ImageError>
     limits.max_image_height = Some(info.height);
     // Room for the widest pixel type we decode (16-bit RGBA) plus working copies.
     limits.max_alloc = Some(u64::from(info.width) * u64::from(info.height) * 8 * 2 + (64 << 20));
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), info.kind.format());
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), codec(info.kind));
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
     let orientation = decoder.orientation().map_err(corrupt)?;
@@ -287,15 +240,5 @@ mod tests {
                 limit: 100
             })
         ));
-    }
-
-    #[test]
-    fn content_types_map_to_kinds() {
-        assert_eq!(
-            ImageKind::from_mime("image/JPEG; q=1"),
-            Some(ImageKind::Jpeg)
-        );
-        assert_eq!(ImageKind::from_mime("image/jpg"), Some(ImageKind::Jpeg));
-        assert_eq!(ImageKind::from_mime("image/gif"), None);
     }
 }

@@ -78,19 +78,37 @@ pub struct Engine {
     preprocess: Preprocess,
 }
 
-/// Time spent in each OCR stage.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OcrTimings {
+/// Time spent in each stage of reading one receipt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Checking and decoding the image (zero when given decoded pixels).
+    pub decode: Duration,
     pub detect: Duration,
     pub recognise: Duration,
     /// Extraction, second readings included.
     pub extract: Duration,
 }
 
+impl Timings {
+    /// Each stage by its metric label.
+    pub fn stages(&self) -> [(&'static str, Duration); 4] {
+        [
+            ("decode", self.decode),
+            ("detect", self.detect),
+            ("recognise", self.recognise),
+            ("extract", self.extract),
+        ]
+    }
+
+    pub fn total(&self) -> Duration {
+        self.decode + self.detect + self.recognise + self.extract
+    }
+}
+
 /// What one image read to, with the prepared image kept for second readings.
 struct Reading {
     page: Page,
-    timings: OcrTimings,
+    timings: Timings,
     input: OcrInput,
 }
 
@@ -137,7 +155,7 @@ impl Engine {
 
     /// Reads every line of text in `image`. CPU-bound: call it from a blocking
     /// thread, never from the async runtime.
-    pub fn read(&self, image: &DynamicImage) -> Result<(Page, OcrTimings), String> {
+    pub fn read(&self, image: &DynamicImage) -> Result<(Page, Timings), String> {
         let reading = self.read_page(image)?;
         Ok((reading.page, reading.timings))
     }
@@ -146,11 +164,11 @@ impl Engine {
     /// found, words that look like a garbled date are read again in the
     /// shapes of a date (`reread`), and the page is extracted once more.
     /// CPU-bound, like `read`.
-    pub fn read_receipt(
+    pub(super) fn read_receipt(
         &self,
         image: &DynamicImage,
         options: &ExtractOptions,
-    ) -> Result<(Page, ReceiptFields, OcrTimings), String> {
+    ) -> Result<(Page, ReceiptFields, Timings), String> {
         let Reading {
             mut page,
             mut timings,
@@ -204,10 +222,10 @@ impl Engine {
             .ocrs
             .recognize_text(&input, &line_rects)
             .map_err(|e| format!("text recognition failed: {e}"))?;
-        let timings = OcrTimings {
+        let timings = Timings {
             detect: detected - started,
             recognise: detected.elapsed(),
-            extract: Duration::ZERO,
+            ..Timings::default()
         };
         let lines = recognised
             .into_iter()
@@ -533,9 +551,6 @@ mod tests {
         assert!(!is_unsure("DIY"));
     }
 
-    /// rten comes from `vendor/rten` with a stride-one path for depthwise
-    /// convolutions (the text detector's main layer): it must agree with the
-    /// convolution written out, as the strided path does.
     #[test]
     fn the_patched_depthwise_convolution_matches_a_direct_sum() {
         use rten::BufferPool;

@@ -7,8 +7,10 @@ mod engine;
 pub mod extract;
 mod models;
 pub mod page;
+mod receipt;
 mod reread;
 
-pub use decode::{ImageError, ImageInfo, ImageKind, decode, probe};
-pub use engine::{Engine, ModelInfo, OcrTimings, Preprocess, WORKING_LONG_SIDE};
+pub use decode::{ImageError, ImageInfo, decode, probe};
+pub use engine::{Engine, ModelInfo, Preprocess, Timings, WORKING_LONG_SIDE};
 pub use models::{ModelError, ModelSource};
+pub use receipt::ReceiptReading;

@@ -6,7 +6,7 @@
 use super::amounts::{Hit, Kind};
 use super::labels::Label;
 use super::layout::{Row, join};
-use super::totals::Priced;
+use super::priced::Priced;
 use crate::domain::receipt::{LineItem, Source};
 
 const MAX_ITEMS: usize = 200;

@@ -18,6 +18,7 @@ mod merchant;
 mod names;
 mod paid;
 mod payment;
+mod priced;
 #[cfg(test)]
 mod tests;
 mod totals;
@@ -56,7 +57,7 @@ pub fn extract(page: &Page, options: &ExtractOptions) -> ReceiptFields {
         },
     });
     let digits = minor_unit_digits(&code);
-    let priced = totals::price_rows(&rows, digits);
+    let priced = priced::price_rows(&rows, digits);
     let totals = totals::find(page, &priced, digits);
 
     let line_rows = layout::by_line(&rows);

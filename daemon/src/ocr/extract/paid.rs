@@ -4,7 +4,7 @@
 
 use super::amounts::{Hit, Kind};
 use super::labels::Label;
-use super::totals::Priced;
+use super::priced::Priced;
 
 /// One reading of cash minus change, with the tender's amount as its source.
 #[derive(Debug, Clone, Copy)]

@@ -3,7 +3,7 @@
 
 use super::labels::Label;
 use super::layout::{Row, normalise, word_is};
-use super::totals::Priced;
+use super::priced::Priced;
 
 fn method(text: &str) -> Option<&'static str> {
     let words: Vec<&str> = text.split(' ').collect();

@@ -1,45 +1,12 @@
 //! Total, subtotal and tax: labelled rows, then cross-checks (subtotal + tax,
 //! cash − change, agreement between rows) to choose and to set confidence.
 
-use super::amounts::{self, Hit, Kind};
-use super::labels::{Label, classify};
-use super::layout::{Row, normalise};
+use super::amounts::{Hit, Kind};
+use super::labels::Label;
 use super::paid::{self, Paid};
+use super::priced::Priced;
 use crate::domain::receipt::Field;
 use crate::ocr::page::Page;
-
-/// A row's label and amounts.
-pub struct Priced {
-    pub label: Label,
-    /// The row is a parenthesised note (`(Total included GST 6%: 1.09)`),
-    /// an aside about the total rather than the total.
-    pub aside: bool,
-    pub label_text: String,
-    pub hits: Vec<Hit>,
-}
-
-pub fn price_rows(rows: &[Row], digits: u32) -> Vec<Priced> {
-    rows.iter()
-        .map(|row| {
-            let hits = amounts::find(&row.tokens, digits);
-            let mut label_words = Vec::new();
-            for (i, token) in row.tokens.iter().enumerate() {
-                if !hits.iter().any(|h| (h.first..=h.last).contains(&i)) {
-                    label_words.push(token.text.as_str());
-                }
-            }
-            let label_text = normalise(&label_words.join(" "));
-            let aside = row.tokens.first().is_some_and(|t| t.text.starts_with('('))
-                && row.tokens.iter().skip(1).any(|t| t.text.contains(')'));
-            Priced {
-                label: classify(&label_text),
-                aside,
-                label_text,
-                hits,
-            }
-        })
-        .collect()
-}
 
 /// The value a labelled row gives: its rightmost amount, or the amount on
 /// the next row when the label stands alone.

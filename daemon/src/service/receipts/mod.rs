@@ -1,0 +1,306 @@
+//! Receipts: upload, look-up, correction, deletion and re-queueing, for their
+//! owner only. Reading them is the OCR workers' job (`crate::jobs`), through
+//! the [`OcrQueue`].
+
+mod queue;
+mod view;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{Notify, Semaphore};
+
+pub use queue::{ClaimedJob, OcrQueue, ReadLimits};
+pub use view::{Corrections, ReceiptView};
+
+use super::ServiceError;
+use super::auth::sessions::Principal;
+use super::blobs::Blobs;
+use crate::domain::image::ImageKind;
+use crate::domain::receipt::{ExtractOptions, ReceiptQuery, is_iso_date};
+use crate::ocr;
+use crate::store::{ReceiptRecord, Store};
+use crate::support::{sha256_hex, unix_now, unix_now_ms};
+
+/// Limits and choices for receipts, from `[ocr]`.
+#[derive(Debug, Clone)]
+pub struct ReceiptSettings {
+    pub max_upload_bytes: u64,
+    pub max_pixels: u64,
+    /// Jobs waiting or running, in all, before uploads are refused with 503.
+    pub queue_depth: u64,
+    pub max_attempts: u32,
+    pub job_timeout: Duration,
+    pub lease: Duration,
+    pub extract: ExtractOptions,
+}
+
+/// The result of an upload: the receipt, and whether it is new.
+pub struct Uploaded {
+    pub view: ReceiptView,
+    pub created: bool,
+}
+
+/// The owner's use cases on one side, the workers' queue on the other,
+/// sharing the store, the blobs and the signal that wakes idle workers.
+pub fn open(store: Store, blobs: Blobs, settings: ReceiptSettings) -> (Receipts, OcrQueue) {
+    let wake = Arc::new(Notify::new());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let queue = OcrQueue::new(store.clone(), blobs.clone(), settings.clone(), wake.clone());
+    let receipts = Receipts {
+        store,
+        blobs,
+        settings,
+        wake,
+        checks: Arc::new(Semaphore::new(cores)),
+    };
+    (receipts, queue)
+}
+
+pub struct Receipts {
+    store: Store,
+    blobs: Blobs,
+    settings: ReceiptSettings,
+    /// Wakes idle workers when a job is queued.
+    wake: Arc<Notify>,
+    /// Full decodes at upload time, at most one per core at once.
+    checks: Arc<Semaphore>,
+}
+
+impl Receipts {
+    pub fn settings(&self) -> &ReceiptSettings {
+        &self.settings
+    }
+
+    /// Checks and stores an image and queues it for OCR. The same image from
+    /// the same owner gives back the receipt made the first time.
+    pub async fn upload(
+        &self,
+        principal: &Principal,
+        bytes: Bytes,
+        declared: Option<ImageKind>,
+    ) -> Result<Uploaded, ServiceError> {
+        require_writer(principal)?;
+        if bytes.len() as u64 > self.settings.max_upload_bytes {
+            return Err(ServiceError::TooLarge(format!(
+                "receipt images are limited to {} bytes",
+                self.settings.max_upload_bytes
+            )));
+        }
+        // Cheapest first: the header, then the database, and only an image
+        // that is new and has room in the queue is decoded in full.
+        let info =
+            ocr::probe(&bytes, declared, self.settings.max_pixels).map_err(ServiceError::Image)?;
+        let sha256 = sha256_hex(&bytes);
+        if let Some(existing) = self.find_by_image(principal, &sha256).await? {
+            return Ok(Uploaded {
+                view: existing,
+                created: false,
+            });
+        }
+        if self.store.pending_jobs().await? >= self.settings.queue_depth {
+            return Err(ServiceError::Busy {
+                code: "queue_full",
+                reason: "the OCR queue is full; try again later".into(),
+                retry_after_seconds: 30,
+            });
+        }
+        self.check_decodes(bytes.clone(), info).await?;
+        self.blobs.put(&sha256, bytes.clone()).await?;
+        let now = unix_now();
+        let record = ReceiptRecord {
+            rid: crate::service::new_id()?,
+            owner_uid: principal.user_id.clone(),
+            sha256,
+            content_type: info.kind.mime().to_string(),
+            byte_size: bytes.len() as i64,
+            width: i64::from(info.width),
+            height: i64::from(info.height),
+            created_at: now,
+            updated_at: now,
+            receipt_date: None,
+            extracted: None,
+            corrected: None,
+            ocr_page: None,
+        };
+        let stored = self.store.create_receipt(&record, unix_now_ms()).await?;
+        let created = stored.rid == record.rid;
+        if created {
+            self.wake.notify_waiters();
+        }
+        let job = self.store.job(&stored.rid).await?;
+        Ok(Uploaded {
+            view: ReceiptView {
+                receipt: stored,
+                job,
+            },
+            created,
+        })
+    }
+
+    async fn find_by_image(
+        &self,
+        principal: &Principal,
+        sha256: &str,
+    ) -> Result<Option<ReceiptView>, ServiceError> {
+        let Some(receipt) = self
+            .store
+            .receipt_by_image(&principal.user_id, sha256)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let job = self.store.job(&receipt.rid).await?;
+        Ok(Some(ReceiptView { receipt, job }))
+    }
+
+    /// A full decode off the runtime: a truncated or damaged image is
+    /// refused now, not found out later by a worker.
+    async fn check_decodes(&self, bytes: Bytes, info: ocr::ImageInfo) -> Result<(), ServiceError> {
+        let permit = self
+            .checks
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            ocr::decode(&bytes, info).map(drop)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("image check crashed: {e}")))?
+        .map_err(ServiceError::Image)
+    }
+
+    pub async fn get(&self, principal: &Principal, rid: &str) -> Result<ReceiptView, ServiceError> {
+        let receipt = self
+            .store
+            .receipt(&principal.user_id, rid)
+            .await?
+            .ok_or_else(not_found)?;
+        let job = self.store.job(rid).await?;
+        Ok(ReceiptView { receipt, job })
+    }
+
+    /// One page of the owner's receipts, newest first, and the number matching.
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        query: &ReceiptQuery,
+    ) -> Result<(Vec<ReceiptView>, u64), ServiceError> {
+        if let Some(state) = &query.state
+            && !["queued", "running", "done", "failed"].contains(&state.as_str())
+        {
+            return Err(ServiceError::Invalid(
+                "status must be queued, running, done or failed".into(),
+            ));
+        }
+        for date in [&query.date_from, &query.date_to].into_iter().flatten() {
+            if !is_iso_date(date) {
+                return Err(ServiceError::Invalid("dates must be YYYY-MM-DD".into()));
+            }
+        }
+        let (records, total) = self.store.receipts(&principal.user_id, query).await?;
+        let rids: Vec<String> = records.iter().map(|r| r.rid.clone()).collect();
+        let jobs = self.store.jobs_of(&rids).await?;
+        let views = records
+            .into_iter()
+            .map(|receipt| {
+                let job = jobs.iter().find(|j| j.rid == receipt.rid).cloned();
+                ReceiptView { receipt, job }
+            })
+            .collect();
+        Ok((views, total))
+    }
+
+    /// The stored image and its content type.
+    pub async fn image(
+        &self,
+        principal: &Principal,
+        rid: &str,
+    ) -> Result<(Vec<u8>, String), ServiceError> {
+        let receipt = self
+            .store
+            .receipt(&principal.user_id, rid)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok((self.blobs.get(&receipt.sha256).await?, receipt.content_type))
+    }
+
+    /// Applies the owner's corrections; they survive any later OCR run.
+    pub async fn correct(
+        &self,
+        principal: &Principal,
+        rid: &str,
+        corrections: Corrections,
+    ) -> Result<ReceiptView, ServiceError> {
+        require_writer(principal)?;
+        corrections.validate()?;
+        let view = self.get(principal, rid).await?;
+        let merged = view.corrections().unwrap_or_default().merge(corrections);
+        let mut corrected_view = view.clone();
+        corrected_view.receipt.corrected = Some(to_json(&merged)?);
+        let date = corrected_view.fields().date.map(|d| d.value);
+        self.store
+            .correct_receipt(
+                &principal.user_id,
+                rid,
+                &to_json(&merged)?,
+                date,
+                unix_now(),
+            )
+            .await?;
+        self.get(principal, rid).await
+    }
+
+    pub async fn delete(&self, principal: &Principal, rid: &str) -> Result<(), ServiceError> {
+        require_writer(principal)?;
+        let (sha256, still_used) = self
+            .store
+            .delete_receipt(&principal.user_id, rid)
+            .await?
+            .ok_or_else(not_found)?;
+        if !still_used {
+            self.blobs.remove(&sha256).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues a finished or failed receipt again.
+    pub async fn retry(
+        &self,
+        principal: &Principal,
+        rid: &str,
+    ) -> Result<ReceiptView, ServiceError> {
+        require_writer(principal)?;
+        let (before, requeued) = self
+            .store
+            .requeue_job(&principal.user_id, rid, unix_now_ms())
+            .await?
+            .ok_or_else(not_found)?;
+        if !requeued {
+            return Err(ServiceError::Conflict(format!(
+                "the receipt is {} already; retry it once it is done or failed",
+                before.state
+            )));
+        }
+        self.wake.notify_waiters();
+        self.get(principal, rid).await
+    }
+}
+
+fn require_writer(principal: &Principal) -> Result<(), ServiceError> {
+    if principal.role == "guest" {
+        return Err(ServiceError::Forbidden("guests can only read".into()));
+    }
+    Ok(())
+}
+
+fn not_found() -> ServiceError {
+    ServiceError::NotFound("no such receipt".into())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, ServiceError> {
+    serde_json::to_string(value).map_err(|e| ServiceError::Internal(e.to_string()))
+}
