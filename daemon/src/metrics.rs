@@ -216,20 +216,7 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()>,
 ) {
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            _ = &mut shutdown => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    tracing::warn!(error = %e, "metrics listener: accept failed");
-                    // Usually out of file descriptors: back off instead of spinning.
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
+    crate::support::accept_until("metrics", &listener, shutdown, |stream, _| {
         let metrics = metrics.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
@@ -243,7 +230,8 @@ pub async fn serve(
                 tracing::debug!(error = %e, "metrics connection ended with an error");
             }
         });
-    }
+    })
+    .await;
 }
 
 fn answer(metrics: &Metrics, req: &Request<Incoming>) -> Response<Full<Bytes>> {

@@ -58,20 +58,7 @@ pub async fn serve(
     policy: AccessPolicy,
     shutdown: impl Future<Output = ()>,
 ) {
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            _ = &mut shutdown => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    tracing::warn!(error = %e, "admin socket: accept failed");
-                    // Usually out of file descriptors: back off instead of spinning.
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
+    crate::support::accept_until("admin socket", &listener, shutdown, |stream, _| {
         let verdict = match stream.peer_cred() {
             Ok(cred) => policy
                 .check(cred.uid(), cred.gid(), cred.pid())
@@ -97,5 +84,6 @@ pub async fn serve(
                 tracing::debug!(error = %e, "admin connection ended with an error");
             }
         });
-    }
+    })
+    .await;
 }

@@ -29,7 +29,6 @@ impl Server {
         let stopped = async move {
             let _ = shutdown.wait_for(|stop| *stop).await;
         };
-        tokio::pin!(stopped);
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -42,19 +41,7 @@ impl Server {
             .max_concurrent_streams(128);
         let graceful = GracefulShutdown::new();
 
-        loop {
-            let (tcp, peer) = tokio::select! {
-                _ = &mut stopped => break,
-                accepted = self.listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        // Usually out of file descriptors: back off instead of spinning.
-                        tracing::warn!(listener = self.name, error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                },
-            };
+        crate::support::accept_until(self.name, &self.listener, stopped, |tcp, peer| {
             let _ = tcp.set_nodelay(true);
             let service = self.service.for_peer(peer);
             let builder = builder.clone();
@@ -84,7 +71,8 @@ impl Server {
                     tracing::debug!(listener = name, %peer, error = %e, "connection ended with an error");
                 }
             });
-        }
+        })
+        .await;
 
         drop(self.listener);
         let open = graceful.count();

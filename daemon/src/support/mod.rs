@@ -1,12 +1,15 @@
 //! Small helpers every layer may use, each written once: hex and SHA-256,
-//! random ids, the clock, and files written whole or not at all. No other
+//! random ids, the clock, files written whole or not at all, and the accept
+//! loop of every listener. No other
 //! module of fin's; nothing here knows HTTP, the database or the models.
 
+mod accept;
 mod clock;
 mod files;
 mod hex;
 mod ids;
 
+pub use accept::{Listener, accept_until};
 pub use clock::{unix_now, unix_now_ms};
 pub use files::{write_atomically, write_private};
 pub use hex::{hex, sha256_hex, unhex};
