@@ -348,3 +348,180 @@ pub fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// The password every test account gets (the password policy accepts it).
+pub const PASSWORD: &str = "vivid otter harbours 42 plums";
+
+/// A running box and a client that trusts exactly its certificate, with the
+/// moves most tests make: accounts, logging in, JSON requests, uploads.
+/// `token` is the signed-in user's access token (empty until `sign_in`).
+pub struct Api {
+    pub testbox: TestBox,
+    pub daemon: Daemon,
+    pub client: reqwest::Client,
+    pub token: String,
+}
+
+impl Api {
+    /// Starts the daemon of `testbox`.
+    pub fn start(testbox: TestBox) -> Api {
+        let daemon = testbox.start();
+        let client = trusting_client(&testbox, &daemon);
+        Api {
+            testbox,
+            daemon,
+            client,
+            token: String::new(),
+        }
+    }
+
+    /// Starts the daemon again (after a stop or a kill), with a new client.
+    pub fn restart(&mut self) {
+        self.daemon = self.testbox.start();
+        self.client = trusting_client(&self.testbox, &self.daemon);
+    }
+
+    /// Adds an account with [`PASSWORD`] through `finctl user add`.
+    pub fn add_user(&self, name: &str, role: &str) {
+        let output = self.testbox.finctl_with_stdin(
+            &["user", "add", name, "--role", role, "--password-stdin"],
+            &format!("{PASSWORD}\n"),
+        );
+        assert!(output.status.success(), "{}", text(&output));
+    }
+
+    /// Logs `name` in with [`PASSWORD`]: the token pair.
+    pub async fn login(&self, name: &str) -> serde_json::Value {
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &serde_json::json!({"username": name, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Logs `name` in and keeps the access token for later requests.
+    pub async fn sign_in(&mut self, name: &str) -> String {
+        let tokens = self.login(name).await;
+        self.token = tokens["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_string();
+        self.token.clone()
+    }
+
+    /// `POST path` with a JSON body, with `token` if given.
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut request = self.client.post(self.daemon.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        json_of(request.send().await.expect("request")).await
+    }
+
+    /// `GET path` as the signed-in user.
+    pub async fn get(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.get_as(path, &self.token).await
+    }
+
+    /// `GET path` with `token`.
+    pub async fn get_as(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let request = self.client.get(self.daemon.url(path)).bearer_auth(token);
+        json_of(request.send().await.expect("request")).await
+    }
+
+    /// Who `token` belongs to.
+    pub async fn me(&self, token: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.get_as("/api/v1/auth/me", token).await
+    }
+
+    /// Uploads a receipt as the request body, as the signed-in user.
+    pub async fn upload_raw(
+        &self,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> (
+        reqwest::StatusCode,
+        serde_json::Value,
+        reqwest::header::HeaderMap,
+    ) {
+        let response = self
+            .client
+            .post(self.daemon.url("/api/v1/receipts"))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload");
+        let headers = response.headers().clone();
+        let (status, body) = json_of(response).await;
+        (status, body, headers)
+    }
+
+    /// Uploads a receipt as the multipart field `file`, as the signed-in user.
+    pub async fn upload_form(
+        &self,
+        bytes: Vec<u8>,
+        file_type: &str,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name("receipt")
+            .mime_str(file_type)
+            .expect("mime");
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let request = self
+            .client
+            .post(self.daemon.url("/api/v1/receipts"))
+            .bearer_auth(&self.token)
+            .multipart(form);
+        json_of(request.send().await.expect("upload")).await
+    }
+
+    /// Polls a receipt until OCR has finished with it.
+    pub async fn wait_finished(&self, id: &str, limit: Duration) -> serde_json::Value {
+        let started = Instant::now();
+        loop {
+            let (status, receipt) = self.get(&format!("/api/v1/receipts/{id}")).await;
+            assert_eq!(status, reqwest::StatusCode::OK, "{receipt}");
+            if receipt["status"] == "done" || receipt["status"] == "failed" {
+                return receipt;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "receipt {id} still {} after {limit:?}\n{}",
+                receipt["status"],
+                self.daemon.output()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+fn trusting_client(testbox: &TestBox, daemon: &Daemon) -> reqwest::Client {
+    daemon
+        .client_trusting(&testbox.self_signed_cert())
+        .build()
+        .expect("client")
+}
+
+/// A response's status and JSON body (`null` when the body is not JSON).
+async fn json_of(response: reqwest::Response) -> (reqwest::StatusCode, serde_json::Value) {
+    let status = response.status();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}

@@ -1,78 +1,21 @@
 //! Log in, refresh, log out, and hostile tokens, over HTTPS.
 
-use fin_e2e::{Daemon, TestBox, text};
+use fin_e2e::{Api, PASSWORD, TestBox, text};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "vivid otter harbours 42 plums";
-
-struct Api {
-    testbox: TestBox,
-    daemon: Daemon,
-    client: reqwest::Client,
-}
-
-async fn api_with_user(role: &str) -> Api {
+/// A started box with `alice` of `role`.
+fn api_with_user(role: &str) -> Api {
     // These tests log in more often than the default login limit allows.
-    let testbox = TestBox::new().env("FIN_LIMITS__LOGIN_BURST", "100");
-    let daemon = testbox.start();
-    let output = testbox.finctl_with_stdin(
-        &["user", "add", "alice", "--role", role, "--password-stdin"],
-        &format!("{PASSWORD}\n"),
-    );
-    assert!(output.status.success(), "{}", text(&output));
-    let client = daemon
-        .client_trusting(&testbox.self_signed_cert())
-        .build()
-        .expect("client");
-    Api {
-        testbox,
-        daemon,
-        client,
-    }
-}
-
-impl Api {
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(self.daemon.url(path))
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn login(&self) -> Value {
-        let (status, body) = self
-            .post(
-                "/api/v1/auth/login",
-                json!({"username": "Alice", "password": PASSWORD}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-
-    async fn me(&self, token: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(self.daemon.url("/api/v1/auth/me"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
+    let api = Api::start(TestBox::new().env("FIN_LIMITS__LOGIN_BURST", "100"));
+    api.add_user("alice", role);
+    api
 }
 
 #[tokio::test]
 async fn login_me_refresh_logout() {
-    let api = api_with_user("admin").await;
-    let tokens = api.login().await;
+    let api = api_with_user("admin");
+    let tokens = api.login("Alice").await;
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["expires_in"], 900);
     let access = tokens["access_token"].as_str().expect("access");
@@ -85,7 +28,8 @@ async fn login_me_refresh_logout() {
     let (status, renewed) = api
         .post(
             "/api/v1/auth/refresh",
-            json!({"refresh_token": tokens["refresh_token"]}),
+            None,
+            &json!({"refresh_token": tokens["refresh_token"]}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{renewed}");
@@ -117,7 +61,8 @@ async fn login_me_refresh_logout() {
     let (status, _) = api
         .post(
             "/api/v1/auth/refresh",
-            json!({"refresh_token": renewed["refresh_token"]}),
+            None,
+            &json!({"refresh_token": renewed["refresh_token"]}),
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "refresh token dead too");
@@ -125,12 +70,13 @@ async fn login_me_refresh_logout() {
 
 #[tokio::test]
 async fn reusing_a_refresh_token_ends_the_whole_session() {
-    let api = api_with_user("user").await;
-    let tokens = api.login().await;
+    let api = api_with_user("user");
+    let tokens = api.login("Alice").await;
     let (status, renewed) = api
         .post(
             "/api/v1/auth/refresh",
-            json!({"refresh_token": tokens["refresh_token"]}),
+            None,
+            &json!({"refresh_token": tokens["refresh_token"]}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -139,7 +85,8 @@ async fn reusing_a_refresh_token_ends_the_whole_session() {
     let (status, problem) = api
         .post(
             "/api/v1/auth/refresh",
-            json!({"refresh_token": tokens["refresh_token"]}),
+            None,
+            &json!({"refresh_token": tokens["refresh_token"]}),
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -149,7 +96,8 @@ async fn reusing_a_refresh_token_ends_the_whole_session() {
     let (status, _) = api
         .post(
             "/api/v1/auth/refresh",
-            json!({"refresh_token": renewed["refresh_token"]}),
+            None,
+            &json!({"refresh_token": renewed["refresh_token"]}),
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -163,17 +111,19 @@ async fn reusing_a_refresh_token_ends_the_whole_session() {
 
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_answer() {
-    let api = api_with_user("user").await;
+    let api = api_with_user("user");
     let (status_a, wrong) = api
         .post(
             "/api/v1/auth/login",
-            json!({"username": "alice", "password": "not the password!"}),
+            None,
+            &json!({"username": "alice", "password": "not the password!"}),
         )
         .await;
     let (status_b, unknown) = api
         .post(
             "/api/v1/auth/login",
-            json!({"username": "mallory", "password": "not the password!"}),
+            None,
+            &json!({"username": "mallory", "password": "not the password!"}),
         )
         .await;
     assert_eq!(status_a, StatusCode::UNAUTHORIZED);
@@ -193,8 +143,8 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
 
 #[tokio::test]
 async fn hostile_tokens_and_bodies_get_precise_4xx() {
-    let api = api_with_user("user").await;
-    let access = api.login().await["access_token"]
+    let api = api_with_user("user");
+    let access = api.login("Alice").await["access_token"]
         .as_str()
         .expect("access")
         .to_string();
@@ -292,12 +242,13 @@ async fn hostile_tokens_and_bodies_get_precise_4xx() {
 
 #[tokio::test]
 async fn repeated_failures_lock_the_account_until_an_admin_unlocks_it() {
-    let api = api_with_user("user").await;
+    let api = api_with_user("user");
     for _ in 0..5 {
         let (status, _) = api
             .post(
                 "/api/v1/auth/login",
-                json!({"username": "alice", "password": "not the password!"}),
+                None,
+                &json!({"username": "alice", "password": "not the password!"}),
             )
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -306,7 +257,8 @@ async fn repeated_failures_lock_the_account_until_an_admin_unlocks_it() {
     let (status, body) = api
         .post(
             "/api/v1/auth/login",
-            json!({"username": "alice", "password": PASSWORD}),
+            None,
+            &json!({"username": "alice", "password": PASSWORD}),
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -322,7 +274,7 @@ async fn repeated_failures_lock_the_account_until_an_admin_unlocks_it() {
 
     let output = api.testbox.finctl(&["user", "unlock", "Alice"]);
     assert!(output.status.success(), "{}", text(&output));
-    api.login().await;
+    api.login("Alice").await;
 
     let output = api.testbox.finctl(&["user", "unlock", "nobody"]);
     assert_eq!(output.status.code(), Some(5), "{}", text(&output));
@@ -363,8 +315,8 @@ fn segment_json(token: &str, index: usize) -> Value {
 
 #[tokio::test]
 async fn rotating_the_signing_secret_keeps_issued_tokens_valid() {
-    let mut api = api_with_user("user").await;
-    let before = api.login().await["access_token"]
+    let mut api = api_with_user("user");
+    let before = api.login("Alice").await["access_token"]
         .as_str()
         .expect("access")
         .to_string();
@@ -373,7 +325,7 @@ async fn rotating_the_signing_secret_keeps_issued_tokens_valid() {
     assert!(output.status.success(), "{}", text(&output));
     let rotated: Value = serde_json::from_slice(&output.stdout).expect("json");
     assert_eq!(rotated["previous_valid_for_seconds"], 930);
-    let after = api.login().await["access_token"]
+    let after = api.login("Alice").await["access_token"]
         .as_str()
         .expect("access")
         .to_string();
@@ -404,13 +356,13 @@ async fn rotating_the_signing_secret_keeps_issued_tokens_valid() {
 
 #[tokio::test]
 async fn operators_manage_accounts_and_changes_apply_at_once() {
-    let api = api_with_user("user").await;
+    let api = api_with_user("user");
     let finctl = |args: &[&str]| {
         let output = api.testbox.finctl(args);
         assert!(output.status.success(), "{}", text(&output));
         output
     };
-    let access = api.login().await["access_token"]
+    let access = api.login("Alice").await["access_token"]
         .as_str()
         .expect("access")
         .to_string();
@@ -436,7 +388,8 @@ async fn operators_manage_accounts_and_changes_apply_at_once() {
     let (status, _) = api
         .post(
             "/api/v1/auth/login",
-            json!({"username": "alice", "password": PASSWORD}),
+            None,
+            &json!({"username": "alice", "password": PASSWORD}),
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -465,7 +418,8 @@ async fn operators_manage_accounts_and_changes_apply_at_once() {
     let (status, _) = api
         .post(
             "/api/v1/auth/login",
-            json!({"username": "alice", "password": new_password}),
+            None,
+            &json!({"username": "alice", "password": new_password}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -484,25 +438,26 @@ async fn operators_manage_accounts_and_changes_apply_at_once() {
 
 #[tokio::test]
 async fn sessions_are_listed_ended_and_isolated_between_users() {
-    let api = api_with_user("user").await;
+    let api = api_with_user("user");
     let add_bob = api.testbox.finctl_with_stdin(
         &["user", "add", "bob", "--password-stdin"],
         "another fine passphrase 77\n",
     );
     assert!(add_bob.status.success(), "{}", text(&add_bob));
 
-    let first = api.login().await["access_token"]
+    let first = api.login("Alice").await["access_token"]
         .as_str()
         .expect("access")
         .to_string();
-    let second = api.login().await["access_token"]
+    let second = api.login("Alice").await["access_token"]
         .as_str()
         .expect("access")
         .to_string();
     let (status, bob_tokens) = api
         .post(
             "/api/v1/auth/login",
-            json!({"username": "bob", "password": "another fine passphrase 77"}),
+            None,
+            &json!({"username": "bob", "password": "another fine passphrase 77"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -569,7 +524,7 @@ async fn sessions_are_listed_ended_and_isolated_between_users() {
     assert_eq!(api.me(&second).await.0, StatusCode::OK);
 
     // Changing the password needs the current one and ends the other sessions.
-    let third = api.login().await["access_token"]
+    let third = api.login("Alice").await["access_token"]
         .as_str()
         .expect("access")
         .to_string();
@@ -616,7 +571,8 @@ async fn sessions_are_listed_ended_and_isolated_between_users() {
     let (status, _) = api
         .post(
             "/api/v1/auth/login",
-            json!({"username": "alice", "password": "brand new passphrase 2026"}),
+            None,
+            &json!({"username": "alice", "password": "brand new passphrase 2026"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -624,15 +580,16 @@ async fn sessions_are_listed_ended_and_isolated_between_users() {
 
 #[tokio::test]
 async fn security_events_reach_the_audit_trail_for_admins_only() {
-    let api = api_with_user("admin").await;
+    let api = api_with_user("admin");
     let (status, _) = api
         .post(
             "/api/v1/auth/login",
-            json!({"username": "alice", "password": "not the password!"}),
+            None,
+            &json!({"username": "alice", "password": "not the password!"}),
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let admin = api.login().await["access_token"]
+    let admin = api.login("Alice").await["access_token"]
         .as_str()
         .expect("access")
         .to_string();
@@ -702,7 +659,8 @@ async fn security_events_reach_the_audit_trail_for_admins_only() {
     let (status, tokens) = api
         .post(
             "/api/v1/auth/login",
-            json!({"username": "guest1", "password": guest_password}),
+            None,
+            &json!({"username": "guest1", "password": guest_password}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -736,8 +694,8 @@ async fn security_events_reach_the_audit_trail_for_admins_only() {
 
 #[tokio::test]
 async fn api_keys_work_as_bearer_tokens_within_their_scopes() {
-    let api = api_with_user("user").await;
-    let session = api.login().await["access_token"]
+    let api = api_with_user("user");
+    let session = api.login("Alice").await["access_token"]
         .as_str()
         .expect("access")
         .to_string();
@@ -848,8 +806,8 @@ async fn api_keys_work_as_bearer_tokens_within_their_scopes() {
 
 #[tokio::test]
 async fn admins_manage_accounts_over_https_and_others_cannot() {
-    let api = api_with_user("admin").await;
-    let admin = api.login().await["access_token"]
+    let api = api_with_user("admin");
+    let admin = api.login("Alice").await["access_token"]
         .as_str()
         .expect("access")
         .to_string();
@@ -881,7 +839,8 @@ async fn admins_manage_accounts_over_https_and_others_cannot() {
     let (status, carol) = api
         .post(
             "/api/v1/auth/login",
-            json!({"username": "carol", "password": "another fine passphrase 77"}),
+            None,
+            &json!({"username": "carol", "password": "another fine passphrase 77"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -955,8 +914,8 @@ async fn admins_manage_accounts_over_https_and_others_cannot() {
 async fn tokens_with_bad_claims_or_algorithms_are_refused_even_when_signed_with_the_real_key() {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
-    let api = api_with_user("user").await;
-    let good = api.login().await["access_token"]
+    let api = api_with_user("user");
+    let good = api.login("Alice").await["access_token"]
         .as_str()
         .expect("access")
         .to_string();
@@ -1020,8 +979,8 @@ async fn tokens_with_bad_claims_or_algorithms_are_refused_even_when_signed_with_
 
 #[tokio::test]
 async fn guests_read_and_users_never_touch_each_others_keys() {
-    let api = api_with_user("guest").await;
-    let guest = api.login().await["access_token"]
+    let api = api_with_user("guest");
+    let guest = api.login("Alice").await["access_token"]
         .as_str()
         .expect("access")
         .to_string();
@@ -1051,7 +1010,8 @@ async fn guests_read_and_users_never_touch_each_others_keys() {
     let (_, tokens) = api
         .post(
             "/api/v1/auth/login",
-            json!({"username": "bob", "password": bob["password"]}),
+            None,
+            &json!({"username": "bob", "password": bob["password"]}),
         )
         .await;
     let bob = tokens["access_token"].as_str().expect("access").to_string();
@@ -1085,8 +1045,8 @@ async fn guests_read_and_users_never_touch_each_others_keys() {
 
 #[tokio::test]
 async fn review_findings_stay_fixed() {
-    let api = api_with_user("user").await;
-    let tokens = api.login().await;
+    let api = api_with_user("user");
+    let tokens = api.login("Alice").await;
     let access = tokens["access_token"].as_str().expect("access").to_string();
     let refresh = tokens["refresh_token"]
         .as_str()
@@ -1098,7 +1058,8 @@ async fn review_findings_stay_fixed() {
     let (status, body) = api
         .post(
             "/api/v1/auth/refresh",
-            json!({"refresh_token": format!("{sid}.{}", "0".repeat(64))}),
+            None,
+            &json!({"refresh_token": format!("{sid}.{}", "0".repeat(64))}),
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -1109,7 +1070,11 @@ async fn review_findings_stay_fixed() {
         "the session lives on"
     );
     let (status, _) = api
-        .post("/api/v1/auth/refresh", json!({"refresh_token": refresh}))
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": refresh}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
 
@@ -1157,7 +1122,8 @@ async fn review_findings_stay_fixed() {
     let (status, _) = api
         .post(
             "/api/v1/auth/login",
-            json!({"username": "alice", "password": PASSWORD}),
+            None,
+            &json!({"username": "alice", "password": PASSWORD}),
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "locked");

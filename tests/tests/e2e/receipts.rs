@@ -4,135 +4,23 @@
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 
-use fin_e2e::{Daemon, TestBox, receipt_fixtures, text};
+use fin_e2e::{Api, TestBox, receipt_fixtures};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "vivid otter harbours 42 plums";
-
-struct Api {
-    testbox: TestBox,
-    daemon: Daemon,
-    client: reqwest::Client,
-    token: String,
-}
-
-/// A started box with user `alice` logged in. `extra` is added to the config.
+/// A started box with user `alice` signed in. `extra` is added to the config.
 async fn api(extra: &str) -> Api {
     // Tests poll and upload faster than a person would.
-    let testbox = TestBox::with_config(extra)
-        .env("FIN_LIMITS__UPLOAD_BURST", "100")
-        .env("FIN_LIMITS__UPLOAD_PER_SECOND", "100")
-        .env("FIN_LIMITS__API_BURST", "1000")
-        .env("FIN_LIMITS__API_PER_SECOND", "1000");
-    let daemon = testbox.start();
-    let (client, token) = login(&testbox, &daemon, "alice").await;
-    Api {
-        testbox,
-        daemon,
-        client,
-        token,
-    }
-}
-
-async fn login(testbox: &TestBox, daemon: &Daemon, user: &str) -> (reqwest::Client, String) {
-    let output = testbox.finctl_with_stdin(
-        &["user", "add", user, "--password-stdin"],
-        &format!("{PASSWORD}\n"),
+    let mut api = Api::start(
+        TestBox::with_config(extra)
+            .env("FIN_LIMITS__UPLOAD_BURST", "100")
+            .env("FIN_LIMITS__UPLOAD_PER_SECOND", "100")
+            .env("FIN_LIMITS__API_BURST", "1000")
+            .env("FIN_LIMITS__API_PER_SECOND", "1000"),
     );
-    assert!(output.status.success(), "{}", text(&output));
-    sign_in(testbox, daemon, user).await
-}
-
-/// Logs an existing user in: a client trusting the daemon, and an access token.
-async fn sign_in(testbox: &TestBox, daemon: &Daemon, user: &str) -> (reqwest::Client, String) {
-    let client = daemon
-        .client_trusting(&testbox.self_signed_cert())
-        .build()
-        .expect("client");
-    let response = client
-        .post(daemon.url("/api/v1/auth/login"))
-        .json(&json!({"username": user, "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login");
-    let body: Value = response.json().await.expect("json");
-    let token = body["access_token"].as_str().expect("token").to_string();
-    (client, token)
-}
-
-impl Api {
-    async fn upload_raw(
-        &self,
-        bytes: Vec<u8>,
-        content_type: &str,
-    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
-        let response = self
-            .client
-            .post(self.daemon.url("/api/v1/receipts"))
-            .bearer_auth(&self.token)
-            .header("content-type", content_type)
-            .body(bytes)
-            .send()
-            .await
-            .expect("upload");
-        let status = response.status();
-        let headers = response.headers().clone();
-        (
-            status,
-            response.json().await.unwrap_or(Value::Null),
-            headers,
-        )
-    }
-
-    async fn upload_form(&self, bytes: Vec<u8>, file_type: &str) -> (StatusCode, Value) {
-        let part = reqwest::multipart::Part::bytes(bytes)
-            .file_name("receipt")
-            .mime_str(file_type)
-            .expect("mime");
-        let form = reqwest::multipart::Form::new().part("file", part);
-        let response = self
-            .client
-            .post(self.daemon.url("/api/v1/receipts"))
-            .bearer_auth(&self.token)
-            .multipart(form)
-            .send()
-            .await
-            .expect("upload");
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(self.daemon.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .expect("get");
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Polls a receipt until OCR has finished with it.
-    async fn wait_finished(&self, id: &str, limit: Duration) -> Value {
-        let started = Instant::now();
-        loop {
-            let (status, receipt) = self.get(&format!("/api/v1/receipts/{id}")).await;
-            assert_eq!(status, StatusCode::OK, "{receipt}");
-            if receipt["status"] == "done" || receipt["status"] == "failed" {
-                return receipt;
-            }
-            assert!(
-                started.elapsed() < limit,
-                "receipt {id} still {} after {limit:?}\n{}",
-                receipt["status"],
-                self.daemon.output()
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
+    api.add_user("alice", "user");
+    api.sign_in("alice").await;
+    api
 }
 
 /// A plain image with a few dark bars: something to read, quickly.
@@ -379,14 +267,16 @@ async fn receipts_belong_to_their_owner_and_can_be_corrected_fetched_and_deleted
     api.wait_finished(&id, Duration::from_secs(120)).await;
 
     // Bob sees none of it, and cannot change it.
-    let (bob, bob_token) = login(&api.testbox, &api.daemon, "bob").await;
+    api.add_user("bob", "user");
+    let (bob, bob_token) = (api.client.clone(), api.login("bob").await);
+    let bob_token = bob_token["access_token"].as_str().expect("token");
     for path in [
         format!("/api/v1/receipts/{id}"),
         format!("/api/v1/receipts/{id}/image"),
     ] {
         let response = bob
             .get(api.daemon.url(&path))
-            .bearer_auth(&bob_token)
+            .bearer_auth(bob_token)
             .send()
             .await
             .expect("get");
@@ -394,14 +284,14 @@ async fn receipts_belong_to_their_owner_and_can_be_corrected_fetched_and_deleted
     }
     let response = bob
         .delete(api.daemon.url(&format!("/api/v1/receipts/{id}")))
-        .bearer_auth(&bob_token)
+        .bearer_auth(bob_token)
         .send()
         .await
         .expect("delete");
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let list: Value = bob
         .get(api.daemon.url("/api/v1/receipts"))
-        .bearer_auth(&bob_token)
+        .bearer_auth(bob_token)
         .send()
         .await
         .expect("list")
@@ -536,10 +426,8 @@ async fn receipts_survive_sigkill_and_each_is_read_once_to_one_result() {
     api.daemon.signal(nix::sys::signal::Signal::SIGKILL);
     api.daemon.wait(Duration::from_secs(10));
 
-    api.daemon = api.testbox.start();
-    let (client, token) = sign_in(&api.testbox, &api.daemon, "alice").await;
-    api.client = client;
-    api.token = token;
+    api.restart();
+    api.sign_in("alice").await;
 
     let mut first = Vec::new();
     for id in &ids {
