@@ -80,17 +80,22 @@ pub const USERS_PATH: &str = "/v1/users";
 
 /// `POST /v1/users`: create an account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUser {
     pub username: String,
     #[serde(default)]
     pub email: Option<String>,
     /// `admin`, `user` or `guest`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::Role))]
     pub role: String,
+    /// 12 to 1024 characters, and not easily guessed.
+    #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 1024))]
     pub password: String,
 }
 
 /// An account as shown to operators (never the password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: String,
     pub username: String,
@@ -138,13 +143,18 @@ pub const AUDIT_PATH: &str = "/v1/audit";
 
 /// Body of `POST .../users/NAME/role`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetRole {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::Role))]
     pub role: String,
 }
 
 /// Body of `POST .../users/NAME/password`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetPassword {
+    /// 12 to 1024 characters, and not easily guessed.
+    #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 1024))]
     pub password: String,
 }
 

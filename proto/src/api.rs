@@ -113,6 +113,8 @@ pub struct Me {
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     pub current_password: String,
+    /// 12 to 1024 characters, and not easily guessed.
+    #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 1024))]
     pub new_password: String,
 }
 
@@ -152,12 +154,38 @@ pub struct AuditEntry {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, pattern = r"\S")
+    )]
     pub name: String,
-    /// Any of `read`, `write`, `receipts`.
+    /// One or more of `read`, `write`, `receipts`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<ApiScope>, min_items = 1))]
     pub scopes: Vec<String>,
-    /// Days until the key stops working; none: until revoked.
+    /// Days until the key stops working (1 to 3650); none: until revoked.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub expires_in_days: Option<u32>,
+}
+
+/// What an API key may do: `read` (GET), `write` (everything), or one area (`receipts`).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum ApiScope {
+    Read,
+    Write,
+    Receipts,
+}
+
+/// The roles of accounts.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    User,
+    Guest,
 }
 
 /// An API key as listed (never its secret).
@@ -188,6 +216,8 @@ pub struct ApiKeyCreated {
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     pub username: String,
+    /// 12 to 1024 characters, and not easily guessed.
+    #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 1024))]
     pub password: String,
     #[serde(default)]
     pub email: Option<String>,
@@ -203,9 +233,11 @@ pub struct RegisterRequest {
 pub struct CreateInvite {
     /// Role of the account made with the code (default `user`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Role>))]
     pub role: Option<String>,
     /// Hours the code stays valid (default 168, one week).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2160))]
     pub expires_in_hours: Option<u32>,
 }
 

@@ -1,164 +1,97 @@
-//! Authentication routes and the filter that turns a bearer token into the
-//! acting principal.
+//! The auth area: log in, refresh, log out, who am I, one's password,
+//! sessions and API keys, and registration.
 
 use fin_proto::api::{
     ApiKeyCreated, ApiKeyInfo, ChangePassword, CreateApiKey, LoginRequest, Me, RefreshRequest,
-    SessionInfo, TokenPair,
+    RegisterRequest, SessionInfo, TokenPair,
 };
-use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use super::access;
 use super::error::reject;
+use super::extract::{client_info, json_body, with};
 use super::limits::{Class, RateLimits};
-use super::peer::PeerAddr;
-use super::problem::ApiRejection;
+use super::route::{Body, Route, path_param};
 use crate::service::Services;
-use crate::service::audit::AuditQuery;
-use crate::service::auth::sessions::{AuthError, ClientInfo, Principal};
+use crate::service::auth::sessions::{ClientInfo, Principal};
 
-/// JSON request bodies are small; uploads have their own limits.
-pub const MAX_JSON_BYTES: u64 = 64 * 1024;
-
-/// A JSON body of at most [`MAX_JSON_BYTES`], `Content-Type: application/json`.
-pub fn json_body<T: serde::de::DeserializeOwned + Send>()
--> impl Filter<Extract = (T,), Error = Rejection> + Clone {
-    warp::body::content_length_limit(MAX_JSON_BYTES).and(warp::body::json())
-}
-
-/// The principal behind `Authorization: Bearer <access token>`, or 401.
-pub fn authenticated(services: Services, limits: RateLimits) -> BoxedFilter<(Principal,)> {
-    authenticated_for(services, limits, Class::Api, None)
-}
-
-/// As [`authenticated`], charging the user's allowance of `class`; an API
-/// key with `area_scope` (e.g. `receipts`) may read and write that area.
-pub fn authenticated_for(
-    services: Services,
-    limits: RateLimits,
-    class: Class,
-    area_scope: Option<&'static str>,
-) -> BoxedFilter<(Principal,)> {
-    warp::header::optional::<String>("authorization")
-        .and(warp::ext::optional::<PeerAddr>())
-        .and(warp::method())
-        .and_then(
-            move |header: Option<String>, peer: Option<PeerAddr>, method: warp::http::Method| {
-                let services = services.clone();
-                let limits = limits.clone();
-                async move {
-                    let token = header
-                        .as_deref()
-                        .and_then(|h| {
-                            h.strip_prefix("Bearer ")
-                                .or_else(|| h.strip_prefix("bearer "))
-                        })
-                        .map(str::trim)
-                        .filter(|t| !t.is_empty())
-                        .ok_or_else(|| reject(AuthError::InvalidToken))?;
-                    let mut principal = services
-                        .sessions
-                        .authenticate(token)
-                        .await
-                        .map_err(reject)?;
-                    principal.ip = peer.map(|p| p.0.ip().to_string());
-                    let decision = limits.check_user(class, &principal.user_id);
-                    if !decision.allowed {
-                        return Err(warp::reject::custom(super::limits::refusal(
-                            class, &decision,
-                        )));
-                    }
-                    if let Some(grant) = &principal.api_key {
-                        let reading =
-                            method == warp::http::Method::GET || method == warp::http::Method::HEAD;
-                        let has = |scope: &str| grant.scopes.iter().any(|s| s == scope);
-                        let in_area = area_scope.is_some_and(has);
-                        if !(in_area || has("write") || (reading && has("read"))) {
-                            let needed = if reading { "read" } else { "write" };
-                            return Err(warp::reject::custom(ApiRejection::new(
-                                StatusCode::FORBIDDEN,
-                                "insufficient_scope",
-                                format!("this API key lacks the {needed} scope"),
-                            )));
-                        }
-                    }
-                    Ok::<_, Rejection>(principal)
-                }
-            },
-        )
-        .boxed()
-}
-
-/// An authenticated admin, or 403.
-pub fn admin(services: Services, limits: RateLimits) -> BoxedFilter<(Principal,)> {
-    authenticated(services, limits)
-        .and_then(|principal: Principal| async move {
-            if principal.role == "admin" {
-                Ok(principal)
-            } else {
-                Err(warp::reject::custom(ApiRejection::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    "this needs the admin role",
-                )))
-            }
-        })
-        .boxed()
-}
-
-/// Filters of `GET /api/v1/admin/audit`.
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct AuditParams {
-    /// Only events at or after this Unix time.
-    pub since: Option<i64>,
-    /// Only events by or about this user.
-    pub user: Option<String>,
-    /// At most this many events (default 100, at most 10000).
-    pub limit: Option<u32>,
-    /// Skip this many (newest) events: the next page.
-    pub offset: Option<u32>,
-}
-
-/// The audit trail of security events, newest first (admins only).
-#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", security(("bearer" = [])), params(AuditParams),
-    responses(
-        (status = 200, description = "Events, newest first", body = [fin_proto::api::AuditEntry]),
-        (status = 401, description = "Not logged in", body = fin_proto::api::Problem),
-        (status = 403, description = "Not an admin", body = fin_proto::api::Problem)))]
-pub async fn audit(
-    _admin: Principal,
-    params: AuditParams,
-    services: Services,
-) -> Result<Response, Rejection> {
-    let user = params.user.map(|u| u.trim().to_lowercase());
-    let entries = services
-        .audit
-        .list(AuditQuery {
-            since: params.since,
-            user,
-            limit: params.limit.unwrap_or(100),
-            offset: params.offset.unwrap_or(0),
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "reading the audit trail failed");
-            warp::reject::custom(ApiRejection::internal())
-        })?;
-    Ok(warp::reply::json(&entries).into_response())
-}
-
-/// Peer address and user agent, recorded with new sessions.
-pub fn client_info() -> impl Filter<Extract = (ClientInfo,), Error = Rejection> + Clone {
-    warp::ext::optional::<PeerAddr>()
-        .and(warp::header::optional::<String>("user-agent"))
-        .map(
-            |peer: Option<PeerAddr>, user_agent: Option<String>| ClientInfo {
-                ip: peer.map(|p| p.0.ip().to_string()),
-                user_agent,
-            },
-        )
+/// The auth area's routes.
+pub fn routes(services: &Services, limits: &RateLimits) -> Vec<Route> {
+    let user = || access::user(services, limits);
+    let (login_class, api) = (Some(Class::Login), Some(Class::Api));
+    vec![
+        Route::new::<__path_login, _>(
+            login_class,
+            Body::Json,
+            json_body()
+                .and(client_info())
+                .and(with(services))
+                .and_then(login),
+        ),
+        Route::new::<__path_refresh, _>(
+            login_class,
+            Body::Json,
+            json_body().and(with(services)).and_then(refresh),
+        ),
+        Route::new::<__path_logout, _>(
+            api,
+            Body::None,
+            user().and(with(services)).and_then(logout),
+        ),
+        Route::new::<__path_me, _>(api, Body::None, user().and_then(me)),
+        Route::new::<__path_change_password, _>(
+            login_class,
+            Body::Json,
+            user()
+                .and(json_body())
+                .and(with(services))
+                .and_then(change_password),
+        ),
+        Route::new::<__path_sessions, _>(
+            api,
+            Body::None,
+            user().and(with(services)).and_then(sessions),
+        ),
+        Route::new::<__path_end_session, _>(
+            api,
+            Body::None,
+            path_param()
+                .and(user())
+                .and(with(services))
+                .and_then(end_session),
+        ),
+        Route::new::<__path_create_api_key, _>(
+            api,
+            Body::Json,
+            user()
+                .and(json_body())
+                .and(with(services))
+                .and_then(create_api_key),
+        ),
+        Route::new::<__path_api_keys, _>(
+            api,
+            Body::None,
+            user().and(with(services)).and_then(api_keys),
+        ),
+        Route::new::<__path_revoke_api_key, _>(
+            api,
+            Body::None,
+            path_param()
+                .and(user())
+                .and(with(services))
+                .and_then(revoke_api_key),
+        ),
+        Route::new::<__path_register, _>(
+            login_class,
+            Body::Json,
+            json_body()
+                .and(client_info())
+                .and(with(services))
+                .and_then(register),
+        ),
+    ]
 }
 
 /// Log in with user name and password.
@@ -316,6 +249,25 @@ pub async fn revoke_api_key(
         .await
         .map_err(reject)?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Create one's own account, when `auth.registration` is `open` or `invite`.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, description = "Created; log in next", body = fin_proto::admin::User),
+        (status = 403, description = "Registration closed, or the invitation code is unknown, used or expired", body = fin_proto::api::Problem),
+        (status = 409, description = "The name is taken", body = fin_proto::api::Problem),
+        (status = 422, description = "Bad name, e-mail or password", body = fin_proto::api::Problem)))]
+pub async fn register(
+    request: RegisterRequest,
+    client: ClientInfo,
+    services: Services,
+) -> Result<Response, Rejection> {
+    let user = services
+        .users
+        .register(request, client.ip.as_deref())
+        .await
+        .map_err(reject)?;
+    Ok(warp::reply::with_status(warp::reply::json(&user), StatusCode::CREATED).into_response())
 }
 
 /// Token responses must not be cached anywhere.

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use warp::http::{HeaderValue, Method, StatusCode};
+use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 
 use super::problem::ApiRejection;
@@ -90,27 +90,6 @@ impl RateLimits {
     }
 }
 
-/// Which route class a request counts against, from the route table.
-#[derive(Clone, Default)]
-pub struct LimitedRoutes {
-    routes: Arc<Vec<(Method, &'static str, Class)>>,
-}
-
-impl LimitedRoutes {
-    pub fn new(routes: Vec<(Method, &'static str, Class)>) -> Self {
-        LimitedRoutes {
-            routes: Arc::new(routes),
-        }
-    }
-
-    pub fn class_for(&self, method: &Method, path: &str) -> Option<Class> {
-        self.routes
-            .iter()
-            .find(|(m, pattern, _)| m == method && matches(pattern, path))
-            .map(|(_, _, class)| *class)
-    }
-}
-
 /// The `RateLimit-*` headers (IETF draft) on an answered request.
 pub fn with_headers(decision: &Decision, mut response: Response) -> Response {
     for (name, value) in headers(decision) {
@@ -174,31 +153,9 @@ fn client_key(ip: IpAddr) -> [u8; 9] {
     key
 }
 
-/// Whether `path` fits the OpenAPI-style `pattern` (`{name}` matches one segment).
-fn matches(pattern: &str, path: &str) -> bool {
-    let mut want = pattern.trim_matches('/').split('/');
-    let mut have = path.trim_matches('/').split('/');
-    loop {
-        match (want.next(), have.next()) {
-            (None, None) => return true,
-            (Some(w), Some(h))
-                if w == h || (w.starts_with('{') && w.ends_with('}') && !h.is_empty()) => {}
-            _ => return false,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn patterns_match_whole_paths() {
-        assert!(matches("/api/v1/auth/login", "/api/v1/auth/login"));
-        assert!(!matches("/api/v1/auth/login", "/api/v1/auth/login/x"));
-        assert!(matches("/api/v1/receipts/{id}", "/api/v1/receipts/42"));
-        assert!(!matches("/api/v1/receipts/{id}", "/api/v1/receipts/"));
-    }
 
     #[test]
     fn forwarded_for_is_believed_from_trusted_proxies_only() {

@@ -1,14 +1,18 @@
 //! The public HTTPS API and the plain-HTTP redirector. Only this module knows warp.
 
-mod admin_users;
+mod access;
+mod admin;
 mod auth;
 mod error;
+mod extract;
 mod limits;
 mod openapi;
 mod peer;
 mod problem;
 mod receipts;
 mod redirect;
+mod route;
+mod router;
 mod routes;
 mod service;
 mod system;
@@ -30,11 +34,11 @@ pub fn api_service(
     max_body_bytes: u64,
     cors_origins: Vec<String>,
 ) -> HttpService {
-    let upload_limit = receipts::upload_body_limit(services.receipts.settings().max_upload_bytes);
-    let routes = routes::all(services, &limits);
-    let limited = routes::limited(&routes);
-    HttpService::new(routes::combine(routes), observer, max_body_bytes, true)
-        .with_limits(limits, limited)
+    let body_limits = router::BodyLimits {
+        none: max_body_bytes,
+        json: extract::MAX_JSON_BYTES.min(max_body_bytes),
+        upload: receipts::upload_body_limit(services.receipts.settings().max_upload_bytes),
+    };
+    HttpService::routed(routes::router(&services, limits, body_limits), observer)
         .with_cors(cors_origins)
-        .with_upload_limit(upload_limit)
 }

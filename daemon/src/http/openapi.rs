@@ -1,34 +1,36 @@
-//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+//! The OpenAPI 3.1 document, built from the route table: each route's
+//! operation comes from its handler's annotation, and what every route of
+//! its kind can answer (401 and 403 when it needs a login, 429 when it is
+//! rate limited, 400, 411, 413 and 415 when it reads JSON, 404 when its path
+//! names something, 500 always) is added here, from the same declaration
+//! the router enforces. Every error is `application/problem+json`.
 
-use std::convert::Infallible;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use utoipa::OpenApi;
-use warp::Reply;
+use utoipa::openapi::path::{HttpMethod, Operation, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{Content, Ref, RefOr, Response as DocResponse};
+use warp::http::{HeaderValue, Method, header};
 use warp::reply::Response;
+use warp::{Filter, Rejection};
 
-use super::{admin_users, auth, receipts, system};
+use super::problem::PROBLEM_JSON;
+use super::receipts;
+use super::route::{Body, Route};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "fin API", description = "Self-hosted personal finance: the JSON API over HTTPS."),
-    paths(
-        system::healthz, system::readyz, openapi_json,
-        auth::login, auth::refresh, auth::logout, auth::me,
-        auth::change_password, auth::sessions, auth::end_session, auth::audit,
-        auth::create_api_key, auth::api_keys, auth::revoke_api_key,
-        admin_users::list, admin_users::create, admin_users::show, admin_users::set_role,
-        admin_users::action, admin_users::set_password, admin_users::delete,
-        admin_users::create_invite, admin_users::register,
-        receipts::upload, receipts::list, receipts::get, receipts::correct, receipts::delete,
-        receipts::image, receipts::retry
-    ),
     components(schemas(
         fin_proto::api::Problem, fin_proto::api::Health, fin_proto::api::Readiness, fin_proto::api::Check,
         fin_proto::api::LoginRequest, fin_proto::api::RefreshRequest, fin_proto::api::TokenPair, fin_proto::api::Me,
         fin_proto::api::ChangePassword, fin_proto::api::SessionInfo, fin_proto::api::AuditEntry,
         fin_proto::api::CreateApiKey, fin_proto::api::ApiKeyInfo, fin_proto::api::ApiKeyCreated,
         fin_proto::api::RegisterRequest, fin_proto::api::CreateInvite, fin_proto::api::Invite,
+        fin_proto::admin::User, fin_proto::admin::CreateUser, fin_proto::admin::SetRole,
+        fin_proto::admin::SetPassword,
         receipts::Receipt, receipts::ImageInfo, receipts::JobInfo, receipts::StageMillis,
         receipts::ReceiptList, crate::service::receipts::Corrections
     )),
@@ -61,19 +63,140 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// Built once; the document never changes while the daemon runs.
-pub fn document() -> &'static utoipa::openapi::OpenApi {
-    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let mut doc = ApiDoc::openapi();
-        doc.info.version = crate::VERSION.to_string();
-        doc
-    })
+/// The document describing `routes`.
+pub fn document(routes: &[Route]) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = crate::VERSION.to_string();
+    for route in routes {
+        doc.paths.add_path_operation(
+            &*route.pattern,
+            vec![doc_method(&route.method)],
+            complete(route),
+        );
+    }
+    doc
+}
+
+/// The route serving the document, filled in once the whole table is known.
+pub fn route(document: Arc<OnceLock<Bytes>>) -> Route {
+    Route::new::<__path_openapi_json, _>(None, Body::None, openapi_json(document))
 }
 
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system",
     responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json")))]
-pub async fn openapi_json() -> Result<Response, Infallible> {
-    Ok(warp::reply::json(document()).into_response())
+fn openapi_json(
+    document: Arc<OnceLock<Bytes>>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::any().and_then(move || {
+        let body = document.get().cloned().unwrap_or_default();
+        async move {
+            let mut response = Response::new(body.into());
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Ok::<_, Rejection>(response)
+        }
+    })
+}
+
+/// The route's operation with every answer it can give.
+fn complete(route: &Route) -> Operation {
+    let mut operation = route.operation.clone();
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+    let has = |place: ParameterIn, operation: &Operation| {
+        operation
+            .parameters
+            .iter()
+            .flatten()
+            .any(|p| p.parameter_in == place)
+    };
+    let (in_path, in_query) = (
+        has(ParameterIn::Path, &operation),
+        has(ParameterIn::Query, &operation),
+    );
+    let mut standard: Vec<(&str, &str)> = Vec::new();
+    if route.body == Body::Json {
+        standard.extend([
+            (
+                "400",
+                "Malformed JSON, or a field missing or of the wrong type",
+            ),
+            ("411", "No Content-Length"),
+            ("413", "The body is larger than this endpoint accepts"),
+            ("415", "The body is not application/json"),
+        ]);
+    } else if in_query {
+        standard.push(("400", "A query parameter is not valid"));
+    }
+    if route.body == Body::Upload {
+        standard.push(("413", "Over the byte or pixel limit"));
+    }
+    if secured {
+        standard.extend([
+            ("401", "No valid access token or API key"),
+            (
+                "403",
+                "Not allowed: an API key without the scope, or not an admin",
+            ),
+        ]);
+    }
+    if in_path {
+        standard.push(("404", "Not found, or not yours"));
+    }
+    if route.class.is_some() {
+        standard.push((
+            "429",
+            "Too many requests; Retry-After says when to try again",
+        ));
+    }
+    standard.push(("500", "The server failed; the cause is in its log"));
+
+    let responses = &mut operation.responses.responses;
+    for (status, description) in standard {
+        responses
+            .entry(status.to_string())
+            .or_insert_with(|| RefOr::T(DocResponse::new(description)));
+    }
+    for (status, response) in responses.iter_mut() {
+        // Errors are problem+json, except answers with a body of their own
+        // (a failed readiness check shows its checks).
+        if let RefOr::T(response) = response
+            && status.as_str() >= "400"
+            && response.content.values().all(is_problem)
+        {
+            response.content.clear();
+            response.content.insert(
+                PROBLEM_JSON.to_string(),
+                Content::new(Some(Ref::from_schema_name("Problem"))),
+            );
+            if status == "429" || status == "503" {
+                response.headers.insert(
+                    "Retry-After".to_string(),
+                    utoipa::openapi::header::Header::new(
+                        ObjectBuilder::new().schema_type(Type::Integer),
+                    ),
+                );
+            }
+        }
+    }
+    operation
+}
+
+fn is_problem(content: &Content) -> bool {
+    matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
+}
+
+fn doc_method(method: &Method) -> HttpMethod {
+    match *method {
+        Method::POST => HttpMethod::Post,
+        Method::PUT => HttpMethod::Put,
+        Method::PATCH => HttpMethod::Patch,
+        Method::DELETE => HttpMethod::Delete,
+        Method::HEAD => HttpMethod::Head,
+        Method::OPTIONS => HttpMethod::Options,
+        Method::TRACE => HttpMethod::Trace,
+        _ => HttpMethod::Get,
+    }
 }

@@ -8,13 +8,80 @@ use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use super::access;
 use super::error::reject;
+use super::extract::{json_body, page, with};
+use super::limits::{Class, RateLimits};
 use super::problem::ApiRejection;
+use super::route::{Body, Route, path_param};
 use crate::domain::image::ImageKind;
 use crate::domain::receipt::{ReceiptFields, ReceiptQuery};
 use crate::service::Services;
 use crate::service::auth::sessions::Principal;
 use crate::service::receipts::{Corrections, ReceiptView};
+
+/// The receipts area's routes; an API key with the `receipts` scope may use them all.
+pub fn routes(services: &Services, limits: &RateLimits) -> Vec<Route> {
+    let owner = || access::user_in(services, limits, Some("receipts"));
+    let api = Some(Class::Api);
+    vec![
+        Route::new::<__path_upload, _>(
+            Some(Class::Upload),
+            Body::Upload,
+            owner().and(upload_body()).and(with(services)).and_then(
+                |principal, content_type, body, services| {
+                    upload(principal, content_type, Box::pin(body), services)
+                },
+            ),
+        ),
+        Route::new::<__path_list, _>(
+            api,
+            Body::None,
+            owner()
+                .and(warp::query::<ListParams>())
+                .and(with(services))
+                .and_then(list),
+        ),
+        Route::new::<__path_get, _>(
+            api,
+            Body::None,
+            path_param().and(owner()).and(with(services)).and_then(get),
+        ),
+        Route::new::<__path_correct, _>(
+            api,
+            Body::Json,
+            path_param()
+                .and(owner())
+                .and(json_body())
+                .and(with(services))
+                .and_then(correct),
+        ),
+        Route::new::<__path_delete, _>(
+            api,
+            Body::None,
+            path_param()
+                .and(owner())
+                .and(with(services))
+                .and_then(delete),
+        ),
+        Route::new::<__path_image, _>(
+            api,
+            Body::None,
+            path_param()
+                .and(owner())
+                .and(with(services))
+                .and_then(image),
+        ),
+        Route::new::<__path_retry, _>(
+            api,
+            Body::None,
+            path_param()
+                .and(owner())
+                .and(with(services))
+                .and_then(retry),
+        ),
+    ]
+}
 
 /// Room for multipart framing around the largest accepted image.
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
@@ -87,18 +154,28 @@ pub struct ReceiptList {
 
 /// Filters of `GET /api/v1/receipts`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// `queued`, `running`, `done` or `failed`.
+    #[param(nullable = false, pattern = "^(queued|running|done|failed)$")]
     pub status: Option<String>,
     /// Receipt dates from (inclusive), `YYYY-MM-DD`.
+    #[param(nullable = false, format = Date)]
     pub from: Option<String>,
     /// Receipt dates to (inclusive), `YYYY-MM-DD`.
+    #[param(nullable = false, format = Date)]
     pub to: Option<String>,
-    /// Page size, 1 to 200 (default 50).
+    /// Page size (default 50).
+    #[param(nullable = false, minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// Skip this many (newest) receipts: the next page.
+    #[param(nullable = false, maximum = 1000000)]
     pub offset: Option<u32>,
 }
+
+/// The largest page of receipts.
+const MAX_PAGE: u32 = 200;
 
 fn to_api(view: &ReceiptView) -> Receipt {
     let r = &view.receipt;
@@ -344,14 +421,14 @@ pub async fn get(
 #[utoipa::path(get, path = "/api/v1/receipts", tag = "receipts", security(("bearer" = [])),
     params(ListParams),
     responses((status = 200, description = "A page of receipts", body = ReceiptList),
-        (status = 422, description = "Bad filter", body = fin_proto::api::Problem)))]
+        (status = 400, description = "A page size or offset out of range", body = fin_proto::api::Problem),
+        (status = 422, description = "Bad status or date", body = fin_proto::api::Problem)))]
 pub async fn list(
     principal: Principal,
     params: ListParams,
     services: Services,
 ) -> Result<Response, Rejection> {
-    let limit = params.limit.unwrap_or(50).clamp(1, 200);
-    let offset = params.offset.unwrap_or(0);
+    let (limit, offset) = page(params.limit, 50, MAX_PAGE, params.offset)?;
     let query = ReceiptQuery {
         state: params.status,
         date_from: params.from,

@@ -18,11 +18,10 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, Request, StatusCode, header};
 use warp::reply::Response;
 
-use super::limits::{self, LimitedRoutes, RateLimits};
 use super::peer::PeerAddr;
 use super::problem::RateLimited;
 use super::problem::{internal_error, problem};
-use super::routes::RoutePattern;
+use super::router::{RoutePattern, Router};
 
 /// What the access log and metrics learn about one answered request.
 pub struct RequestRecord<'a> {
@@ -87,20 +86,27 @@ const SECURITY_HEADERS: [(&str, &str); 6] = [
     ("cross-origin-opener-policy", "same-origin"),
 ];
 
+/// What answers the requests: the API's router, or one filter for all (the redirector).
+#[derive(Clone)]
+enum Dispatch {
+    Routes(Arc<Router>),
+    Filter {
+        filter: BoxedFilter<(Response,)>,
+        max_body_bytes: u64,
+    },
+}
+
 #[derive(Clone)]
 pub struct HttpService {
-    filter: BoxedFilter<(Response,)>,
+    dispatch: Dispatch,
     observer: Option<RequestObserver>,
-    max_body_bytes: u64,
     security_headers: bool,
     peer: Option<SocketAddr>,
-    limits: Option<(RateLimits, LimitedRoutes)>,
     cors_origins: Arc<Vec<String>>,
-    /// The body limit of routes in the upload class (receipt images).
-    upload_body_bytes: Option<u64>,
 }
 
 impl HttpService {
+    /// Every request goes to `filter`, with bodies up to `max_body_bytes`.
     pub(super) fn new(
         filter: BoxedFilter<(Response,)>,
         observer: impl Into<Option<RequestObserver>>,
@@ -108,32 +114,31 @@ impl HttpService {
         security_headers: bool,
     ) -> Self {
         HttpService {
-            filter,
+            dispatch: Dispatch::Filter {
+                filter,
+                max_body_bytes,
+            },
             observer: observer.into(),
-            max_body_bytes,
             security_headers,
             peer: None,
-            limits: None,
             cors_origins: Arc::new(Vec::new()),
-            upload_body_bytes: None,
         }
     }
 
-    /// Lets requests to upload-class routes carry bodies up to `bytes`.
-    pub(super) fn with_upload_limit(mut self, bytes: u64) -> Self {
-        self.upload_body_bytes = Some(bytes);
-        self
+    /// Requests go through the route table of `router`.
+    pub(super) fn routed(router: Router, observer: RequestObserver) -> Self {
+        HttpService {
+            dispatch: Dispatch::Routes(Arc::new(router)),
+            observer: Some(observer),
+            security_headers: true,
+            peer: None,
+            cors_origins: Arc::new(Vec::new()),
+        }
     }
 
     /// Lets pages from these origins call the API (CORS).
     pub(super) fn with_cors(mut self, origins: Vec<String>) -> Self {
         self.cors_origins = Arc::new(origins);
-        self
-    }
-
-    /// Counts requests to the limited routes against their class, per client.
-    pub(super) fn with_limits(mut self, limits: RateLimits, routes: LimitedRoutes) -> Self {
-        self.limits = Some((limits, routes));
         self
     }
 
@@ -169,57 +174,21 @@ impl HttpService {
             return self.finish(preflight(origin.as_deref()), &method, &path, started);
         }
 
-        let class = self
-            .limits
-            .as_ref()
-            .and_then(|(_, routes)| routes.class_for(&method, &path));
-        let max_body_bytes = match (class, self.upload_body_bytes) {
-            (Some(limits::Class::Upload), Some(upload)) => upload,
-            _ => self.max_body_bytes,
+        let dispatched = match &self.dispatch {
+            Dispatch::Routes(router) => router.answer(req, self.peer).boxed(),
+            Dispatch::Filter {
+                filter,
+                max_body_bytes,
+            } => answer_with(filter.clone(), *max_body_bytes, req).boxed(),
         };
-        let limit = self.limits.as_ref().and_then(|(limits, _)| {
-            let class = class?;
-            // Every X-Forwarded-For line, in order: a proxy may add its own
-            // line instead of appending to the client's.
-            let forwarded: Vec<&str> = req
-                .headers()
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
-            Some((
-                class,
-                limits.check(class, self.peer.map(|p| p.ip()), forwarded.as_deref()),
-            ))
-        });
-
-        let mut response = if let Some((class, decision)) = limit.filter(|(_, d)| !d.allowed) {
-            limits::refused(class, &decision)
-        } else if declared_length(&req).is_some_and(|len| len > max_body_bytes) {
-            problem(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("request bodies are limited to {max_body_bytes} bytes"),
-            )
-        } else {
-            // A body without Content-Length is cut off at the same limit while it streams.
-            let limit = usize::try_from(max_body_bytes).unwrap_or(usize::MAX);
-            let req = req.map(|body| Limited::new(body, limit));
-            let mut inner = warp::service(self.filter.clone());
-            match AssertUnwindSafe(inner.call(req)).catch_unwind().await {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
-                Err(_) => {
-                    tracing::error!(method = %method, path = %path, "request handler panicked");
-                    internal_error()
-                }
+        let mut response = match AssertUnwindSafe(dispatched).catch_unwind().await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::error!(method = %method, path = %path, "request handler panicked");
+                internal_error()
             }
         };
 
-        if let Some((_, decision)) = limit.filter(|(_, d)| d.allowed) {
-            response = limits::with_headers(&decision, response);
-        }
         if let Some(origin) = origin
             .as_deref()
             .and_then(|o| HeaderValue::from_str(o).ok())
@@ -258,8 +227,8 @@ impl HttpService {
         let route = response
             .extensions()
             .get::<RoutePattern>()
-            .map(|p| p.0)
-            .unwrap_or("unmatched");
+            .map(|p| p.0.clone());
+        let route = route.as_deref().unwrap_or("unmatched");
         let record = RequestRecord {
             method: method.as_str(),
             route,
@@ -282,6 +251,31 @@ impl HttpService {
             observer(&record);
         }
         response
+    }
+}
+
+/// One filter for every request, bodies limited to `max_body_bytes`.
+async fn answer_with<B>(
+    filter: BoxedFilter<(Response,)>,
+    max_body_bytes: u64,
+    req: Request<B>,
+) -> Response
+where
+    B: Body<Data = Bytes> + Send + Sync + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if declared_length(&req).is_some_and(|len| len > max_body_bytes) {
+        return problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request bodies are limited to {max_body_bytes} bytes"),
+        );
+    }
+    let limit = usize::try_from(max_body_bytes).unwrap_or(usize::MAX);
+    let req = req.map(|body| Limited::new(body, limit));
+    match warp::service(filter).call(req).await {
+        Ok(response) => response,
+        Err(never) => match never {},
     }
 }
 

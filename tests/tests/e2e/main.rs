@@ -8,6 +8,7 @@ mod config;
 mod http_api;
 mod lifecycle;
 mod limits;
+mod openapi;
 mod receipts;
 mod tls;
 mod users;

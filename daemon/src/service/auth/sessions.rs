@@ -73,6 +73,9 @@ pub enum AuthError {
     Internal(String),
 }
 
+/// The longest an API key may be made to live: ten years.
+pub const MAX_API_KEY_DAYS: u32 = 3650;
+
 impl Failure for AuthError {
     fn kind(&self) -> ErrorKind {
         match self {
@@ -453,6 +456,7 @@ impl Sessions {
     }
 
     /// Makes an API key for the caller; the key is shown only in this answer.
+    /// It lives at most [`MAX_API_KEY_DAYS`] days, or until revoked.
     pub async fn create_api_key(
         &self,
         principal: &Principal,
@@ -480,12 +484,12 @@ impl Sessions {
         }
         let now = unix_now();
         let expires_at = match request.expires_in_days {
-            Some(0) => {
-                return Err(AuthError::InvalidRequest(
-                    "expires_in_days must be at least 1".into(),
-                ));
+            Some(days @ 1..=MAX_API_KEY_DAYS) => Some(now + i64::from(days) * 86_400),
+            Some(_) => {
+                return Err(AuthError::InvalidRequest(format!(
+                    "expires_in_days must be 1 to {MAX_API_KEY_DAYS}"
+                )));
             }
-            Some(days) => Some(now + i64::from(days.min(3650)) * 86_400),
             None => None,
         };
         let (kid, secret) = (random_hex(8)?, random_hex(24)?);

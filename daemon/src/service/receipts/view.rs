@@ -45,17 +45,25 @@ impl ReceiptView {
 )]
 #[serde(deny_unknown_fields)]
 pub struct Corrections {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub merchant: Option<String>,
     /// ISO 8601 date, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub date: Option<String>,
     /// `HH:MM` or `HH:MM:SS`.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")]
     pub time: Option<String>,
     /// ISO 4217 code.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: Option<String>,
     /// Minor units of the currency.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub total: Option<i64>,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub subtotal: Option<i64>,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub tax: Option<i64>,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub payment_method: Option<String>,
 }
 

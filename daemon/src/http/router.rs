@@ -1,0 +1,195 @@
+//! Matches each request once against the route table, then applies the
+//! route's rate-limit class and body limit before its filter runs. Unknown
+//! paths get 404; a known path with another method gets 405 with `Allow`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Limited;
+use hyper::body::Body as HttpBody;
+use tower_service::Service as _;
+use warp::http::{HeaderValue, Method, Request, StatusCode, header};
+use warp::reply::Response;
+
+use super::limits::{self, RateLimits};
+use super::problem::problem;
+use super::route::{Body, Matched, Route};
+
+/// The route a response answered, attached to it for the access log and metrics.
+#[derive(Debug, Clone)]
+pub struct RoutePattern(pub Arc<str>);
+
+/// The largest body of each kind of route.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// Routes that read no body (`server.max_body_bytes`).
+    pub none: u64,
+    pub json: u64,
+    pub upload: u64,
+}
+
+impl BodyLimits {
+    fn of(&self, body: Body) -> u64 {
+        match body {
+            Body::None => self.none,
+            Body::Json => self.json,
+            Body::Upload => self.upload,
+        }
+    }
+}
+
+pub struct Router {
+    routes: Vec<Route>,
+    limits: RateLimits,
+    body_limits: BodyLimits,
+}
+
+enum Lookup<'a> {
+    Found(&'a Route, Option<String>),
+    /// The path exists, for these methods only.
+    WrongMethod(Vec<Method>),
+    NotFound,
+}
+
+impl Router {
+    pub fn new(routes: Vec<Route>, limits: RateLimits, body_limits: BodyLimits) -> Self {
+        Router {
+            routes,
+            limits,
+            body_limits,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// The first route whose pattern and method fit; a HEAD is served as a GET.
+    fn lookup(&self, method: &Method, path: &str) -> Lookup<'_> {
+        let wanted = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        let mut allowed = Vec::new();
+        for route in &self.routes {
+            if let Some(param) = route.fit(path) {
+                if route.method == *wanted {
+                    return Lookup::Found(route, param);
+                }
+                allowed.push(route.method.clone());
+            }
+        }
+        if allowed.is_empty() {
+            Lookup::NotFound
+        } else {
+            Lookup::WrongMethod(allowed)
+        }
+    }
+
+    /// Serves one request from `peer`.
+    pub async fn answer<B>(&self, mut req: Request<B>, peer: Option<SocketAddr>) -> Response
+    where
+        B: HttpBody<Data = Bytes> + Send + Sync + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let lookup = self.lookup(req.method(), req.uri().path());
+        // A request no route takes may still not send more than any route would.
+        if !matches!(lookup, Lookup::Found(..))
+            && declared_length(&req).is_some_and(|len| len > self.body_limits.none)
+        {
+            return too_large(self.body_limits.none);
+        }
+        let (route, param) = match lookup {
+            Lookup::Found(route, param) => (route, param),
+            Lookup::WrongMethod(allowed) => return method_not_allowed(&allowed),
+            Lookup::NotFound => {
+                return problem(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no such endpoint; the API is described at /api/v1/openapi.json",
+                );
+            }
+        };
+
+        let decision = route.class.map(|class| {
+            // Every X-Forwarded-For line, in order: a proxy may add its own
+            // line instead of appending to the client's.
+            let forwarded: Vec<&str> = req
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
+            let decision = self
+                .limits
+                .check(class, peer.map(|p| p.ip()), forwarded.as_deref());
+            (class, decision)
+        });
+        let max_body_bytes = self.body_limits.of(route.body);
+
+        let mut response = if let Some((class, decision)) = decision.filter(|(_, d)| !d.allowed) {
+            limits::refused(class, &decision)
+        } else if declared_length(&req).is_some_and(|len| len > max_body_bytes) {
+            too_large(max_body_bytes)
+        } else {
+            req.extensions_mut().insert(Matched {
+                class: route.class,
+                param,
+            });
+            // A body without Content-Length is cut off at the same limit while it streams.
+            let limit = usize::try_from(max_body_bytes).unwrap_or(usize::MAX);
+            let req = req.map(|body| Limited::new(body, limit));
+            match warp::service(route.filter.clone()).call(req).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        };
+        if let Some((_, decision)) = decision.filter(|(_, d)| d.allowed) {
+            response = limits::with_headers(&decision, response);
+        }
+        response
+            .extensions_mut()
+            .insert(RoutePattern(route.pattern.clone()));
+        response
+    }
+}
+
+fn too_large(max_body_bytes: u64) -> Response {
+    problem(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("request bodies are limited to {max_body_bytes} bytes here"),
+    )
+}
+
+fn method_not_allowed(allowed: &[Method]) -> Response {
+    let allow = allowed
+        .iter()
+        .flat_map(|m| {
+            // A GET route answers HEAD too.
+            let head = (*m == Method::GET).then_some("HEAD");
+            std::iter::once(m.as_str()).chain(head)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut response = problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this endpoint accepts {allow}"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}
+
+fn declared_length<B>(req: &Request<B>) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
