@@ -193,6 +193,14 @@ group = ""
         child.wait_with_output().expect("finctl output")
     }
 
+    /// An HTTPS client for `daemon` that trusts exactly its self-signed certificate.
+    pub fn client(&self, daemon: &Daemon) -> reqwest::Client {
+        daemon
+            .client_trusting(&self.self_signed_cert())
+            .build()
+            .expect("client")
+    }
+
     /// The self-signed certificate the daemon generated (PEM).
     pub fn self_signed_cert(&self) -> Vec<u8> {
         std::fs::read(self.state_dir().join("tls/self-signed.crt"))
@@ -413,6 +421,38 @@ impl Api {
         self.token.clone()
     }
 
+    /// `method path`, with `token` and a JSON `body` when given: the response.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self.client.request(method.clone(), self.daemon.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// As [`Api::send`]: the status and the JSON body (`null` when not JSON).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        json_of(self.send(method, path, token, body).await).await
+    }
+
     /// `POST path` with a JSON body, with `token` if given.
     pub async fn post(
         &self,
@@ -420,11 +460,8 @@ impl Api {
         token: Option<&str>,
         body: &serde_json::Value,
     ) -> (reqwest::StatusCode, serde_json::Value) {
-        let mut request = self.client.post(self.daemon.url(path)).json(body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        json_of(request.send().await.expect("request")).await
+        self.call(reqwest::Method::POST, path, token, Some(body))
+            .await
     }
 
     /// `GET path` as the signed-in user.
@@ -438,8 +475,8 @@ impl Api {
         path: &str,
         token: &str,
     ) -> (reqwest::StatusCode, serde_json::Value) {
-        let request = self.client.get(self.daemon.url(path)).bearer_auth(token);
-        json_of(request.send().await.expect("request")).await
+        self.call(reqwest::Method::GET, path, Some(token), None)
+            .await
     }
 
     /// Who `token` belongs to.
@@ -511,10 +548,7 @@ impl Api {
 }
 
 fn trusting_client(testbox: &TestBox, daemon: &Daemon) -> reqwest::Client {
-    daemon
-        .client_trusting(&testbox.self_signed_cert())
-        .build()
-        .expect("client")
+    testbox.client(daemon)
 }
 
 /// A response's status and JSON body (`null` when the body is not JSON).

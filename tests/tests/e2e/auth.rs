@@ -1,6 +1,7 @@
 //! Log in, refresh, log out, and hostile tokens, over HTTPS.
 
 use fin_e2e::{Api, PASSWORD, TestBox, text};
+use reqwest::Method;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -41,12 +42,8 @@ async fn login_me_refresh_logout() {
     assert_eq!(api.me(new_access).await.0, StatusCode::OK);
 
     let response = api
-        .client
-        .post(api.daemon.url("/api/v1/auth/logout"))
-        .bearer_auth(new_access)
-        .send()
-        .await
-        .expect("logout");
+        .send(Method::POST, "/api/v1/auth/logout", Some(new_access), None)
+        .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         api.me(new_access).await.0,
@@ -609,12 +606,13 @@ async fn security_events_reach_the_audit_trail_for_admins_only() {
     assert!(output.status.success(), "{}", text(&output));
 
     let response = api
-        .client
-        .get(api.daemon.url("/api/v1/admin/audit?limit=50"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .expect("request");
+        .send(
+            Method::GET,
+            "/api/v1/admin/audit?limit=50",
+            Some(&admin),
+            None,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let events: Vec<Value> = response.json().await.expect("json");
     let summary: Vec<(String, String, String)> = events
@@ -646,12 +644,13 @@ async fn security_events_reach_the_audit_trail_for_admins_only() {
     assert_eq!(failure["ip"], "127.0.0.1");
 
     let response = api
-        .client
-        .get(api.daemon.url("/api/v1/admin/audit?user=guest1"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .expect("request");
+        .send(
+            Method::GET,
+            "/api/v1/admin/audit?user=guest1",
+            Some(&admin),
+            None,
+        )
+        .await;
     let events: Vec<Value> = response.json().await.expect("json");
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["target"], "guest1");
@@ -673,12 +672,13 @@ async fn security_events_reach_the_audit_trail_for_admins_only() {
         .expect("request");
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let response = api
-        .client
-        .get(api.daemon.url("/api/v1/admin/audit?limit=lots"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .expect("request");
+        .send(
+            Method::GET,
+            "/api/v1/admin/audit?limit=lots",
+            Some(&admin),
+            None,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 
     let output = api
@@ -730,22 +730,14 @@ async fn api_keys_work_as_bearer_tokens_within_their_scopes() {
     let write_key: Value = write_key.json().await.expect("json");
     let write_key = write_key["key"].as_str().expect("key").to_string();
     let response = api
-        .client
-        .post(api.daemon.url("/api/v1/auth/logout"))
-        .bearer_auth(&write_key)
-        .send()
-        .await
-        .expect("request");
+        .send(Method::POST, "/api/v1/auth/logout", Some(&write_key), None)
+        .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     // Listing shows no secrets and records use.
     let response = api
-        .client
-        .get(api.daemon.url("/api/v1/api-keys"))
-        .bearer_auth(&session)
-        .send()
-        .await
-        .expect("request");
+        .send(Method::GET, "/api/v1/api-keys", Some(&session), None)
+        .await;
     let listed: Vec<Value> = response.json().await.expect("json");
     assert_eq!(listed.len(), 2);
     assert!(
@@ -1016,12 +1008,8 @@ async fn guests_read_and_users_never_touch_each_others_keys() {
         .await;
     let bob = tokens["access_token"].as_str().expect("access").to_string();
     let response = api
-        .client
-        .get(api.daemon.url("/api/v1/api-keys"))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .expect("request");
+        .send(Method::GET, "/api/v1/api-keys", Some(&bob), None)
+        .await;
     let listed: Vec<Value> = response.json().await.expect("json");
     assert!(listed.is_empty(), "bob sees none of alice's keys");
     let url = api.daemon.url(&format!(
@@ -1090,12 +1078,8 @@ async fn review_findings_stay_fixed() {
     let key: Value = response.json().await.expect("json");
     let key = key["key"].as_str().expect("key").to_string();
     let response = api
-        .client
-        .get(api.daemon.url("/api/v1/auth/sessions"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("request");
+        .send(Method::GET, "/api/v1/auth/sessions", Some(&key), None)
+        .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let response = api
         .client

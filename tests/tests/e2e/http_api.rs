@@ -72,10 +72,7 @@ async fn a_client_that_does_not_trust_the_certificate_is_refused() {
 async fn readyz_reports_database_tls_and_ocr_models() {
     let testbox = TestBox::new();
     let daemon = testbox.start();
-    let client = daemon
-        .client_trusting(&testbox.self_signed_cert())
-        .build()
-        .expect("client");
+    let client = testbox.client(&daemon);
     let response = client
         .get(daemon.url("/readyz"))
         .send()
@@ -104,10 +101,7 @@ async fn readyz_reports_database_tls_and_ocr_models() {
 async fn errors_are_problem_json_with_stable_codes() {
     let testbox = TestBox::new();
     let daemon = testbox.start();
-    let client = daemon
-        .client_trusting(&testbox.self_signed_cert())
-        .build()
-        .expect("client");
+    let client = testbox.client(&daemon);
 
     let cases = [
         (client.get(daemon.url("/no/such/thing")), 404, "not_found"),
@@ -155,10 +149,7 @@ async fn errors_are_problem_json_with_stable_codes() {
 async fn metrics_count_requests_by_route_pattern_not_raw_path() {
     let testbox = TestBox::new();
     let daemon = testbox.start();
-    let client = daemon
-        .client_trusting(&testbox.self_signed_cert())
-        .build()
-        .expect("client");
+    let client = testbox.client(&daemon);
     for _ in 0..3 {
         client
             .get(daemon.url("/healthz"))
@@ -196,10 +187,7 @@ async fn metrics_count_requests_by_route_pattern_not_raw_path() {
 async fn every_documented_path_exists() {
     let testbox = TestBox::new();
     let daemon = testbox.start();
-    let client = daemon
-        .client_trusting(&testbox.self_signed_cert())
-        .build()
-        .expect("client");
+    let client = testbox.client(&daemon);
     let doc: serde_json::Value = client
         .get(daemon.url("/api/v1/openapi.json"))
         .send()
@@ -257,10 +245,7 @@ async fn plain_http_redirects_to_the_same_host_and_path_over_https() {
 async fn cors_answers_listed_origins_only() {
     let testbox = TestBox::new().env("FIN_SERVER__CORS_ORIGINS", "https://app.example.org");
     let daemon = testbox.start();
-    let client = daemon
-        .client_trusting(&testbox.self_signed_cert())
-        .build()
-        .expect("client");
+    let client = testbox.client(&daemon);
     let preflight = |origin: &str| {
         client
             .request(reqwest::Method::OPTIONS, daemon.url("/api/v1/auth/login"))

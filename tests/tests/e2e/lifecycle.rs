@@ -10,10 +10,7 @@ async fn sigterm_stops_cleanly_and_a_restart_keeps_certificate_and_database() {
     let testbox = TestBox::new();
     let mut daemon = testbox.start();
     let first = status(&testbox);
-    let client = daemon
-        .client_trusting(&testbox.self_signed_cert())
-        .build()
-        .expect("client");
+    let client = testbox.client(&daemon);
     client
         .get(daemon.url("/healthz"))
         .send()

@@ -9,10 +9,7 @@ async fn login_attempts_are_limited_per_client_with_standard_headers() {
     // Behind a trusted proxy, X-Forwarded-For tells clients apart.
     let testbox = TestBox::new().env("FIN_SERVER__TRUSTED_PROXIES", "127.0.0.1");
     let daemon = testbox.start();
-    let client = daemon
-        .client_trusting(&testbox.self_signed_cert())
-        .build()
-        .expect("client");
+    let client = testbox.client(&daemon);
     let login = |from: &str| {
         client
             .post(daemon.url("/api/v1/auth/login"))
@@ -80,10 +77,7 @@ async fn login_attempts_are_limited_per_client_with_standard_headers() {
 async fn a_forged_forwarded_for_from_an_untrusted_peer_changes_nothing() {
     let testbox = TestBox::new();
     let daemon = testbox.start();
-    let client = daemon
-        .client_trusting(&testbox.self_signed_cert())
-        .build()
-        .expect("client");
+    let client = testbox.client(&daemon);
     let mut last = StatusCode::OK;
     for i in 0..6 {
         last = client
@@ -112,10 +106,7 @@ async fn a_user_spreading_requests_over_many_addresses_is_limited_too() {
     let output = testbox.finctl(&["user", "add", "dora", "--random-password", "--json"]);
     assert!(output.status.success(), "{}", fin_e2e::text(&output));
     let dora: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-    let client = daemon
-        .client_trusting(&testbox.self_signed_cert())
-        .build()
-        .expect("client");
+    let client = testbox.client(&daemon);
     let tokens: serde_json::Value = client
         .post(daemon.url("/api/v1/auth/login"))
         .json(&json!({"username": "dora", "password": dora["password"]}))

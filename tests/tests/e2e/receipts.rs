@@ -1,6 +1,7 @@
 //! Receipts over HTTPS: upload, OCR by the daemon's workers, results, bad
 //! images, ownership, durability across SIGKILL, the queue limit.
 
+use reqwest::Method;
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 
@@ -302,12 +303,13 @@ async fn receipts_belong_to_their_owner_and_can_be_corrected_fetched_and_deleted
 
     // The image comes back byte for byte.
     let response = api
-        .client
-        .get(api.daemon.url(&format!("/api/v1/receipts/{id}/image")))
-        .bearer_auth(&api.token)
-        .send()
-        .await
-        .expect("image");
+        .send(
+            Method::GET,
+            &format!("/api/v1/receipts/{id}/image"),
+            Some(&api.token),
+            None,
+        )
+        .await;
     assert_eq!(response.headers()["content-type"], "image/png");
     assert_eq!(response.bytes().await.expect("bytes").to_vec(), png);
 
@@ -345,12 +347,13 @@ async fn receipts_belong_to_their_owner_and_can_be_corrected_fetched_and_deleted
 
     // Retry keeps the corrections; deleting removes receipt and image.
     let response = api
-        .client
-        .post(api.daemon.url(&format!("/api/v1/receipts/{id}/retry")))
-        .bearer_auth(&api.token)
-        .send()
-        .await
-        .expect("retry");
+        .send(
+            Method::POST,
+            &format!("/api/v1/receipts/{id}/retry"),
+            Some(&api.token),
+            None,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let rerun = api.wait_finished(&id, Duration::from_secs(120)).await;
     assert_eq!(rerun["fields"]["merchant"]["value"], "Corner Shop");
@@ -363,12 +366,13 @@ async fn receipts_belong_to_their_owner_and_can_be_corrected_fetched_and_deleted
         .join(&sha);
     assert!(blob.is_file());
     let response = api
-        .client
-        .delete(api.daemon.url(&format!("/api/v1/receipts/{id}")))
-        .bearer_auth(&api.token)
-        .send()
-        .await
-        .expect("delete");
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/receipts/{id}"),
+            Some(&api.token),
+            None,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(!blob.exists(), "the image went with its last receipt");
     let (status, _) = api.get(&format!("/api/v1/receipts/{id}")).await;
@@ -452,12 +456,13 @@ async fn receipts_survive_sigkill_and_each_is_read_once_to_one_result() {
     // Reading any receipt again gives the same result as the first time.
     for (id, fields) in ids.iter().zip(&first).take(4) {
         let response = api
-            .client
-            .post(api.daemon.url(&format!("/api/v1/receipts/{id}/retry")))
-            .bearer_auth(&api.token)
-            .send()
-            .await
-            .expect("retry");
+            .send(
+                Method::POST,
+                &format!("/api/v1/receipts/{id}/retry"),
+                Some(&api.token),
+                None,
+            )
+            .await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         let again = api.wait_finished(id, Duration::from_secs(120)).await;
         assert_eq!(

@@ -102,10 +102,7 @@ async fn registration_follows_the_configured_policy() {
     // Closed (the default): nobody registers.
     let closed = TestBox::new();
     let daemon = closed.start();
-    let client = daemon
-        .client_trusting(&closed.self_signed_cert())
-        .build()
-        .expect("client");
+    let client = closed.client(&daemon);
     let response = client
         .post(daemon.url("/api/v1/auth/register"))
         .json(&json!({"username": "eve", "password": "vivid otter harbours 42 plums"}))
@@ -118,10 +115,7 @@ async fn registration_follows_the_configured_policy() {
     // By invitation: a code works once.
     let invite_box = TestBox::new().env("FIN_AUTH__REGISTRATION", "invite");
     let daemon = invite_box.start();
-    let client = daemon
-        .client_trusting(&invite_box.self_signed_cert())
-        .build()
-        .expect("client");
+    let client = invite_box.client(&daemon);
     let output = invite_box.finctl(&["user", "invite", "--role", "guest", "--json"]);
     assert!(output.status.success(), "{}", text(&output));
     let invite: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
