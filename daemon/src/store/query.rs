@@ -8,7 +8,6 @@ use surrealdb::types::{Object, SurrealValue};
 use super::{Store, StoreError};
 
 /// The named parameters of a query: `Params::new().with("uid", uid)`.
-#[derive(Default)]
 pub(super) struct Params(Object);
 
 impl Params {

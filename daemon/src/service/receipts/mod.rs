@@ -90,9 +90,7 @@ impl Receipts {
         }
         // Cheapest first: the header, then the database, and only an image
         // that is new and has room in the queue is decoded in full.
-        let info =
-            ocr::probe(&bytes, declared, self.settings.max_pixels).map_err(ServiceError::Image)?;
-        let sha256 = sha256_hex(&bytes);
+        let (info, sha256) = self.inspect(bytes.clone(), declared).await?;
         if let Some(existing) = self.find_by_image(principal, &sha256).await? {
             return Ok(Uploaded {
                 view: existing,
@@ -153,6 +151,24 @@ impl Receipts {
         };
         let job = self.store.job(&receipt.rid).await?;
         Ok(Some(ReceiptView { receipt, job }))
+    }
+
+    /// The image's header and its digest, off the runtime: hashing an image
+    /// of many megabytes takes tens of milliseconds, too long to hold a
+    /// runtime thread that serves other requests.
+    async fn inspect(
+        &self,
+        bytes: Bytes,
+        declared: Option<ImageKind>,
+    ) -> Result<(ocr::ImageInfo, String), ServiceError> {
+        let max_pixels = self.settings.max_pixels;
+        tokio::task::spawn_blocking(move || {
+            let info = ocr::probe(&bytes, declared, max_pixels)?;
+            Ok((info, sha256_hex(&bytes)))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("image check crashed: {e}")))?
+        .map_err(ServiceError::Image)
     }
 
     /// A full decode off the runtime: a truncated or damaged image is
