@@ -178,12 +178,7 @@ pub async fn disable(
     admin: Principal,
     services: Services,
 ) -> Result<Response, Rejection> {
-    user_reply(
-        services
-            .users
-            .set_disabled(&name, true, &admin.username)
-            .await,
-    )
+    set_disabled(&name, true, &admin, &services).await
 }
 
 /// Enable a disabled account again.
@@ -195,12 +190,20 @@ pub async fn enable(
     admin: Principal,
     services: Services,
 ) -> Result<Response, Rejection> {
-    user_reply(
-        services
-            .users
-            .set_disabled(&name, false, &admin.username)
-            .await,
-    )
+    set_disabled(&name, false, &admin, &services).await
+}
+
+async fn set_disabled(
+    name: &str,
+    disabled: bool,
+    admin: &Principal,
+    services: &Services,
+) -> Result<Response, Rejection> {
+    let result = services
+        .users
+        .set_disabled(name, disabled, &admin.username)
+        .await;
+    user_reply(result)
 }
 
 /// Lift a lockout after failed logins.

@@ -314,24 +314,23 @@ async fn receipts_belong_to_their_owner_and_can_be_corrected_fetched_and_deleted
     assert_eq!(response.bytes().await.expect("bytes").to_vec(), png);
 
     // Corrections are validated, applied, and listed.
+    let (path, api) = (format!("/api/v1/receipts/{id}"), &api);
     let patch = |body: Value| {
-        api.client
-            .patch(api.daemon.url(&format!("/api/v1/receipts/{id}")))
-            .bearer_auth(&api.token)
-            .json(&body)
-            .send()
+        let path = path.clone();
+        async move {
+            api.call(Method::PATCH, &path, Some(&api.token), Some(&body))
+                .await
+        }
     };
-    let response = patch(json!({"date": "2018-02-30"})).await.expect("patch");
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let response = patch(json!({"totl": 5})).await.expect("patch");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let response = patch(
+    let (status, _) = patch(json!({"date": "2018-02-30"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = patch(json!({"totl": 5})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, corrected) = patch(
         json!({"merchant": "Corner Shop", "total": 1250, "currency": "EUR", "date": "2024-03-01"}),
     )
-    .await
-    .expect("patch");
-    assert_eq!(response.status(), StatusCode::OK);
-    let corrected: Value = response.json().await.expect("json");
+    .await;
+    assert_eq!(status, StatusCode::OK, "{corrected}");
     assert_eq!(corrected["fields"]["merchant"]["value"], "Corner Shop");
     assert_eq!(corrected["fields"]["total"]["value"], 1250);
     assert_eq!(corrected["fields"]["total"]["confidence"], 1.0);
