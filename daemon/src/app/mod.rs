@@ -183,11 +183,6 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         .run(stop_rx.clone()),
     );
     if let Some(listener) = plain {
-        let default_host = settings
-            .hostnames
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "localhost".into());
         tasks.spawn(
             serve::Server {
                 name: "http",
@@ -195,7 +190,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
                 tls: None,
                 service: http::redirect_service(
                     https_addr.port(),
-                    default_host,
+                    settings.hostnames.clone(),
                     acme.as_ref().and_then(|(_, answers)| answers.clone()),
                 ),
                 header_read_timeout: settings.header_read_timeout,

@@ -4,3 +4,4 @@ pub mod account;
 pub mod image;
 pub mod money;
 pub mod receipt;
+pub mod text;

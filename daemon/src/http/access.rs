@@ -8,7 +8,7 @@ use warp::{Filter, Rejection};
 
 use super::error::reject;
 use super::limits::RateLimits;
-use super::peer::PeerAddr;
+use super::peer::ClientAddr;
 use super::problem::ApiRejection;
 use super::route::Matched;
 use crate::service::Services;
@@ -29,13 +29,13 @@ pub fn user_in(
     let services = services.clone();
     let limits = limits.clone();
     warp::header::optional::<String>("authorization")
-        .and(warp::ext::optional::<PeerAddr>())
-        .and(warp::ext::optional::<Matched>())
+        .and(warp::ext::optional::<ClientAddr>())
+        .and(warp::ext::get::<Matched>())
         .and(warp::method())
         .and_then(
             move |header: Option<String>,
-                  peer: Option<PeerAddr>,
-                  matched: Option<Matched>,
+                  client: Option<ClientAddr>,
+                  matched: Matched,
                   method: Method| {
                 let services = services.clone();
                 let limits = limits.clone();
@@ -47,10 +47,10 @@ pub fn user_in(
                         .authenticate(token)
                         .await
                         .map_err(reject)?;
-                    principal.ip = peer.map(|p| p.0.ip().to_string());
+                    principal.ip = client.map(|c| c.0.to_string());
                     // The user's own allowance, so that spreading requests
                     // over many addresses does not escape the limit.
-                    if let Some(class) = matched.and_then(|m| m.class) {
+                    if let Some(class) = matched.class {
                         let decision = limits.check_user(class, &principal.user_id);
                         if !decision.allowed {
                             return Err(warp::reject::custom(super::limits::refusal(
@@ -66,21 +66,27 @@ pub fn user_in(
         .boxed()
 }
 
-/// A signed-in admin, or 403.
+/// A signed-in admin, or 403. Account management wants a login session:
+/// an API key, made for scripts and kept in files, never manages accounts.
 pub fn admin(services: &Services, limits: &RateLimits) -> BoxedFilter<(Principal,)> {
     user(services, limits)
         .and_then(|principal: Principal| async move {
-            if principal.role == "admin" {
-                Ok(principal)
+            if principal.role != "admin" {
+                Err(forbidden("forbidden", "this needs the admin role"))
+            } else if principal.api_key.is_some() {
+                Err(forbidden(
+                    "session_required",
+                    "admin actions need a signed-in session, not an API key",
+                ))
             } else {
-                Err(warp::reject::custom(ApiRejection::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    "this needs the admin role",
-                )))
+                Ok(principal)
             }
         })
         .boxed()
+}
+
+fn forbidden(code: &'static str, detail: &'static str) -> Rejection {
+    warp::reject::custom(ApiRejection::new(StatusCode::FORBIDDEN, code, detail))
 }
 
 fn bearer_token(header: Option<&str>) -> Option<&str> {

@@ -4,7 +4,8 @@
 use warp::http::StatusCode;
 use warp::{Filter, Rejection};
 
-use super::peer::PeerAddr;
+use super::json::Document;
+use super::peer::ClientAddr;
 use super::problem::ApiRejection;
 use crate::service::Services;
 use crate::service::auth::sessions::ClientInfo;
@@ -15,42 +16,22 @@ pub const MAX_JSON_BYTES: u64 = 64 * 1024;
 /// The furthest a page may start (`offset`): deeper pages are refused, not served empty.
 pub const MAX_OFFSET: u32 = 1_000_000;
 
-/// A JSON object of at most [`MAX_JSON_BYTES`], `Content-Type: application/json`.
-/// Only an object is taken: serde would also read a struct from an array.
+/// A JSON object of at most [`MAX_JSON_BYTES`], `Content-Type: application/json`,
+/// read as `json.rs` says. Only an object is taken: serde would also read a
+/// struct from an array.
 pub fn json_body<T: serde::de::DeserializeOwned + Send>()
 -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
     warp::body::content_length_limit(MAX_JSON_BYTES)
-        .and(warp::body::json::<serde_json::Value>())
-        .and_then(|mut value: serde_json::Value| async move {
+        .and(warp::body::json::<Document>())
+        .and_then(|Document(value)| async move {
             if !value.is_object() {
                 return Err(invalid_body(
                     "the request body must be a JSON object".into(),
                 ));
             }
-            whole_numbers_as_integers(&mut value);
             serde_json::from_value(value)
                 .map_err(|e| invalid_body(format!("the request body is not valid: {e}")))
         })
-}
-
-/// JSON has one number type: `110.0` is the integer 110 (as JSON Schema
-/// says), but serde reads it only into a float. Whole numbers are made
-/// integers so that integer fields take them.
-fn whole_numbers_as_integers(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Number(n) if n.is_f64() => {
-            let f = n.as_f64().unwrap_or(f64::NAN);
-            // Within ±2^53 a float is exact, so the integer is the same number.
-            if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
-                *value = serde_json::Value::from(f as i64);
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
-        serde_json::Value::Object(fields) => {
-            fields.values_mut().for_each(whole_numbers_as_integers)
-        }
-        _ => {}
-    }
 }
 
 fn invalid_body(detail: String) -> Rejection {
@@ -80,13 +61,14 @@ pub fn page(
     Ok((limit, offset))
 }
 
-/// Peer address and user agent, recorded with new sessions.
+/// The client's address (see `ClientAddr`) and user agent, recorded with
+/// new sessions and in the audit trail.
 pub fn client_info() -> impl Filter<Extract = (ClientInfo,), Error = Rejection> + Clone {
-    warp::ext::optional::<PeerAddr>()
+    warp::ext::optional::<ClientAddr>()
         .and(warp::header::optional::<String>("user-agent"))
         .map(
-            |peer: Option<PeerAddr>, user_agent: Option<String>| ClientInfo {
-                ip: peer.map(|p| p.0.ip().to_string()),
+            |client: Option<ClientAddr>, user_agent: Option<String>| ClientInfo {
+                ip: client.map(|c| c.0.to_string()),
                 user_agent,
             },
         )

@@ -81,12 +81,16 @@ impl RateLimits {
         self.limiter(class).check(&("user", user_id))
     }
 
-    /// Counts one request of `class` from the client at `peer` (or, behind a
-    /// trusted proxy, the client it forwards for).
-    pub fn check(&self, class: Class, peer: Option<IpAddr>, forwarded: Option<&str>) -> Decision {
+    /// The client behind a request from `peer` with these `X-Forwarded-For`
+    /// lines: the peer itself unless it is a trusted proxy.
+    pub fn client(&self, peer: Option<IpAddr>, forwarded: Option<&str>) -> IpAddr {
         let peer = peer.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        let ip = client_ip(peer, forwarded, &self.trusted_proxies);
-        self.limiter(class).check(&client_key(ip))
+        client_ip(peer, forwarded, &self.trusted_proxies)
+    }
+
+    /// Counts one request of `class` from `client` (see [`RateLimits::client`]).
+    pub fn check(&self, class: Class, client: IpAddr) -> Decision {
+        self.limiter(class).check(&client_key(client))
     }
 }
 
@@ -127,17 +131,25 @@ fn headers(d: &Decision) -> Vec<(&'static str, HeaderValue)> {
 }
 
 /// The client: the socket peer, or, when the peer is a trusted proxy, the
-/// last address in `X-Forwarded-For` that is not a trusted proxy.
+/// nearest address in `X-Forwarded-For` that is not a trusted proxy. The
+/// walk goes from the nearest hop outwards and stops at a hop that does not
+/// parse: what lies beyond it was written by the client, and a client must
+/// not choose its own rate-limit key. It then ends at the last trusted hop.
 fn client_ip(peer: IpAddr, forwarded: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    let mut client = peer;
     if !trusted.contains(&peer) {
-        return peer;
+        return client;
     }
-    forwarded
-        .into_iter()
-        .flat_map(|f| f.rsplit(','))
-        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
-        .find(|ip| !trusted.contains(ip))
-        .unwrap_or(peer)
+    for hop in forwarded.into_iter().flat_map(|f| f.rsplit(',')) {
+        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+            return client;
+        };
+        client = ip;
+        if !trusted.contains(&ip) {
+            return client;
+        }
+    }
+    client
 }
 
 /// IPv4 addresses as they are; IPv6 by their /64 network.
@@ -170,6 +182,18 @@ mod tests {
             "spoofed header ignored"
         );
         assert_eq!(client_ip(proxy, Some("garbage"), &[proxy]), proxy);
+        // A hop that does not parse ends the walk: the client cannot pick
+        // its key by writing garbage after a real-looking address.
+        assert_eq!(
+            client_ip(proxy, Some("203.0.113.9, junk-7, 10.0.0.1"), &[proxy]),
+            proxy
+        );
+        let inner: IpAddr = "10.0.0.2".parse().expect("ip");
+        assert_eq!(
+            client_ip(proxy, Some("junk, 10.0.0.2"), &[proxy, inner]),
+            inner,
+            "the last trusted hop"
+        );
     }
 
     #[test]

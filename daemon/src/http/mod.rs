@@ -3,8 +3,10 @@
 mod access;
 mod admin;
 mod auth;
+mod drain;
 mod error;
 mod extract;
+mod json;
 mod limits;
 mod openapi;
 mod peer;
@@ -18,7 +20,6 @@ mod service;
 mod system;
 
 pub use limits::{RateLimitOptions, RateLimits};
-pub use peer::PeerAddr;
 pub use redirect::{ChallengeAnswers, redirect_service};
 pub use service::{HttpService, RequestObserver, RequestRecord};
 

@@ -117,8 +117,8 @@ fn complete(route: &Route) -> Operation {
         has(ParameterIn::Query, &operation),
     );
     let mut standard: Vec<(&str, &str)> = Vec::new();
-    if route.body == Body::Json {
-        standard.extend([
+    match route.body {
+        Body::Json => standard.extend([
             (
                 "400",
                 "Malformed JSON, or a field missing or of the wrong type",
@@ -126,12 +126,12 @@ fn complete(route: &Route) -> Operation {
             ("411", "No Content-Length"),
             ("413", "The body is larger than this endpoint accepts"),
             ("415", "The body is not application/json"),
-        ]);
-    } else if in_query {
-        standard.push(("400", "A query parameter is not valid"));
+        ]),
+        Body::Upload => standard.push(("413", "Over the byte or pixel limit")),
+        Body::None => standard.push(("413", "A body over `server.max_body_bytes`")),
     }
-    if route.body == Body::Upload {
-        standard.push(("413", "Over the byte or pixel limit"));
+    if in_query && route.body != Body::Json {
+        standard.push(("400", "A query parameter is not valid"));
     }
     if secured {
         standard.extend([

@@ -262,7 +262,8 @@ where
         (status = 413, description = "Over the byte or pixel limit", body = fin_proto::api::Problem),
         (status = 415, description = "Not a JPEG, PNG, WebP or TIFF, or not what its type says", body = fin_proto::api::Problem),
         (status = 422, description = "Damaged, truncated, animated or multi-page image", body = fin_proto::api::Problem),
-        (status = 503, description = "OCR queue full; Retry-After says when to try again", body = fin_proto::api::Problem)))]
+        (status = 503, description = "OCR queue full; Retry-After says when to try again", body = fin_proto::api::Problem),
+        (status = 507, description = "The server's disk is full", body = fin_proto::api::Problem)))]
 pub async fn upload<S>(
     principal: Principal,
     content_type: Option<String>,

@@ -16,12 +16,14 @@ const MAX_BODY: u64 = 64 * 1024;
 /// Given by the composition root, so this module does not know the TLS layer.
 pub type ChallengeAnswers = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
-/// `default_host` is used when the request names no (valid) host. With
+/// Requests go to the host they named when it is one of `hostnames` (the
+/// names this server answers to), otherwise to the first of them: a forged
+/// `Host` never chooses where a client is sent. With
 /// `challenges`, `GET /.well-known/acme-challenge/{token}` is answered from
 /// it (plain text) instead of being redirected; unknown tokens are 404.
 pub fn redirect_service(
     https_port: u16,
-    default_host: String,
+    hostnames: Vec<String>,
     challenges: Option<ChallengeAnswers>,
 ) -> HttpService {
     let acme = warp::get()
@@ -51,11 +53,8 @@ pub fn redirect_service(
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .map(
             move |authority: Option<Authority>, path: FullPath, query: String| {
-                let host = authority
-                    .map(|a| a.host().to_string())
-                    .filter(|h| is_plausible_host(h))
-                    .unwrap_or_else(|| default_host.clone());
-                let location = location(&host, https_port, path.as_str(), &query);
+                let host = chosen_host(authority.as_ref().map(Authority::host), &hostnames);
+                let location = location(host, https_port, path.as_str(), &query);
                 redirect_to(&location)
             },
         );
@@ -95,12 +94,13 @@ fn redirect_to(location: &str) -> Response {
 
 /// Host names, IPv4 and bracketed IPv6 literals; anything else is replaced
 /// by the configured name rather than reflected into a Location header.
-fn is_plausible_host(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 253
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+/// The configured name the request asked for, or the first configured name.
+fn chosen_host<'a>(asked: Option<&str>, hostnames: &'a [String]) -> &'a str {
+    let asked = asked.map(|h| h.trim_start_matches('[').trim_end_matches(']'));
+    asked
+        .and_then(|asked| hostnames.iter().find(|h| h.eq_ignore_ascii_case(asked)))
+        .or(hostnames.first())
+        .map_or("localhost", String::as_str)
 }
 
 #[cfg(test)]
@@ -118,9 +118,13 @@ mod tests {
     }
 
     #[test]
-    fn hostile_hosts_are_not_reflected() {
-        assert!(!is_plausible_host("evil.example/@x"));
-        assert!(!is_plausible_host(""));
-        assert!(is_plausible_host("fin.lan"));
+    fn only_configured_hosts_are_reflected() {
+        let names = vec!["fin.lan".to_string(), "::1".to_string()];
+        assert_eq!(chosen_host(Some("FIN.lan"), &names), "fin.lan");
+        assert_eq!(chosen_host(Some("[::1]"), &names), "::1");
+        assert_eq!(chosen_host(Some("evil.example"), &names), "fin.lan");
+        assert_eq!(chosen_host(Some("evil.example/@x"), &names), "fin.lan");
+        assert_eq!(chosen_host(None, &names), "fin.lan");
+        assert_eq!(chosen_host(Some("fin.lan"), &[]), "localhost");
     }
 }

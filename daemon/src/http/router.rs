@@ -12,7 +12,9 @@ use tower_service::Service as _;
 use warp::http::{HeaderValue, Method, Request, StatusCode, header};
 use warp::reply::Response;
 
+use super::drain::{SharedBody, drain};
 use super::limits::{self, RateLimits};
+use super::peer::ClientAddr;
 use super::problem::problem;
 use super::route::{Body, Matched, Route};
 
@@ -89,13 +91,45 @@ impl Router {
         }
     }
 
-    /// Serves one request from `peer`.
-    pub async fn answer<B>(&self, mut req: Request<B>, peer: Option<SocketAddr>) -> Response
+    /// Serves one request from `peer`. The answer goes out only once the
+    /// body has been read (by the route, or read and dropped here), up to
+    /// the route's limit: see `drain.rs`.
+    pub async fn answer<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response
     where
         B: HttpBody<Data = Bytes> + Send + Sync + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let lookup = self.lookup(req.method(), req.uri().path());
+        let max_body_bytes = match &lookup {
+            Lookup::Found(route, _) => self.body_limits.of(route.body),
+            _ => self.body_limits.none,
+        };
+        let declared = declared_length(&req);
+        // A body without Content-Length is cut off at the same limit while it streams.
+        let limit = usize::try_from(max_body_bytes).unwrap_or(usize::MAX);
+        let (req, kept) = {
+            let (parts, body) = req.into_parts();
+            let (body, kept) = SharedBody::new(Limited::new(body, limit));
+            (Request::from_parts(parts, body), kept)
+        };
+        let response = self.dispatch(lookup, req, peer, max_body_bytes).await;
+        if declared.is_none_or(|len| len <= max_body_bytes) {
+            drain(kept).await;
+        }
+        response
+    }
+
+    async fn dispatch<B>(
+        &self,
+        lookup: Lookup<'_>,
+        mut req: Request<B>,
+        peer: Option<SocketAddr>,
+        max_body_bytes: u64,
+    ) -> Response
+    where
+        B: HttpBody<Data = Bytes> + Send + Sync + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         // A request no route takes may still not send more than any route would.
         if !matches!(lookup, Lookup::Found(..))
             && declared_length(&req).is_some_and(|len| len > self.body_limits.none)
@@ -114,35 +148,21 @@ impl Router {
             }
         };
 
-        let decision = route.class.map(|class| {
-            // Every X-Forwarded-For line, in order: a proxy may add its own
-            // line instead of appending to the client's.
-            let forwarded: Vec<&str> = req
-                .headers()
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
-            let decision = self
-                .limits
-                .check(class, peer.map(|p| p.ip()), forwarded.as_deref());
-            (class, decision)
-        });
-        let max_body_bytes = self.body_limits.of(route.body);
+        let client = self.client(&req, peer);
+        let decision = route
+            .class
+            .map(|class| (class, self.limits.check(class, client)));
 
         let mut response = if let Some((class, decision)) = decision.filter(|(_, d)| !d.allowed) {
             limits::refused(class, &decision)
         } else if declared_length(&req).is_some_and(|len| len > max_body_bytes) {
             too_large(max_body_bytes)
         } else {
+            req.extensions_mut().insert(ClientAddr(client));
             req.extensions_mut().insert(Matched {
                 class: route.class,
                 param,
             });
-            // A body without Content-Length is cut off at the same limit while it streams.
-            let limit = usize::try_from(max_body_bytes).unwrap_or(usize::MAX);
-            let req = req.map(|body| Limited::new(body, limit));
             match warp::service(route.filter.clone()).call(req).await {
                 Ok(response) => response,
                 Err(never) => match never {},
@@ -155,6 +175,23 @@ impl Router {
             .extensions_mut()
             .insert(RoutePattern(route.pattern.clone()));
         response
+    }
+}
+
+impl Router {
+    /// The client behind `req` (see [`RateLimits::client`]).
+    fn client<B>(&self, req: &Request<B>, peer: Option<SocketAddr>) -> std::net::IpAddr {
+        // Every X-Forwarded-For line, in order: a proxy may add its own line
+        // instead of appending to the client's.
+        let forwarded: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
+        self.limits
+            .client(peer.map(|p| p.ip()), forwarded.as_deref())
     }
 }
 

@@ -18,7 +18,8 @@ pub fn router(services: &Services, limits: RateLimits, body_limits: BodyLimits) 
     routes.extend(auth::routes(services, &limits));
     routes.extend(admin::routes(services, &limits));
     routes.extend(receipts::routes(services, &limits));
-    let json = serde_json::to_vec(&openapi::document(&routes)).unwrap_or_default();
+    let json = serde_json::to_vec(&openapi::document(&routes))
+        .expect("the OpenAPI document is plain data and always serialises");
     let _ = document.set(Bytes::from(json));
     Router::new(routes, limits, body_limits)
 }
@@ -90,6 +91,15 @@ mod tests {
                 route.pattern
             );
             assert_eq!(has("429"), route.class.is_some(), "{}", route.pattern);
+            // The per-user allowance is charged in the route's class: a route
+            // that needs a login without one would be unlimited.
+            assert!(!secured || route.class.is_some(), "{}", route.pattern);
+            assert!(
+                has("413"),
+                "{} {}: every route refuses big bodies",
+                route.method,
+                route.pattern
+            );
             if route.body == Body::Json {
                 for status in ["400", "411", "413", "415"] {
                     assert!(

@@ -18,7 +18,6 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, Request, StatusCode, header};
 use warp::reply::Response;
 
-use super::peer::PeerAddr;
 use super::problem::RateLimited;
 use super::problem::{internal_error, problem};
 use super::router::{RoutePattern, Router};
@@ -150,7 +149,7 @@ impl HttpService {
         }
     }
 
-    async fn answer<B>(self, mut req: Request<B>) -> Response
+    async fn answer<B>(self, req: Request<B>) -> Response
     where
         B: Body<Data = Bytes> + Send + Sync + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -158,10 +157,6 @@ impl HttpService {
         let started = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
-        if let Some(peer) = self.peer {
-            req.extensions_mut().insert(PeerAddr(peer));
-        }
-
         let origin = req
             .headers()
             .get(header::ORIGIN)

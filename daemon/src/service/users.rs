@@ -180,8 +180,7 @@ impl Users {
 
     /// Lifts a lockout after repeated failed logins.
     pub async fn unlock(&self, username: &str, actor: &str) -> Result<(), ServiceError> {
-        let name =
-            normalize_username(username).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let name = normal_name(username)?;
         if !self.store.unlock_user(&name).await? {
             return Err(ServiceError::NotFound(format!("no user {name}")));
         }
@@ -209,6 +208,7 @@ impl Users {
                 "unknown role {role:?}: use admin, user or guest"
             )));
         }
+        refuse_own(username, actor, "change the role of")?;
         self.change(
             username,
             UserChange::Role(role.to_string()),
@@ -226,6 +226,7 @@ impl Users {
         disabled: bool,
         actor: &str,
     ) -> Result<User, ServiceError> {
+        refuse_own(username, actor, "disable or enable")?;
         let action = if disabled {
             "user.disable"
         } else {
@@ -242,6 +243,7 @@ impl Users {
         password: String,
         actor: &str,
     ) -> Result<User, ServiceError> {
+        refuse_own(username, actor, "reset the password of")?;
         let user = self.show(username).await?;
         let context: Vec<&str> = [Some(user.username.as_str()), user.email.as_deref()]
             .into_iter()
@@ -265,6 +267,7 @@ impl Users {
     }
 
     pub async fn delete(&self, username: &str, actor: &str) -> Result<(), ServiceError> {
+        refuse_own(username, actor, "delete")?;
         let name = normal_name(username)?;
         if !self.store.delete_user(&name).await? {
             return Err(ServiceError::NotFound(format!("no user {name}")));
@@ -308,8 +311,11 @@ impl Users {
     }
 }
 
+/// The stored form of an existing user's name. A name that no account can
+/// have names no account: 404, as for any unknown name.
 fn normal_name(username: &str) -> Result<String, ServiceError> {
-    normalize_username(username).map_err(|e| ServiceError::Invalid(e.to_string()))
+    normalize_username(username)
+        .map_err(|_| ServiceError::NotFound(format!("no user {username:?}")))
 }
 
 fn view(record: UserRecord) -> User {
@@ -328,6 +334,21 @@ fn view(record: UserRecord) -> User {
 /// A random 128-bit id, hex.
 pub(crate) fn new_id() -> Result<String, ServiceError> {
     support::new_id().map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// An admin acting on their own account through account management could
+/// lock every admin out (demote, disable, delete) or, with a stolen token,
+/// take the account over (a new password without the current one). Their
+/// own password is changed where the current one is asked for. `actor` is
+/// an account name over HTTPS and `operator uid=N` on the admin socket, so
+/// the operator is never refused.
+fn refuse_own(username: &str, actor: &str, what: &str) -> Result<(), ServiceError> {
+    if normal_name(username).is_ok_and(|name| name == actor) {
+        return Err(ServiceError::Forbidden(format!(
+            "you cannot {what} your own account here (your password: POST /api/v1/auth/password)"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

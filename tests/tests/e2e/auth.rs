@@ -898,6 +898,44 @@ async fn admins_manage_accounts_over_https_and_others_cannot() {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    // An admin cannot lock themself out, nor take their own account over
+    // without its password: their own password is changed where the
+    // current one is asked for.
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/api/v1/admin/users/alice/role",
+            Some(json!({"role": "user"})),
+        ),
+        (Method::POST, "/api/v1/admin/users/alice/disable", None),
+        (
+            Method::POST,
+            "/api/v1/admin/users/alice/password",
+            Some(json!({"password": "a brand new passphrase 99"})),
+        ),
+        (Method::DELETE, "/api/v1/admin/users/alice", None),
+    ] {
+        let (status, problem) = api.call(method, path, Some(&admin), body.as_ref()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {problem}");
+    }
+    let (_, me) = api.me(&admin).await;
+    assert_eq!(me["role"], "admin");
+
+    // Account management needs a login session: an API key, even an
+    // admin's with every scope, is refused.
+    let (status, key) = api
+        .post(
+            "/api/v1/api-keys",
+            Some(&admin),
+            &json!({"name": "ops script", "scopes": ["read", "write"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let key = key["key"].as_str().expect("key");
+    let (status, problem) = api.get_as("/api/v1/admin/users", key).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(problem["code"], "session_required");
 }
 
 /// Tokens signed with the box's real secret but with bad claims or another

@@ -239,6 +239,19 @@ async fn plain_http_redirects_to_the_same_host_and_path_over_https() {
         )
         .as_str()
     );
+
+    // A forged Host is not reflected: the client goes to a configured name.
+    let response = client
+        .get(format!("http://127.0.0.1:{port}/login"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        response.headers()["location"],
+        format!("https://localhost:{}/login", daemon.https_addr().port()).as_str()
+    );
 }
 
 #[tokio::test]

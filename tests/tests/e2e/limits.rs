@@ -137,3 +137,96 @@ async fn a_user_spreading_requests_over_many_addresses_is_limited_too() {
         "each address is new, the user is not"
     );
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_one_client_address_is_used_everywhere() {
+    let api = fin_e2e::Api::start(TestBox::new().env("FIN_SERVER__TRUSTED_PROXIES", "127.0.0.1"));
+    api.add_user("erin", "admin");
+    let login = |password: &str| {
+        api.client
+            .post(api.daemon.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", "203.0.113.77")
+            .json(&json!({"username": "erin", "password": password}))
+            .send()
+    };
+    let refused = login("not the password at all").await.expect("request");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let tokens: serde_json::Value = login(fin_e2e::PASSWORD)
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let token = tokens["access_token"].as_str().expect("access");
+
+    // The session, the audit trail and the fail2ban line record the client,
+    // not the proxy.
+    let (_, sessions) = api.get_as("/api/v1/auth/sessions", token).await;
+    assert_eq!(sessions[0]["ip"], "203.0.113.77", "{sessions}");
+    let (_, events) = api.get_as("/api/v1/admin/audit?user=erin", token).await;
+    let failure = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["outcome"] == "failure")
+        .expect("the failed login");
+    assert_eq!(failure["ip"], "203.0.113.77", "{events}");
+    assert!(
+        api.daemon
+            .output()
+            .contains("auth failure user=erin ip=203.0.113.77"),
+        "{}",
+        api.daemon.output()
+    );
+}
+
+/// A script uploading a folder of scans in bursts: every upload gets its
+/// answer (the 429 with its Retry-After, or a 401 for a bad token), none a
+/// connection torn down while it was still sending its body.
+#[tokio::test]
+async fn refused_uploads_get_their_answer_not_a_broken_connection() {
+    let api = fin_e2e::Api::start(
+        TestBox::new()
+            .env("FIN_LIMITS__UPLOAD_BURST", "4")
+            .env("FIN_LIMITS__UPLOAD_PER_SECOND", "1"),
+    );
+    api.add_user("fay", "user");
+    let token = api.login("fay").await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    // HTTP/1.1, as Python's standard client speaks it.
+    let client = api
+        .daemon
+        .client_trusting(&api.testbox.self_signed_cert())
+        .http1_only()
+        .build()
+        .expect("client");
+    let scan: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+    let burst = |tokens: Vec<String>| {
+        let uploads = tokens.into_iter().map(|token| {
+            let request = client
+                .post(api.daemon.url("/api/v1/receipts"))
+                .header("content-type", "image/png")
+                .bearer_auth(token)
+                .body(scan.clone());
+            async move { request.send().await.map(|r| r.status().as_u16()) }
+        });
+        async move {
+            futures_util::future::join_all(uploads)
+                .await
+                .into_iter()
+                .map(|a| a.unwrap_or_else(|e| panic!("connection broken: {e:?}")))
+                .collect::<Vec<u16>>()
+        }
+    };
+    // Refused by the login check, before the body is read.
+    assert_eq!(burst(vec!["not-a-token".into(); 2]).await, [401, 401]);
+    // Refused by the rate limiter, before the body is read.
+    let statuses = burst(vec![token.clone(); 14]).await;
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [415, 429].contains(s)),
+        "{statuses:?}"
+    );
+}

@@ -1,6 +1,7 @@
 //! Login, refresh with rotation and reuse detection, logout, and turning a
 //! bearer token into the acting principal.
 
+use crate::domain::text::is_blank;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -463,12 +464,13 @@ impl Sessions {
         request: fin_proto::api::CreateApiKey,
     ) -> Result<fin_proto::api::ApiKeyCreated, AuthError> {
         require_session(principal)?;
-        let name = request.name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 100 {
+        // The length as sent, as the API document states it.
+        if is_blank(&request.name) || request.name.chars().count() > 100 {
             return Err(AuthError::InvalidRequest(
-                "the key needs a name of 1 to 100 characters".into(),
+                "the key needs a name of 1 to 100 characters, not all blank".into(),
             ));
         }
+        let name = request.name.trim().to_string();
         let mut scopes = request.scopes;
         scopes.sort();
         scopes.dedup();

@@ -2,6 +2,7 @@
 //! fields extracted with the owner's corrections on top.
 
 use crate::domain::receipt::{Field, ReceiptFields, is_iso_date};
+use crate::domain::text::is_blank;
 use crate::service::ServiceError;
 use crate::store::{JobRecord, ReceiptRecord};
 
@@ -165,7 +166,7 @@ impl Corrections {
         ] {
             if value
                 .as_ref()
-                .is_some_and(|v| v.trim().is_empty() || v.chars().count() > 200)
+                .is_some_and(|v| is_blank(v) || v.chars().count() > 200)
             {
                 return Err(ServiceError::Invalid(format!(
                     "{name} must be 1 to 200 characters"
