@@ -151,7 +151,7 @@ pub async fn me(principal: Principal) -> Result<Response, Rejection> {
     .into_response())
 }
 
-/// Change one's password; the other sessions end.
+/// Change one's password; the other sessions end and one's API keys are revoked.
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", security(("bearer" = [])), request_body = ChangePassword,
     responses(
         (status = 204, description = "Changed; other sessions ended"),

@@ -132,8 +132,11 @@ impl System {
         let now = unix_now();
         let tls = (self.tls)();
         if let Some(acme) = tls.acme.as_ref().filter(|a| a.issued_not_after.is_none()) {
+            // The CA's error can name hosts, paths and accounts: anyone may
+            // read /readyz, so it says only that an attempt failed, and the
+            // operator reads why with `finctl cert status`.
             let why = match &acme.last_error {
-                Some(error) => format!("waiting for the first certificate from the ACME CA; last attempt failed: {error}"),
+                Some(_) => "waiting for the first certificate from the ACME CA; the last attempt failed (why: finctl cert status)".to_string(),
                 None => "waiting for the first certificate from the ACME CA (a temporary self-signed one is served)".to_string(),
             };
             check("tls", Some(why))

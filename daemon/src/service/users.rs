@@ -232,8 +232,16 @@ impl Users {
         } else {
             "user.enable"
         };
-        self.change(username, UserChange::Disabled(disabled), action, actor)
-            .await
+        let user = self
+            .change(username, UserChange::Disabled(disabled), action, actor)
+            .await?;
+        if disabled {
+            // Disabling is how an account is shut against someone who holds
+            // its tokens: enabling it again must not bring them back.
+            self.store.revoke_other_sessions(&user.id, None).await?;
+            self.store.revoke_all_api_keys(&user.id).await?;
+        }
+        Ok(user)
     }
 
     /// Sets a new password (policy applies) and ends the user's sessions.

@@ -391,6 +391,15 @@ async fn operators_manage_accounts_and_changes_apply_at_once() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     finctl(&["user", "enable", "alice"]);
+    assert_eq!(
+        api.me(&access).await.0,
+        StatusCode::UNAUTHORIZED,
+        "enabling does not revive the sessions disabling ended"
+    );
+    let access = api.login("alice").await["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
     assert_eq!(api.me(&access).await.0, StatusCode::OK);
 
     let output = finctl(&[
@@ -520,11 +529,22 @@ async fn sessions_are_listed_ended_and_isolated_between_users() {
     assert_eq!(api.me(&first).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(api.me(&second).await.0, StatusCode::OK);
 
-    // Changing the password needs the current one and ends the other sessions.
+    // Changing the password needs the current one, ends the other sessions
+    // and revokes the API keys (one made with a stolen login dies with it).
     let third = api.login("Alice").await["access_token"]
         .as_str()
         .expect("access")
         .to_string();
+    let (status, key) = api
+        .post(
+            "/api/v1/api-keys",
+            Some(&third),
+            &json!({"name": "made by a thief", "scopes": ["read"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let key = key["key"].as_str().expect("key").to_string();
+    assert_eq!(api.me(&key).await.0, StatusCode::OK);
     let change = |current: &str, new: &str| {
         api.client
             .post(api.daemon.url("/api/v1/auth/password"))
@@ -559,6 +579,11 @@ async fn sessions_are_listed_ended_and_isolated_between_users() {
         api.me(&third).await.0,
         StatusCode::UNAUTHORIZED,
         "the others end"
+    );
+    assert_eq!(
+        api.me(&key).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the API keys are revoked"
     );
     assert_eq!(
         api.me(&bob).await.0,
@@ -882,6 +907,17 @@ async fn admins_manage_accounts_over_https_and_others_cannot() {
         .find(|u| u["username"] == "carol")
         .expect("carol");
     assert_eq!(listed["disabled"], true);
+    // Enabling the account again does not bring its sessions back.
+    let (status, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/admin/users/carol/enable",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(api.me(&carol).await.0, StatusCode::UNAUTHORIZED);
     let response = api
         .client
         .delete(url("/api/v1/admin/users/carol"))

@@ -406,6 +406,9 @@ impl Sessions {
         self.store
             .revoke_other_sessions(&user.uid, Some(&principal.session_id))
             .await?;
+        // Keys made with a stolen login must not outlive the password that
+        // takes the account back: the user makes new ones.
+        self.store.revoke_all_api_keys(&user.uid).await?;
         self.principal_event(principal, "password.change").await;
         Ok(())
     }
