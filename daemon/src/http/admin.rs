@@ -124,7 +124,8 @@ pub async fn list(_admin: Principal, services: Services) -> Result<Response, Rej
     responses(
         (status = 201, description = "Created", body = User),
         (status = 409, description = "The name is taken", body = fin_proto::api::Problem),
-        (status = 422, description = "Bad name, role, e-mail or password", body = fin_proto::api::Problem)))]
+        (status = 422, description = "Bad name, role, e-mail or password", body = fin_proto::api::Problem),
+        (status = 503, description = "Too many password checks at once; Retry-After says when to try again", body = fin_proto::api::Problem)))]
 pub async fn create(
     admin: Principal,
     request: CreateUser,
@@ -227,7 +228,8 @@ pub async fn unlock(
 #[utoipa::path(post, path = "/api/v1/admin/users/{name}/password", tag = "admin", security(("bearer" = [])), request_body = SetPassword,
     params(("name" = String, Path, description = "User name")),
     responses((status = 200, description = "Set", body = User), (status = 404, description = "No such user", body = fin_proto::api::Problem),
-        (status = 422, description = "The password breaks the policy", body = fin_proto::api::Problem)))]
+        (status = 422, description = "The password breaks the policy", body = fin_proto::api::Problem),
+        (status = 503, description = "Too many password checks at once; Retry-After says when to try again", body = fin_proto::api::Problem)))]
 pub async fn set_password(
     name: String,
     admin: Principal,

@@ -98,7 +98,8 @@ pub fn routes(services: &Services, limits: &RateLimits) -> Vec<Route> {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
-        (status = 401, description = "Wrong user name or password", body = fin_proto::api::Problem)))]
+        (status = 401, description = "Wrong user name or password", body = fin_proto::api::Problem),
+        (status = 503, description = "Too many password checks at once; Retry-After says when to try again", body = fin_proto::api::Problem)))]
 pub async fn login(
     request: LoginRequest,
     client: ClientInfo,
@@ -156,7 +157,8 @@ pub async fn me(principal: Principal) -> Result<Response, Rejection> {
     responses(
         (status = 204, description = "Changed; other sessions ended"),
         (status = 401, description = "Not logged in, or the current password is wrong", body = fin_proto::api::Problem),
-        (status = 422, description = "The new password breaks the policy", body = fin_proto::api::Problem)))]
+        (status = 422, description = "The new password breaks the policy", body = fin_proto::api::Problem),
+        (status = 503, description = "Too many password checks at once; Retry-After says when to try again", body = fin_proto::api::Problem)))]
 pub async fn change_password(
     principal: Principal,
     request: ChangePassword,
@@ -256,7 +258,8 @@ pub async fn revoke_api_key(
     responses((status = 201, description = "Created; log in next", body = fin_proto::admin::User),
         (status = 403, description = "Registration closed, or the invitation code is unknown, used or expired", body = fin_proto::api::Problem),
         (status = 409, description = "The name is taken", body = fin_proto::api::Problem),
-        (status = 422, description = "Bad name, e-mail or password", body = fin_proto::api::Problem)))]
+        (status = 422, description = "Bad name, e-mail or password", body = fin_proto::api::Problem),
+        (status = 503, description = "Too many password checks at once; Retry-After says when to try again", body = fin_proto::api::Problem)))]
 pub async fn register(
     request: RegisterRequest,
     client: ClientInfo,

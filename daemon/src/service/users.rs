@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::ServiceError;
 use super::audit::{Audit, Event};
-use super::auth::password::PasswordHashing;
+use super::auth::password::{HashError, PasswordHashing};
 use super::auth::policy::{check_password, normalize_username};
 use crate::domain::account::Registration;
 use crate::store::{NewUser, Store, UserChange, UserRecord};
@@ -300,12 +300,17 @@ impl Users {
     }
 
     async fn hash(&self, password: String) -> Result<String, ServiceError> {
-        let hashing = self.hashing.clone();
-        // argon2id takes tens of milliseconds and 19 MiB: keep it off the async workers.
-        tokio::task::spawn_blocking(move || hashing.hash(&password))
+        self.hashing
+            .hash_in_slot(password)
             .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map_err(|e| ServiceError::Internal(e.to_string()))
+            .map_err(|e| match e {
+                HashError::Busy => ServiceError::Busy {
+                    code: "busy",
+                    reason: e.to_string(),
+                    retry_after_seconds: 1,
+                },
+                other => ServiceError::Internal(other.to_string()),
+            })
     }
 
     pub async fn list(&self) -> Result<Vec<User>, ServiceError> {

@@ -230,3 +230,60 @@ async fn refused_uploads_get_their_answer_not_a_broken_connection() {
         "{statuses:?}"
     );
 }
+
+/// Hundreds of concurrent logins from as many addresses: password hashing
+/// (19 MiB each) runs a few at a time, the rest are refused as busy with
+/// `Retry-After`, and the daemon's memory stays bounded.
+#[tokio::test]
+async fn a_login_flood_is_refused_as_busy_and_memory_stays_bounded() {
+    let testbox = TestBox::new()
+        .env("FIN_SERVER__TRUSTED_PROXIES", "127.0.0.1")
+        .env("FIN_LIMITS__LOGIN_BURST", "1000");
+    let daemon = testbox.start();
+    let client = testbox.client(&daemon);
+    let logins = (0..200).map(|i| {
+        let request = client
+            .post(daemon.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", format!("198.51.{}.{}", i / 200, i % 200))
+            .json(&json!({"username": format!("nobody{i}"), "password": "some password here"}));
+        async move {
+            let response = request.send().await.expect("request");
+            let retry_after = response.headers().get("retry-after").cloned();
+            (response.status(), retry_after)
+        }
+    });
+    let answers = futures_util::future::join_all(logins).await;
+    let busy: Vec<_> = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(
+        answers
+            .iter()
+            .all(|(status, _)| [401, 503].contains(&status.as_u16())),
+        "{answers:?}"
+    );
+    assert!(
+        !busy.is_empty(),
+        "some logins wait for a slot, the rest are told to come back"
+    );
+    assert!(busy.iter().all(|(_, retry)| retry.is_some()), "{busy:?}");
+
+    // Peak memory: unbounded, 200 hashes at 19 MiB each took gigabytes.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.pid())).expect("status");
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    assert!(peak_kib < 1024 * 1024, "peak memory {peak_kib} KiB");
+
+    // Once the flood is over, logins are checked again.
+    let response = client
+        .post(daemon.url("/api/v1/auth/login"))
+        .json(&json!({"username": "nobody", "password": "some password here"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}

@@ -1,8 +1,16 @@
 //! Password hashing with argon2id (OWASP minimum by default: 19 MiB, t=2,
-//! p=1). Hashing is CPU- and memory-heavy by design: callers run it off the
-//! async runtime (`tokio::task::spawn_blocking`).
+//! p=1). Hashing is CPU- and memory-heavy by design, so it runs off the
+//! async runtime, and only a few at a time: one per core, with a short queue
+//! behind them. Beyond that a login is refused as busy (503 with
+//! `Retry-After`) rather than 19 MiB more being taken for every waiting
+//! request (200 concurrent logins took an unbounded daemon to 3.6 GB), and
+//! the blocking threads stay free for OCR.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use tokio::sync::Semaphore;
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +36,13 @@ pub enum HashError {
     Params(String),
     #[error("password hashing failed: {0}")]
     Hash(String),
+    /// Every hashing slot and queue place is taken.
+    #[error("too many password checks at once; try again in a second")]
+    Busy,
 }
+
+/// How many hashes wait for a slot, per slot, before more are refused.
+const QUEUE_PER_SLOT: usize = 4;
 
 /// Hashes and verifies passwords at one configured cost.
 #[derive(Clone)]
@@ -37,6 +51,42 @@ pub struct PasswordHashing {
     /// A hash of a random password, verified against when a user does not
     /// exist, so unknown users cost the same time as wrong passwords.
     dummy: String,
+    gate: Arc<Gate>,
+}
+
+/// The slots hashes run in, and how many may be running or queued at once.
+struct Gate {
+    slots: Arc<Semaphore>,
+    admitted: AtomicUsize,
+    max_admitted: usize,
+}
+
+/// A place in the gate, given back when dropped.
+struct Admission<'a>(&'a Gate);
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        self.0.admitted.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Gate {
+    fn new(slots: usize) -> Gate {
+        Gate {
+            slots: Arc::new(Semaphore::new(slots)),
+            admitted: AtomicUsize::new(0),
+            max_admitted: slots * (1 + QUEUE_PER_SLOT),
+        }
+    }
+
+    fn admit(&self) -> Result<Admission<'_>, HashError> {
+        let before = self.admitted.fetch_add(1, Ordering::SeqCst);
+        let admission = Admission(self);
+        if before >= self.max_admitted {
+            return Err(HashError::Busy);
+        }
+        Ok(admission)
+    }
 }
 
 /// The outcome of a verification.
@@ -49,17 +99,61 @@ pub enum Verified {
 }
 
 impl PasswordHashing {
+    /// Hashing at `cost`, as many at once as the machine has cores.
     pub fn new(cost: HashCost) -> Result<Self, HashError> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self::with_slots(cost, cores)
+    }
+
+    /// Hashing at `cost`, `slots` at once.
+    pub fn with_slots(cost: HashCost, slots: usize) -> Result<Self, HashError> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| HashError::Params(e.to_string()))?;
         let mut hashing = PasswordHashing {
             params,
             dummy: String::new(),
+            gate: Arc::new(Gate::new(slots.max(1))),
         };
         let mut random = [0u8; 32];
         getrandom::fill(&mut random).map_err(|e| HashError::Hash(e.to_string()))?;
         hashing.dummy = hashing.hash(&crate::support::hex(&random))?;
         Ok(hashing)
+    }
+
+    /// [`PasswordHashing::hash`] in a slot off the async runtime.
+    pub async fn hash_in_slot(&self, password: String) -> Result<String, HashError> {
+        self.in_slot(move |hashing| hashing.hash(&password)).await?
+    }
+
+    /// [`PasswordHashing::verify`] in a slot off the async runtime.
+    pub async fn verify_in_slot(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<Verified, HashError> {
+        self.in_slot(move |hashing| hashing.verify(&password, stored.as_deref()))
+            .await
+    }
+
+    async fn in_slot<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&PasswordHashing) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _admission = self.gate.admit()?;
+        let slot = self
+            .gate
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| HashError::Hash(e.to_string()))?;
+        let hashing = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work(&hashing)
+        })
+        .await
+        .map_err(|e| HashError::Hash(e.to_string()))
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -104,6 +198,43 @@ impl PasswordHashing {
                 Err(_) => Verified::Yes,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn beyond_the_slots_and_their_queue_hashing_is_refused_as_busy() {
+        let cost = HashCost {
+            memory_kib: 8 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        };
+        let hashing = PasswordHashing::with_slots(cost, 1).expect("params");
+        let attempts: Vec<_> = (0..20)
+            .map(|i| {
+                let hashing = hashing.clone();
+                tokio::spawn(async move { hashing.hash_in_slot(format!("password {i}")).await })
+            })
+            .collect();
+        let mut done = 0;
+        let mut busy = 0;
+        for attempt in attempts {
+            match attempt.await.expect("task") {
+                Ok(_) => done += 1,
+                Err(HashError::Busy) => busy += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!((1..=1 + QUEUE_PER_SLOT).contains(&done), "{done} hashed");
+        assert_eq!(done + busy, 20);
+        // Places are given back: the next one is taken.
+        hashing
+            .hash_in_slot("once more".into())
+            .await
+            .expect("a free slot");
     }
 }
 

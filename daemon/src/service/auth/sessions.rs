@@ -9,7 +9,7 @@ use std::time::Duration;
 use fin_proto::api::TokenPair;
 
 use super::jwt::{AUDIENCE, AccessClaims, ISSUER, JwtKeys};
-use super::password::{PasswordHashing, Verified};
+use super::password::{HashError, PasswordHashing, Verified};
 use super::policy::normalize_username;
 use crate::service::audit::{Audit, Event};
 use crate::service::{ErrorKind, Failure};
@@ -70,8 +70,20 @@ pub enum AuthError {
     /// Authenticated, but not allowed to do this.
     #[error("{0}")]
     Forbidden(String),
+    /// Too many password checks at once (see `password.rs`).
+    #[error("too many logins at once; try again in a second")]
+    Busy,
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<HashError> for AuthError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => AuthError::Busy,
+            other => AuthError::Internal(other.to_string()),
+        }
+    }
 }
 
 /// The longest an API key may be made to live: ten years.
@@ -87,6 +99,7 @@ impl Failure for AuthError {
             AuthError::Invalid(_) | AuthError::InvalidRequest(_) => ErrorKind::Invalid,
             AuthError::NoSuchSession | AuthError::NoSuchApiKey => ErrorKind::NotFound,
             AuthError::Forbidden(_) => ErrorKind::Forbidden,
+            AuthError::Busy => ErrorKind::Busy,
             AuthError::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -101,8 +114,13 @@ impl Failure for AuthError {
             AuthError::InvalidRequest(_) => "invalid",
             AuthError::NoSuchSession | AuthError::NoSuchApiKey => "not_found",
             AuthError::Forbidden(_) => "forbidden",
+            AuthError::Busy => "busy",
             AuthError::Internal(_) => "internal_error",
         }
+    }
+
+    fn retry_after_seconds(&self) -> Option<u64> {
+        matches!(self, AuthError::Busy).then_some(1)
     }
 }
 
@@ -195,14 +213,12 @@ impl Sessions {
             Ok(name) => self.store.user_by_username(&name).await?,
             Err(_) => None,
         };
-        let hashing = self.hashing.clone();
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        let password = password.to_string();
         // Unknown users are verified against a dummy hash: same work, same answer.
-        let verified =
-            tokio::task::spawn_blocking(move || hashing.verify(&password, stored.as_deref()))
-                .await
-                .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let verified = self
+            .hashing
+            .verify_in_slot(password.to_string(), stored)
+            .await?;
         let now = unix_now();
         let locked = user
             .as_ref()
@@ -371,11 +387,10 @@ impl Sessions {
             .live_user(&principal.user_id)
             .await
             .ok_or(AuthError::InvalidToken)?;
-        let hashing = self.hashing.clone();
-        let (stored, current) = (user.password_hash.clone(), current.to_string());
-        let verified = tokio::task::spawn_blocking(move || hashing.verify(&current, Some(&stored)))
-            .await
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let verified = self
+            .hashing
+            .verify_in_slot(current.to_string(), Some(user.password_hash.clone()))
+            .await?;
         // A wrong current password counts toward the lockout like a failed
         // login, and a locked account cannot change it: a stolen access token
         // is no way around guessing limits.
@@ -394,12 +409,7 @@ impl Sessions {
             .collect();
         super::policy::check_password(new, &context)
             .map_err(|e| AuthError::Invalid(e.to_string()))?;
-        let hashing = self.hashing.clone();
-        let new = new.to_string();
-        let hash = tokio::task::spawn_blocking(move || hashing.hash(&new))
-            .await
-            .map_err(|e| AuthError::Internal(e.to_string()))?
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let hash = self.hashing.hash_in_slot(new.to_string()).await?;
         self.store
             .update_user(&user.username, crate::store::UserChange::PasswordHash(hash))
             .await?;
