@@ -166,6 +166,9 @@ pub struct CreateApiKey {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub expires_in_days: Option<u32>,
+    /// Your current password: a key outlives the session that makes it, so
+    /// making one asks again who you are.
+    pub password: String,
 }
 
 /// What an API key may do: `read` (GET), `write` (everything), or one area (`receipts`).

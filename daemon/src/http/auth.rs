@@ -201,10 +201,12 @@ pub async fn end_session(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Make an API key for scripts; the key is shown only in this answer.
+/// Make an API key for scripts, with one's current password; the key is
+/// shown only in this answer.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "auth", security(("bearer" = [])), request_body = CreateApiKey,
     responses(
         (status = 201, description = "Created; `key` is shown only now", body = ApiKeyCreated),
+        (status = 401, description = "Not logged in, or the password is wrong (counts toward the lockout)", body = fin_proto::api::Problem),
         (status = 403, description = "Called with an API key, or a guest asking for more than read", body = fin_proto::api::Problem),
         (status = 422, description = "Bad name, scopes or expiry", body = fin_proto::api::Problem)))]
 pub async fn create_api_key(

@@ -539,7 +539,7 @@ async fn sessions_are_listed_ended_and_isolated_between_users() {
         .post(
             "/api/v1/api-keys",
             Some(&third),
-            &json!({"name": "made by a thief", "scopes": ["read"]}),
+            &json!({"name": "made by a thief", "scopes": ["read"], "password": PASSWORD}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{key}");
@@ -728,9 +728,18 @@ async fn api_keys_work_as_bearer_tokens_within_their_scopes() {
         api.client
             .post(api.daemon.url("/api/v1/api-keys"))
             .bearer_auth(token)
-            .json(&json!({"name": "backup script", "scopes": scopes, "expires_in_days": 30}))
+            .json(&json!({"name": "backup script", "scopes": scopes, "expires_in_days": 30, "password": PASSWORD}))
             .send()
     };
+    // A stolen access token alone makes no key: the password is asked again.
+    let (status, refused) = api
+        .post(
+            "/api/v1/api-keys",
+            Some(&session),
+            &json!({"name": "thief", "scopes": ["read"], "password": "not the password!"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{refused}");
     let response = create(json!(["read"]), session.clone())
         .await
         .expect("request");
@@ -964,7 +973,7 @@ async fn admins_manage_accounts_over_https_and_others_cannot() {
         .post(
             "/api/v1/api-keys",
             Some(&admin),
-            &json!({"name": "ops script", "scopes": ["read", "write"]}),
+            &json!({"name": "ops script", "scopes": ["read", "write"], "password": PASSWORD}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{key}");
@@ -1055,7 +1064,7 @@ async fn guests_read_and_users_never_touch_each_others_keys() {
         api.client
             .post(api.daemon.url("/api/v1/api-keys"))
             .bearer_auth(token.to_string())
-            .json(&json!({"name": "k", "scopes": scopes}))
+            .json(&json!({"name": "k", "scopes": scopes, "password": PASSWORD}))
             .send()
     };
     assert_eq!(
@@ -1145,7 +1154,7 @@ async fn review_findings_stay_fixed() {
         .client
         .post(api.daemon.url("/api/v1/api-keys"))
         .bearer_auth(&access)
-        .json(&json!({"name": "k", "scopes": ["read", "write"]}))
+        .json(&json!({"name": "k", "scopes": ["read", "write"], "password": PASSWORD}))
         .send()
         .await
         .expect("request");

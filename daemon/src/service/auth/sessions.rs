@@ -374,14 +374,17 @@ impl Sessions {
         Ok(())
     }
 
-    /// Changes the caller's password after checking the current one, and
-    /// ends their other sessions.
-    pub async fn change_password(
+    /// The caller's account, when `password` is its current password. What
+    /// outlives a session (a new password, an API key) asks again who the
+    /// caller is, so that a stolen access token cannot turn into lasting
+    /// access. A wrong password counts toward the lockout like a failed
+    /// login, and a locked account is refused: a stolen token is no way
+    /// around guessing limits.
+    async fn reauthenticate(
         &self,
         principal: &Principal,
-        current: &str,
-        new: &str,
-    ) -> Result<(), AuthError> {
+        password: &str,
+    ) -> Result<UserRecord, AuthError> {
         require_session(principal)?;
         let user = self
             .live_user(&principal.user_id)
@@ -389,11 +392,8 @@ impl Sessions {
             .ok_or(AuthError::InvalidToken)?;
         let verified = self
             .hashing
-            .verify_in_slot(current.to_string(), Some(user.password_hash.clone()))
+            .verify_in_slot(password.to_string(), Some(user.password_hash.clone()))
             .await?;
-        // A wrong current password counts toward the lockout like a failed
-        // login, and a locked account cannot change it: a stolen access token
-        // is no way around guessing limits.
         let now = unix_now();
         if user.locked_until.is_some_and(|until| until > now) {
             return Err(AuthError::InvalidCredentials);
@@ -403,6 +403,18 @@ impl Sessions {
                 .await?;
             return Err(AuthError::InvalidCredentials);
         }
+        Ok(user)
+    }
+
+    /// Changes the caller's password after checking the current one, and
+    /// ends their other sessions.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AuthError> {
+        let user = self.reauthenticate(principal, current).await?;
         let context: Vec<&str> = [Some(user.username.as_str()), user.email.as_deref()]
             .into_iter()
             .flatten()
@@ -476,7 +488,7 @@ impl Sessions {
         principal: &Principal,
         request: fin_proto::api::CreateApiKey,
     ) -> Result<fin_proto::api::ApiKeyCreated, AuthError> {
-        require_session(principal)?;
+        self.reauthenticate(principal, &request.password).await?;
         // The length as sent, as the API document states it.
         if is_blank(&request.name) || request.name.chars().count() > 100 {
             return Err(AuthError::InvalidRequest(
