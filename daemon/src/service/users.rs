@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::ServiceError;
 use super::audit::{Audit, Event};
 use super::auth::password::{HashError, PasswordHashing};
-use super::auth::policy::{check_password, normalize_username};
+use super::auth::policy::{check_new_username, check_password, look, normalize_username};
 use crate::domain::account::Registration;
 use crate::store::{NewUser, Store, UserChange, UserRecord};
 use crate::support::{self, sha256_hex, unix_now};
@@ -119,6 +119,22 @@ impl Users {
         }
     }
 
+    /// A new name that looks like an existing one (the same confusable
+    /// skeleton) is refused like a taken one: it is made to pass for it.
+    async fn refuse_look_alike(&self, username: &str) -> Result<(), ServiceError> {
+        let wanted = look(username);
+        let users = self.store.list_users().await?;
+        if users
+            .iter()
+            .any(|u| u.username != username && look(&u.username) == wanted)
+        {
+            return Err(ServiceError::Conflict(format!(
+                "{username:?} looks too much like the name of an existing account"
+            )));
+        }
+        Ok(())
+    }
+
     async fn event(&self, actor: &str, action: &'static str, target: &str) {
         self.audit
             .record(Event {
@@ -133,7 +149,9 @@ impl Users {
 
     pub async fn create(&self, request: CreateUser, actor: &str) -> Result<User, ServiceError> {
         let username = normalize_username(&request.username)
+            .and_then(|name| check_new_username(&name).map(|()| name))
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        self.refuse_look_alike(&username).await?;
         if !ROLES.contains(&request.role.as_str()) {
             return Err(ServiceError::Invalid(format!(
                 "unknown role {:?}: use admin, user or guest",

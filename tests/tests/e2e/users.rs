@@ -147,3 +147,32 @@ async fn registration_follows_the_configured_policy() {
         .expect("request");
     assert_eq!(bogus.status(), reqwest::StatusCode::FORBIDDEN);
 }
+
+/// Names made to pass for others are refused: a Cyrillic letter among
+/// Latin ones, or a name in another script that looks like an existing one.
+#[tokio::test]
+async fn look_alike_names_are_refused() {
+    use serde_json::json;
+
+    let testbox = TestBox::new().env("FIN_AUTH__REGISTRATION", "open");
+    let daemon = testbox.start();
+    let client = testbox.client(&daemon);
+    let register = |name: &str| {
+        client
+            .post(daemon.url("/api/v1/auth/register"))
+            .json(&json!({"username": name, "password": "vivid otter harbours 42 plums"}))
+            .send()
+    };
+    let status = |name: &'static str| {
+        let sent = register(name);
+        async move { sent.await.expect("request").status().as_u16() }
+    };
+    assert_eq!(status("ace").await, 201);
+    assert_eq!(status("\u{430}dmin").await, 422, "Latin with a Cyrillic a");
+    assert_eq!(
+        status("\u{430}\u{441}\u{435}").await,
+        409,
+        "Cyrillic letters that read 'ace'"
+    );
+    assert_eq!(status("иван").await, 201, "a name in one script is fine");
+}

@@ -19,6 +19,10 @@ pub enum PolicyError {
         "user names are 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
     )]
     BadUsername,
+    #[error(
+        "a user name is written in one script (letters of Latin and Cyrillic mixed look like other names)"
+    )]
+    MixedScripts,
 }
 
 /// Checks a new password; `context` (user name, e-mail) counts as guessable.
@@ -61,6 +65,25 @@ pub fn normalize_username(name: &str) -> Result<String, PolicyError> {
     }
 }
 
+/// Refuses a new user name that mixes scripts (`аdmin` with a Cyrillic
+/// `а`): such names are made to pass for others. Digits and `.`, `_`, `-`
+/// go with any script.
+pub fn check_new_username(name: &str) -> Result<(), PolicyError> {
+    use unicode_security::MixedScript;
+    if name.is_single_script() {
+        Ok(())
+    } else {
+        Err(PolicyError::MixedScripts)
+    }
+}
+
+/// What a name looks like (Unicode's confusable skeleton, UTS #39): two
+/// names with one skeleton are hard to tell apart on screen, like `admin`
+/// and `аdmіn` written in Cyrillic letters.
+pub fn look(name: &str) -> String {
+    unicode_security::skeleton(name).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +124,22 @@ mod tests {
             normalize_username(&"a".repeat(65)),
             Err(PolicyError::BadUsername)
         );
+    }
+
+    #[test]
+    fn look_alike_and_mixed_script_names_are_caught() {
+        assert!(check_new_username("admin").is_ok());
+        assert!(
+            check_new_username("иван_2").is_ok(),
+            "one script, with digits"
+        );
+        assert_eq!(
+            check_new_username("\u{430}dmin"),
+            Err(PolicyError::MixedScripts),
+            "a Cyrillic a among Latin letters"
+        );
+        // All Cyrillic, one script, but it looks like a Latin name.
+        assert_eq!(look("\u{430}\u{441}\u{435}"), look("ace"));
+        assert_ne!(look("alice"), look("bob"));
     }
 }
