@@ -124,6 +124,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_route_asks_for_a_login_exactly_when_its_document_says_so() {
+        let router = test_router(&services().await, 60);
+        let doc = serde_json::to_value(openapi::document(router.routes())).expect("json");
+        for route in router.routes() {
+            let op = &doc["paths"][&*route.pattern][route.method.as_str().to_lowercase()];
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            let path = route.pattern.replace("{id}", "x").replace("{name}", "x");
+            let body = if route.body == Body::Json { "{}" } else { "" };
+            let response = router
+                .answer(request(route.method.as_str(), &path, body), None)
+                .await;
+            assert_eq!(
+                response.status() == 401,
+                secured,
+                "{} {} answered {} without a login",
+                route.method,
+                route.pattern,
+                response.status()
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn requests_are_matched_once_with_405_allow_404_and_head() {
         let router = test_router(&services().await, 60);
         let response = router.answer(request("GET", "/healthz", ""), None).await;
