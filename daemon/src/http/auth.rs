@@ -207,6 +207,7 @@ pub async fn end_session(
     responses(
         (status = 201, description = "Created; `key` is shown only now", body = ApiKeyCreated),
         (status = 401, description = "Not logged in, or the password is wrong (counts toward the lockout)", body = fin_proto::api::Problem),
+        (status = 503, description = "Too many password checks at once; Retry-After says when to try again", body = fin_proto::api::Problem),
         (status = 403, description = "Called with an API key, or a guest asking for more than read", body = fin_proto::api::Problem),
         (status = 422, description = "Bad name, scopes or expiry", body = fin_proto::api::Problem)))]
 pub async fn create_api_key(

@@ -136,20 +136,42 @@ fn headers(d: &Decision) -> Vec<(&'static str, HeaderValue)> {
 /// parse: what lies beyond it was written by the client, and a client must
 /// not choose its own rate-limit key. It then ends at the last trusted hop.
 fn client_ip(peer: IpAddr, forwarded: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
-    let mut client = peer;
-    if !trusted.contains(&peer) {
+    // An IPv4 peer on a dual-stack listener comes as `::ffff:a.b.c.d`.
+    let is_trusted = |ip: &IpAddr| {
+        trusted
+            .iter()
+            .any(|t| t.to_canonical() == ip.to_canonical())
+    };
+    let mut client = peer.to_canonical();
+    if !is_trusted(&peer) {
         return client;
     }
     for hop in forwarded.into_iter().flat_map(|f| f.rsplit(',')) {
-        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+        let Some(ip) = hop_address(hop) else {
             return client;
         };
         client = ip;
-        if !trusted.contains(&ip) {
+        if !is_trusted(&ip) {
             return client;
         }
     }
     client
+}
+
+/// The address of one `X-Forwarded-For` hop: `203.0.113.9`, `2001:db8::1`,
+/// or with a port as some proxies write it (`203.0.113.9:4711`,
+/// `[2001:db8::1]:4711`, `[2001:db8::1]`).
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<std::net::SocketAddr>().map(|a| a.ip()))
+        .or_else(|_| {
+            hop.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+        })
+        .ok()
+        .map(|ip| ip.to_canonical())
 }
 
 /// IPv4 addresses as they are; IPv6 by their /64 network.
@@ -188,6 +210,14 @@ mod tests {
             client_ip(proxy, Some("203.0.113.9, junk-7, 10.0.0.1"), &[proxy]),
             proxy
         );
+        // Ports, brackets and IPv4-mapped peers, as proxies and dual-stack
+        // listeners write them.
+        assert_eq!(client_ip(proxy, Some("203.0.113.9:4711"), &[proxy]), client);
+        let v6: IpAddr = "2001:db8::1".parse().expect("ip");
+        assert_eq!(client_ip(proxy, Some("[2001:db8::1]:4711"), &[proxy]), v6);
+        assert_eq!(client_ip(proxy, Some("[2001:db8::1]"), &[proxy]), v6);
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().expect("ip");
+        assert_eq!(client_ip(mapped, Some("203.0.113.9"), &[proxy]), client);
         let inner: IpAddr = "10.0.0.2".parse().expect("ip");
         assert_eq!(
             client_ip(proxy, Some("junk, 10.0.0.2"), &[proxy, inner]),

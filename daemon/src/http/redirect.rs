@@ -92,9 +92,8 @@ fn redirect_to(location: &str) -> Response {
     response
 }
 
-/// Host names, IPv4 and bracketed IPv6 literals; anything else is replaced
-/// by the configured name rather than reflected into a Location header.
-/// The configured name the request asked for, or the first configured name.
+/// The configured name the request asked for, or the first configured name:
+/// nothing else is ever written into a Location header.
 fn chosen_host<'a>(asked: Option<&str>, hostnames: &'a [String]) -> &'a str {
     let asked = asked.map(|h| h.trim_start_matches('[').trim_end_matches(']'));
     asked

@@ -105,6 +105,13 @@ impl Router {
             _ => self.body_limits.none,
         };
         let declared = declared_length(&req);
+        // A client that waits for `100 Continue` sends no body unless the
+        // route reads it: then there is nothing to drain, and reading would
+        // ask for the body just to drop it.
+        let waits_to_send = req
+            .headers()
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         // A body without Content-Length is cut off at the same limit while it streams.
         let limit = usize::try_from(max_body_bytes).unwrap_or(usize::MAX);
         let (req, kept) = {
@@ -113,7 +120,7 @@ impl Router {
             (Request::from_parts(parts, body), kept)
         };
         let response = self.dispatch(lookup, req, peer, max_body_bytes).await;
-        if declared.is_none_or(|len| len <= max_body_bytes) {
+        if !waits_to_send && declared.is_none_or(|len| len <= max_body_bytes) {
             drain(kept).await;
         }
         response
@@ -183,11 +190,13 @@ impl Router {
     fn client<B>(&self, req: &Request<B>, peer: Option<SocketAddr>) -> std::net::IpAddr {
         // Every X-Forwarded-For line, in order: a proxy may add its own line
         // instead of appending to the client's.
-        let forwarded: Vec<&str> = req
+        // A line with bytes that are not text keeps its other hops: the
+        // odd hop just does not parse.
+        let forwarded: Vec<String> = req
             .headers()
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|v| v.to_str().ok())
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect();
         let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
         self.limits

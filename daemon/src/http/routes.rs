@@ -147,6 +147,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_client_waiting_to_send_is_answered_without_its_body() {
+        use http_body_util::StreamBody;
+        use hyper::body::Frame;
+
+        let router = test_router(&services().await, 60);
+        // A body that never comes: the client waits for `100 Continue`.
+        let never =
+            futures_util::stream::pending::<Result<Frame<Bytes>, std::convert::Infallible>>();
+        let request = Request::builder()
+            .method("POST")
+            .uri("/api/v1/receipts")
+            .header("content-type", "image/png")
+            .header("content-length", "2000000")
+            .header("expect", "100-continue")
+            .body(StreamBody::new(never))
+            .expect("request");
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            router.answer(request, None),
+        )
+        .await
+        .expect("answered at once, not after waiting for the body");
+        assert_eq!(answer.status(), 401);
+    }
+
+    #[tokio::test]
     async fn requests_are_matched_once_with_405_allow_404_and_head() {
         let router = test_router(&services().await, 60);
         let response = router.answer(request("GET", "/healthz", ""), None).await;

@@ -954,6 +954,8 @@ async fn admins_manage_accounts_over_https_and_others_cannot() {
             Some(json!({"role": "user"})),
         ),
         (Method::POST, "/api/v1/admin/users/alice/disable", None),
+        // Another spelling of one's own name is still one's own account.
+        (Method::POST, "/api/v1/admin/users/ALICE/disable", None),
         (
             Method::POST,
             "/api/v1/admin/users/alice/password",

@@ -399,8 +399,20 @@ impl Sessions {
             return Err(AuthError::InvalidCredentials);
         }
         if verified == Verified::No {
-            self.count_failure(&user, now, principal.ip.as_deref().unwrap_or("-"))
-                .await?;
+            let ip = principal.ip.as_deref().unwrap_or("-");
+            // Guessing with a stolen token shows as a login failure would:
+            // the fail2ban line and the audit trail.
+            tracing::warn!(target: "fin::audit", "auth failure user={} ip={ip}", user.username);
+            self.audit
+                .record(Event {
+                    actor: Some(&user.username),
+                    ip: principal.ip.as_deref(),
+                    action: "reauthenticate",
+                    target: None,
+                    success: false,
+                })
+                .await;
+            self.count_failure(&user, now, ip).await?;
             return Err(AuthError::InvalidCredentials);
         }
         Ok(user)
