@@ -10,6 +10,7 @@ use warp::{Filter, Rejection, Reply};
 use super::access;
 use super::error::reject;
 use super::extract::{json_body, page, with};
+use super::json::created;
 use super::limits::{Class, RateLimits};
 use super::problem::ApiRejection;
 use super::route::{Body, Route, path_param};
@@ -136,7 +137,7 @@ pub async fn create(
         .create(request, &admin.username)
         .await
         .map_err(reject)?;
-    Ok(warp::reply::with_status(warp::reply::json(&user), StatusCode::CREATED).into_response())
+    Ok(created(&user))
 }
 
 /// One account.
@@ -275,7 +276,7 @@ pub async fn create_invite(
         .create_invite(request, &admin.username)
         .await
         .map_err(reject)?;
-    Ok(warp::reply::with_status(warp::reply::json(&invite), StatusCode::CREATED).into_response())
+    Ok(created(&invite))
 }
 
 /// Filters of `GET /api/v1/admin/audit`.

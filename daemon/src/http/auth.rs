@@ -12,6 +12,7 @@ use warp::{Filter, Rejection, Reply};
 use super::access;
 use super::error::reject;
 use super::extract::{client_info, json_body, with};
+use super::json::created;
 use super::limits::{Class, RateLimits};
 use super::route::{Body, Route, path_param};
 use crate::service::Services;
@@ -215,14 +216,12 @@ pub async fn create_api_key(
     request: CreateApiKey,
     services: Services,
 ) -> Result<Response, Rejection> {
-    let created = services
+    let made = services
         .sessions
         .create_api_key(&principal, request)
         .await
         .map_err(reject)?;
-    Ok(no_store(
-        warp::reply::with_status(warp::reply::json(&created), StatusCode::CREATED).into_response(),
-    ))
+    Ok(no_store(created(&made)))
 }
 
 /// One's API keys (never their secrets).
@@ -273,7 +272,7 @@ pub async fn register(
         .register(request, client.ip.as_deref())
         .await
         .map_err(reject)?;
-    Ok(warp::reply::with_status(warp::reply::json(&user), StatusCode::CREATED).into_response())
+    Ok(created(&user))
 }
 
 /// Token responses must not be cached anywhere.

@@ -1,4 +1,4 @@
-//! How request bodies are read as JSON: strictly where JSON is ambiguous
+//! JSON in and out. Answers: [`created`]. Request bodies are read strictly where JSON is ambiguous
 //! (a key given twice is refused, not "the last one wins", so that a proxy
 //! reading the first and the server reading the last cannot disagree), and
 //! as JSON Schema reads numbers (`110.0` is the integer 110).
@@ -7,6 +7,14 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+use warp::Reply;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+/// A 201 answer with the made thing as JSON.
+pub fn created(value: &impl serde::Serialize) -> Response {
+    warp::reply::with_status(warp::reply::json(value), StatusCode::CREATED).into_response()
+}
 
 /// A JSON document read with those rules.
 pub struct Document(pub Value);

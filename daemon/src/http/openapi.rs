@@ -9,10 +9,10 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use utoipa::OpenApi;
-use utoipa::openapi::path::{HttpMethod, Operation, ParameterIn};
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Content, Ref, RefOr, Response as DocResponse};
-use warp::http::{HeaderValue, Method, header};
+use warp::http::{HeaderValue, header};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
@@ -70,7 +70,7 @@ pub fn document(routes: &[Route]) -> utoipa::openapi::OpenApi {
     for route in routes {
         doc.paths.add_path_operation(
             &*route.pattern,
-            vec![doc_method(&route.method)],
+            vec![route.doc_method.clone()],
             complete(route),
         );
     }
@@ -186,17 +186,4 @@ fn complete(route: &Route) -> Operation {
 
 fn is_problem(content: &Content) -> bool {
     matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
-}
-
-fn doc_method(method: &Method) -> HttpMethod {
-    match *method {
-        Method::POST => HttpMethod::Post,
-        Method::PUT => HttpMethod::Put,
-        Method::PATCH => HttpMethod::Patch,
-        Method::DELETE => HttpMethod::Delete,
-        Method::HEAD => HttpMethod::Head,
-        Method::OPTIONS => HttpMethod::Options,
-        Method::TRACE => HttpMethod::Trace,
-        _ => HttpMethod::Get,
-    }
 }

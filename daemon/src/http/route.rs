@@ -33,6 +33,8 @@ enum Segment {
 
 pub struct Route {
     pub method: Method,
+    /// The same method, as the OpenAPI document writes it.
+    pub doc_method: HttpMethod,
     /// OpenAPI-style path template, e.g. `/api/v1/receipts/{id}`; labels metrics and logs.
     pub pattern: Arc<str>,
     segments: Vec<Segment>,
@@ -61,8 +63,8 @@ impl Route {
         P: utoipa::Path,
         F: Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static,
     {
-        let method = match P::methods().as_slice() {
-            [one] => http_method(one),
+        let doc_method = match P::methods().as_slice() {
+            [one] => one.clone(),
             other => panic!(
                 "route {} must have one method, has {}",
                 P::path(),
@@ -71,7 +73,8 @@ impl Route {
         };
         let pattern = P::path();
         Route {
-            method,
+            method: http_method(&doc_method),
+            doc_method,
             segments: segments(&pattern),
             pattern: pattern.into(),
             class,

@@ -119,7 +119,9 @@ impl Router {
             let (body, kept) = SharedBody::new(Limited::new(body, limit));
             (Request::from_parts(parts, body), kept)
         };
-        let response = self.dispatch(lookup, req, peer, max_body_bytes).await;
+        let response = self
+            .dispatch(lookup, req, peer, declared, max_body_bytes)
+            .await;
         if !waits_to_send && declared.is_none_or(|len| len <= max_body_bytes) {
             drain(kept).await;
         }
@@ -131,6 +133,7 @@ impl Router {
         lookup: Lookup<'_>,
         mut req: Request<B>,
         peer: Option<SocketAddr>,
+        declared: Option<u64>,
         max_body_bytes: u64,
     ) -> Response
     where
@@ -139,7 +142,7 @@ impl Router {
     {
         // A request no route takes may still not send more than any route would.
         if !matches!(lookup, Lookup::Found(..))
-            && declared_length(&req).is_some_and(|len| len > self.body_limits.none)
+            && declared.is_some_and(|len| len > self.body_limits.none)
         {
             return too_large(self.body_limits.none);
         }
@@ -162,7 +165,7 @@ impl Router {
 
         let mut response = if let Some((class, decision)) = decision.filter(|(_, d)| !d.allowed) {
             limits::refused(class, &decision)
-        } else if declared_length(&req).is_some_and(|len| len > max_body_bytes) {
+        } else if declared.is_some_and(|len| len > max_body_bytes) {
             too_large(max_body_bytes)
         } else {
             req.extensions_mut().insert(ClientAddr(client));
@@ -183,9 +186,7 @@ impl Router {
             .insert(RoutePattern(route.pattern.clone()));
         response
     }
-}
 
-impl Router {
     /// The client behind `req` (see [`RateLimits::client`]).
     fn client<B>(&self, req: &Request<B>, peer: Option<SocketAddr>) -> std::net::IpAddr {
         // Every X-Forwarded-For line, in order: a proxy may add its own line

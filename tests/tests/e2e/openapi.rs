@@ -53,18 +53,15 @@ access_token_minutes = 60
     );
     api.add_user("alice", "user");
     api.add_user("root", "admin");
-    let (status, _) = api.get("/api/v1/openapi.json").await;
-    assert_eq!(status, 200);
     let document = api.testbox.path().join("openapi.json");
-    let body = api
+    let response = api
         .client
         .get(api.daemon.url("/api/v1/openapi.json"))
         .send()
         .await
-        .expect("document")
-        .bytes()
-        .await
-        .expect("document body");
+        .expect("document");
+    assert_eq!(response.status(), 200);
+    let body = response.bytes().await.expect("document body");
     std::fs::write(&document, &body).expect("write document");
     let certificate = api.testbox.state_dir().join("tls/self-signed.crt");
     let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemathesis.toml");
