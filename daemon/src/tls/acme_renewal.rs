@@ -194,13 +194,10 @@ impl AcmeRenewal {
         result
     }
 
-    /// Swaps `issued` in unless it is already what is served.
+    /// Swaps `issued` in unless it is already what is served. Certificates
+    /// are told apart by fingerprint: two issued in the same second (a forced
+    /// renewal right after an order) share their `not_after`.
     fn serve(&self, issued: &Issued) {
-        if self.status().issued_not_after == Some(issued.not_after)
-            && self.resolver.info().not_after == issued.not_after
-        {
-            return;
-        }
         let origin = Path::new("acme");
         match files::load_pem(
             issued.cert_pem.as_bytes(),
@@ -209,6 +206,9 @@ impl AcmeRenewal {
             origin,
         ) {
             Ok(cert) => {
+                if cert.info.fingerprint_sha256 == self.resolver.info().fingerprint_sha256 {
+                    return;
+                }
                 for name in &cert.info.sans {
                     (self.observer.expiry)(name, issued.not_after);
                 }
@@ -271,4 +271,71 @@ fn with_jitter(base: Duration) -> Duration {
     let _ = getrandom::fill(&mut byte);
     let factor = 0.75 + f64::from(byte[0]) / 255.0 * 0.5;
     base.mul_f64(factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::{Duration as Span, OffsetDateTime};
+
+    use super::*;
+    use crate::tls::acme::Http01Answers;
+
+    /// A certificate for `fin.test` valid until `not_after`, as the CA would issue it.
+    fn issued_until(not_after: OffsetDateTime) -> Issued {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["fin.test".to_string()]).expect("params");
+        params.not_before = not_after - Span::days(90);
+        params.not_after = not_after;
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.self_signed(&key).expect("cert");
+        Issued {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            not_before: params.not_before.unix_timestamp(),
+            not_after: not_after.unix_timestamp(),
+        }
+    }
+
+    #[test]
+    fn a_certificate_issued_in_the_same_second_as_the_served_one_is_still_swapped_in() {
+        let dir = tempfile::tempdir().expect("dir");
+        let start = crate::tls::self_signed::load_or_create(dir.path(), &["fin.test".into()])
+            .expect("self-signed");
+        let resolver = CertResolver::new(start);
+        let renewal = AcmeRenewal::new(
+            AcmeSettings {
+                directory: "https://ca.invalid/dir".parse().expect("directory"),
+                email: String::new(),
+                domains: vec!["fin.test".into()],
+                dir: dir.path().join("acme"),
+            },
+            Challenge::Http01(Http01Answers::default()),
+            resolver.clone(),
+            AcmeObserver {
+                order: Box::new(|_| {}),
+                expiry: Box::new(|_, _| {}),
+            },
+        );
+        let not_after = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("second")
+            + Span::days(90);
+        let (first, second) = (issued_until(not_after), issued_until(not_after));
+
+        renewal.serve(&first);
+        let served_first = resolver.info().fingerprint_sha256;
+        renewal.serve(&second);
+        let served_second = resolver.info().fingerprint_sha256;
+
+        assert_ne!(
+            served_first, served_second,
+            "the renewed certificate is served"
+        );
+        renewal.serve(&second);
+        assert_eq!(resolver.info().fingerprint_sha256, served_second);
+        assert_eq!(
+            renewal.status().issued_not_after,
+            Some(not_after.unix_timestamp())
+        );
+    }
 }

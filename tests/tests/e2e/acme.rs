@@ -182,7 +182,8 @@ async fn a_certificate_is_obtained_over_http01_served_and_reused_after_a_restart
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "no new certificate: {status}"
+            "no new certificate: {status}\n{}",
+            daemon.output()
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
