@@ -11,7 +11,8 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use tokio::net::TcpListener;
 
@@ -26,6 +27,8 @@ pub struct Metrics {
     ocr_outcomes: IntCounterVec,
     cert_expiry: IntGaugeVec,
     acme_orders: IntCounterVec,
+    connections_open: IntGauge,
+    connections_refused: IntCounterVec,
 }
 
 impl Metrics {
@@ -107,6 +110,19 @@ impl Metrics {
         )?;
         registry.register(Box::new(cert_expiry.clone()))?;
         registry.register(Box::new(acme_orders.clone()))?;
+        let connections_open = IntGauge::new(
+            "fin_connections_open",
+            "Client connections open now (HTTPS and the HTTP redirector).",
+        )?;
+        let connections_refused = IntCounterVec::new(
+            Opts::new(
+                "fin_connections_refused_total",
+                "Client connections closed at once because a cap was reached, by cap (total, per_address).",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(connections_open.clone()))?;
+        registry.register(Box::new(connections_refused.clone()))?;
         registry.register(Box::new(build_info))?;
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -121,6 +137,8 @@ impl Metrics {
             ocr_outcomes,
             cert_expiry,
             acme_orders,
+            connections_open,
+            connections_refused,
         }))
     }
 
@@ -170,6 +188,20 @@ impl Metrics {
         self.acme_orders.with_label_values(&[outcome]).inc();
     }
 
+    /// A client connection was admitted (`true`) or has closed (`false`).
+    pub fn observe_connection(&self, opened: bool) {
+        if opened {
+            self.connections_open.inc();
+        } else {
+            self.connections_open.dec();
+        }
+    }
+
+    /// Counts one connection refused by the cap `reason`.
+    pub fn observe_connection_refused(&self, reason: &str) {
+        self.connections_refused.with_label_values(&[reason]).inc();
+    }
+
     /// The registry in the Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
@@ -183,7 +215,7 @@ impl Metrics {
 
 /// Status codes as static strings, so label values never allocate.
 fn status_label(status: u16) -> &'static str {
-    const KNOWN: [(u16, &str); 18] = [
+    const KNOWN: [(u16, &str); 21] = [
         (200, "200"),
         (201, "201"),
         (202, "202"),
@@ -196,9 +228,12 @@ fn status_label(status: u16) -> &'static str {
         (403, "403"),
         (404, "404"),
         (405, "405"),
+        (408, "408"),
         (409, "409"),
+        (411, "411"),
         (413, "413"),
         (415, "415"),
+        (422, "422"),
         (429, "429"),
         (500, "500"),
         (503, "503"),
@@ -210,20 +245,35 @@ fn status_label(status: u16) -> &'static str {
         .unwrap_or("other")
 }
 
+/// Open connections the metrics port takes at once.
+const METRICS_CONNECTIONS: usize = 16;
+/// A metrics connection that sends no request for this long is closed.
+const METRICS_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves `GET /metrics` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()>,
 ) {
-    crate::support::accept_until("metrics", &listener, shutdown, |stream, _| {
+    // A scraper needs one connection or two: a few are allowed, each closed
+    // when silent, so the port cannot be used to run the daemon out of descriptors.
+    let caps =
+        crate::support::ConnectionCaps::new(METRICS_CONNECTIONS, METRICS_CONNECTIONS, vec![]);
+    crate::support::accept_until("metrics", &listener, shutdown, |stream, peer| {
+        let Ok(admitted) = caps.admit(peer.ip()) else {
+            return;
+        };
         let metrics = metrics.clone();
         tokio::spawn(async move {
+            let _admitted = admitted;
             let service = hyper::service::service_fn(move |req| {
                 let metrics = metrics.clone();
                 async move { Ok::<_, Infallible>(answer(&metrics, &req)) }
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(METRICS_IDLE)
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {

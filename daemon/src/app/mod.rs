@@ -1,6 +1,7 @@
 //! The composition root: builds every part from the settings, starts the
 //! listeners, reacts to signals and shuts down in order.
 
+mod connection;
 mod options;
 mod serve;
 mod startup;
@@ -32,8 +33,6 @@ use crate::store::Store;
 use crate::tls::{AcmeRenewal, CertResolver, TlsAcceptor};
 use crate::{admin, jobs, metrics};
 
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Runs the daemon until SIGTERM or SIGINT. Returns once every listener has
 /// stopped and open requests have finished (or the grace period ran out).
 pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
@@ -48,7 +47,9 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     )
     .await?;
     let resolver = CertResolver::new(startup::load_certificate(&settings)?);
-    let acceptor = TlsAcceptor::new(resolver.clone(), TLS_HANDSHAKE_TIMEOUT)?;
+    // The handshake is the first phase of a connection: the same bound as headers.
+    let acceptor = TlsAcceptor::new(resolver.clone(), settings.connections.header_read_timeout)?;
+    let caps = startup::connection_caps(&settings);
 
     let https = startup::bind_tcp("HTTPS", "server.https_listen", settings.https_listen).await?;
     let plain = match settings.http_listen {
@@ -175,9 +176,12 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
                 limits.clone(),
                 observer,
                 settings.max_body_bytes,
+                settings.connections.body_timeout,
                 settings.cors_origins.clone(),
             ),
-            header_read_timeout: settings.header_read_timeout,
+            phases: settings.connections.clone(),
+            caps: caps.clone(),
+            metrics: metrics.clone(),
             grace: settings.shutdown_grace,
         }
         .run(stop_rx.clone()),
@@ -193,7 +197,9 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
                     settings.hostnames.clone(),
                     acme.as_ref().and_then(|(_, answers)| answers.clone()),
                 ),
-                header_read_timeout: settings.header_read_timeout,
+                phases: settings.connections.clone(),
+                caps: caps.clone(),
+                metrics: metrics.clone(),
                 grace: settings.shutdown_grace,
             }
             .run(stop_rx.clone()),

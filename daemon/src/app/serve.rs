@@ -1,16 +1,25 @@
-//! Accept loops for the TCP listeners: TLS (HTTPS) or plain (redirector),
-//! HTTP/1.1 and h2 through hyper-util, graceful shutdown with a bound.
+//! Accept loops for the client listeners: TLS (HTTPS) or plain (the
+//! redirector). Each connection is admitted under the connection caps or
+//! closed at once, then served by `connection.rs`; shutdown lets open
+//! connections finish for at most the grace period.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::connection::{self, Builders, Ended};
+use crate::config::Connections;
 use crate::http::HttpService;
+use crate::metrics::Metrics;
+use crate::support::{ConnectionCaps, SendDeadline, unix_now};
 use crate::tls::TlsAcceptor;
+
+/// A refused connection is logged at most this often (a flood would fill the log).
+const REFUSAL_LOG_EVERY_SECONDS: i64 = 60;
 
 pub struct Server {
     pub name: &'static str,
@@ -18,69 +27,132 @@ pub struct Server {
     /// `None` serves plain HTTP.
     pub tls: Option<TlsAcceptor>,
     pub service: HttpService,
-    pub header_read_timeout: Duration,
+    pub phases: Connections,
+    /// Shared by every client listener.
+    pub caps: Arc<ConnectionCaps>,
+    pub metrics: Arc<Metrics>,
     pub grace: Duration,
 }
 
 impl Server {
     /// Serves until `shutdown` turns true, then lets open connections finish
     /// their requests for at most `grace` before closing them.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let stopped = async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let stopped = {
+            let mut shutdown = shutdown.clone();
+            async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            }
         };
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .keep_alive_interval(Some(Duration::from_secs(30)))
-            .max_concurrent_streams(128);
-        let graceful = GracefulShutdown::new();
+        let builders = Builders::new(&self.phases);
+        let last_refusal_logged = AtomicU64::new(0);
 
         crate::support::accept_until(self.name, &self.listener, stopped, |tcp, peer| {
-            let _ = tcp.set_nodelay(true);
-            let service = self.service.for_peer(peer);
-            let builder = builder.clone();
-            let watcher = graceful.watcher();
-            let tls = self.tls.clone();
-            let name = self.name;
-            tokio::spawn(async move {
-                let result = match tls {
-                    Some(acceptor) => match acceptor.accept(tcp).await {
-                        Ok(stream) => {
-                            let conn = builder
-                                .serve_connection_with_upgrades(TokioIo::new(stream), service);
-                            watcher.watch(conn.into_owned()).await
-                        }
-                        Err(e) => {
-                            tracing::debug!(listener = name, %peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                    },
-                    None => {
-                        let conn =
-                            builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
-                        watcher.watch(conn.into_owned()).await
+            let admitted = match self.caps.admit(peer.ip()) {
+                Ok(admitted) => admitted,
+                Err(refusal) => {
+                    // Dropping the stream closes it: nothing is read or answered.
+                    self.metrics.observe_connection_refused(refusal.as_str());
+                    let now = unix_now().max(0) as u64;
+                    let last = last_refusal_logged.load(Ordering::Relaxed);
+                    if now.saturating_sub(last) >= REFUSAL_LOG_EVERY_SECONDS as u64
+                        && last_refusal_logged
+                            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                            .is_ok()
+                    {
+                        tracing::warn!(listener = self.name, %peer, cap = refusal.as_str(), "connection refused: too many open (see server.max_connections; logged once a minute)");
                     }
-                };
-                if let Err(e) = result {
-                    tracing::debug!(listener = name, %peer, error = %e, "connection ended with an error");
+                    return;
                 }
+            };
+            let _ = tcp.set_nodelay(true);
+            let task = Connection {
+                name: self.name,
+                service: self.service.for_peer(peer),
+                builders: builders.clone(),
+                tls: self.tls.clone(),
+                phases: self.phases.clone(),
+                grace: self.grace,
+                stop: shutdown.clone(),
+                metrics: self.metrics.clone(),
+            };
+            self.metrics.observe_connection(true);
+            tokio::spawn(async move {
+                task.serve(tcp, peer).await;
+                drop(admitted);
             });
         })
         .await;
 
         drop(self.listener);
-        let open = graceful.count();
-        if tokio::time::timeout(self.grace, graceful.shutdown())
+        let open = self.caps.open();
+        // Each connection closes itself within the grace; this only waits.
+        let waited = self.grace + Duration::from_secs(1);
+        if tokio::time::timeout(waited, self.caps.all_closed())
             .await
             .is_err()
         {
-            tracing::warn!(listener = self.name, open, grace = ?self.grace, "connections still open after the grace period: closing them");
+            tracing::warn!(listener = self.name, open, grace = ?self.grace, "connections still open after the grace period");
         }
+    }
+}
+
+/// What one connection's task needs.
+struct Connection {
+    name: &'static str,
+    service: HttpService,
+    builders: Builders,
+    tls: Option<TlsAcceptor>,
+    phases: Connections,
+    grace: Duration,
+    stop: watch::Receiver<bool>,
+    metrics: Arc<Metrics>,
+}
+
+impl Connection {
+    async fn serve(self, tcp: TcpStream, peer: std::net::SocketAddr) {
+        let name = self.name;
+        let stream = SendDeadline::new(tcp, self.phases.send_timeout);
+        let ended = match &self.tls {
+            Some(acceptor) => match acceptor.accept(stream).await {
+                Ok(stream) => {
+                    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                    connection::serve(
+                        TokioIo::new(stream),
+                        self.builders.for_protocol(h2),
+                        self.service,
+                        &self.phases,
+                        self.grace,
+                        self.stop,
+                    )
+                    .await
+                }
+                Err(e) => {
+                    tracing::debug!(listener = name, %peer, error = %e, "TLS handshake failed");
+                    Ended::Closed(Ok(()))
+                }
+            },
+            None => {
+                connection::serve(
+                    TokioIo::new(stream),
+                    self.builders.for_protocol(false),
+                    self.service,
+                    &self.phases,
+                    self.grace,
+                    self.stop,
+                )
+                .await
+            }
+        };
+        match ended {
+            Ended::Closed(Err(e)) => {
+                tracing::debug!(listener = name, %peer, error = %e, "connection ended with an error");
+            }
+            Ended::Dropped => {
+                tracing::debug!(listener = name, %peer, "connection dropped: it did not finish within its closing time");
+            }
+            Ended::Closed(Ok(())) => {}
+        }
+        self.metrics.observe_connection(false);
     }
 }

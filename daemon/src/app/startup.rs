@@ -73,6 +73,44 @@ pub(super) fn prepare_state_dir(settings: &Settings) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Descriptors kept for everything but client connections: the database,
+/// logs, the models, the admin socket and its clients, outgoing ACME calls.
+const RESERVED_DESCRIPTORS: u64 = 256;
+
+/// The connection caps, after raising the open-files limit as far as the
+/// system allows: a cap above the limit would let clients use up every
+/// descriptor, so it is lowered to fit, with a warning.
+pub(super) fn connection_caps(
+    settings: &Settings,
+) -> std::sync::Arc<crate::support::ConnectionCaps> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let wanted = &settings.connections;
+    let open_files = match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => hard,
+            Err(_) => soft,
+        },
+        Ok((soft, _)) => soft,
+        Err(_) => u64::MAX,
+    };
+    let room = usize::try_from(open_files.saturating_sub(RESERVED_DESCRIPTORS).max(16))
+        .unwrap_or(usize::MAX);
+    let total = wanted.max_connections.min(room);
+    if total < wanted.max_connections {
+        tracing::warn!(
+            max_connections = wanted.max_connections,
+            open_files_limit = open_files,
+            using = total,
+            "server.max_connections does not fit the open-files limit; raise LimitNOFILE (ulimit -n) or lower it"
+        );
+    }
+    crate::support::ConnectionCaps::new(
+        total,
+        wanted.max_connections_per_address.min(total),
+        settings.trusted_proxies.clone(),
+    )
+}
+
 pub(super) fn load_certificate(settings: &Settings) -> Result<LoadedCert, TlsError> {
     match &settings.tls {
         TlsSource::SelfSigned => {

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 pub use raw::RawConfig;
 pub use settings::{
-    AcmeSource, AuthSettings, Limit, Limits, LogFormat, OcrModels, OcrSettings, Settings, TlsSource,
+    AcmeSource, AuthSettings, Connections, Limit, Limits, LogFormat, OcrModels, OcrSettings,
+    Settings, TlsSource,
 };
 
 /// Where the packaged daemon looks for its configuration.

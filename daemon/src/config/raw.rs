@@ -34,6 +34,11 @@ pub struct RawServer {
     /// Web origins (`https://app.example.org`) whose pages may call the API.
     pub cors_origins: Vec<String>,
     pub header_read_timeout_seconds: u64,
+    pub idle_timeout_seconds: u64,
+    pub body_timeout_seconds: u64,
+    pub send_timeout_seconds: u64,
+    pub max_connections: u64,
+    pub max_connections_per_address: u64,
     pub shutdown_grace_seconds: u64,
 }
 
@@ -120,6 +125,11 @@ impl Default for RawServer {
             trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
             header_read_timeout_seconds: 10,
+            idle_timeout_seconds: 60,
+            body_timeout_seconds: 30,
+            send_timeout_seconds: 30,
+            max_connections: 1024,
+            max_connections_per_address: 64,
             shutdown_grace_seconds: 10,
         }
     }

@@ -14,7 +14,8 @@ use super::raw::{
     RawAdmin, RawAuth, RawConfig, RawLimits, RawLog, RawOcr, RawPaths, RawServer, RawStore,
 };
 use super::settings::{
-    AcmeSource, AuthSettings, Limit, Limits, LogFormat, OcrModels, OcrSettings, TlsSource,
+    AcmeSource, AuthSettings, Connections, Limit, Limits, LogFormat, OcrModels, OcrSettings,
+    TlsSource,
 };
 use crate::domain::account::Registration;
 
@@ -24,7 +25,7 @@ pub(super) struct Server {
     pub http_listen: Option<SocketAddr>,
     pub hostnames: Vec<String>,
     pub max_body_bytes: u64,
-    pub header_read_timeout: Duration,
+    pub connections: Connections,
     pub shutdown_grace: Duration,
     pub trusted_proxies: Vec<IpAddr>,
     pub cors_origins: Vec<String>,
@@ -84,12 +85,7 @@ impl RawServer {
             http_listen,
             hostnames: self.hostnames.clone(),
             max_body_bytes: in_range("server.max_body_bytes", self.max_body_bytes, 1024, 1 << 30)?,
-            header_read_timeout: Duration::from_secs(in_range(
-                "server.header_read_timeout_seconds",
-                self.header_read_timeout_seconds,
-                1,
-                300,
-            )?),
+            connections: self.connections()?,
             shutdown_grace: Duration::from_secs(in_range(
                 "server.shutdown_grace_seconds",
                 self.shutdown_grace_seconds,
@@ -98,6 +94,45 @@ impl RawServer {
             )?),
             trusted_proxies,
             cors_origins,
+        })
+    }
+}
+
+impl RawServer {
+    fn connections(&self) -> Result<Connections, ConfigError> {
+        let seconds = |key: &'static str, value: u64, max: u64| {
+            in_range(key, value, 1, max).map(Duration::from_secs)
+        };
+        let max_connections =
+            in_range("server.max_connections", self.max_connections, 16, 1 << 20)?;
+        Ok(Connections {
+            header_read_timeout: seconds(
+                "server.header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+                300,
+            )?,
+            idle_timeout: seconds(
+                "server.idle_timeout_seconds",
+                self.idle_timeout_seconds,
+                3600,
+            )?,
+            body_timeout: seconds(
+                "server.body_timeout_seconds",
+                self.body_timeout_seconds,
+                600,
+            )?,
+            send_timeout: seconds(
+                "server.send_timeout_seconds",
+                self.send_timeout_seconds,
+                600,
+            )?,
+            max_connections: max_connections as usize,
+            max_connections_per_address: in_range(
+                "server.max_connections_per_address",
+                self.max_connections_per_address,
+                1,
+                max_connections,
+            )? as usize,
         })
     }
 }

@@ -17,7 +17,7 @@ pub struct Settings {
     /// Names this box answers to: certificate SANs and the redirect target.
     pub hostnames: Vec<String>,
     pub max_body_bytes: u64,
-    pub header_read_timeout: Duration,
+    pub connections: Connections,
     pub shutdown_grace: Duration,
     pub state_dir: PathBuf,
     pub log_dir: PathBuf,
@@ -37,6 +37,24 @@ pub struct Settings {
     pub limits: Limits,
     pub auth: AuthSettings,
     pub ocr: OcrSettings,
+}
+
+/// How long each phase of a client connection may take, and how many may be
+/// open (`[server]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connections {
+    /// From the first byte of a request (or the wait for the next one on a
+    /// kept-alive HTTP/1.1 connection) to the end of its headers.
+    pub header_read_timeout: Duration,
+    /// A connection with no request in progress is closed after this.
+    pub idle_timeout: Duration,
+    /// The longest pause while a client sends a request body.
+    pub body_timeout: Duration,
+    /// The longest pause while a client takes an answer.
+    pub send_timeout: Duration,
+    pub max_connections: usize,
+    /// Trusted proxies are held only to `max_connections`.
+    pub max_connections_per_address: usize,
 }
 
 /// `[ocr]`, checked.
@@ -145,7 +163,7 @@ impl RawConfig {
             metrics_listen,
             hostnames: server.hostnames,
             max_body_bytes: server.max_body_bytes,
-            header_read_timeout: server.header_read_timeout,
+            connections: server.connections,
             shutdown_grace: server.shutdown_grace,
             state_dir,
             log_dir,

@@ -9,6 +9,7 @@ mod extract;
 mod json;
 mod limits;
 mod openapi;
+mod pace;
 mod peer;
 mod problem;
 mod receipts;
@@ -26,19 +27,22 @@ pub use service::{HttpService, RequestObserver, RequestRecord};
 use crate::service::Services;
 
 /// The HTTPS API: every route, problem+json errors, security headers, access
-/// log and metrics through `observer`, bodies limited to `max_body_bytes`,
-/// request rates limited per client and route class.
+/// log and metrics through `observer`, bodies limited to `max_body_bytes`
+/// and to pauses of `body_timeout`, request rates limited per client and
+/// route class.
 pub fn api_service(
     services: Services,
     limits: RateLimits,
     observer: RequestObserver,
     max_body_bytes: u64,
+    body_timeout: std::time::Duration,
     cors_origins: Vec<String>,
 ) -> HttpService {
     let body_limits = router::BodyLimits {
         none: max_body_bytes,
         json: extract::MAX_JSON_BYTES.min(max_body_bytes),
         upload: receipts::upload_body_limit(services.receipts.settings().max_upload_bytes),
+        pause: body_timeout,
     };
     HttpService::routed(routes::router(&services, limits, body_limits), observer)
         .with_cors(cors_origins)

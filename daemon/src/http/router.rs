@@ -4,6 +4,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Limited;
@@ -14,6 +16,7 @@ use warp::reply::Response;
 
 use super::drain::{SharedBody, drain};
 use super::limits::{self, RateLimits};
+use super::pace::Paced;
 use super::peer::ClientAddr;
 use super::problem::problem;
 use super::route::{Body, Matched, Route};
@@ -22,13 +25,16 @@ use super::route::{Body, Matched, Route};
 #[derive(Debug, Clone)]
 pub struct RoutePattern(pub Arc<str>);
 
-/// The largest body of each kind of route.
+/// The largest body of each kind of route, and the longest pause while one
+/// is sent.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimits {
     /// Routes that read no body (`server.max_body_bytes`).
     pub none: u64,
     pub json: u64,
     pub upload: u64,
+    /// `server.body_timeout_seconds`.
+    pub pause: Duration,
 }
 
 impl BodyLimits {
@@ -114,14 +120,20 @@ impl Router {
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         // A body without Content-Length is cut off at the same limit while it streams.
         let limit = usize::try_from(max_body_bytes).unwrap_or(usize::MAX);
+        let stalled = Arc::new(AtomicBool::new(false));
         let (req, kept) = {
             let (parts, body) = req.into_parts();
+            let body = Paced::new(body, self.body_limits.pause, stalled.clone());
             let (body, kept) = SharedBody::new(Limited::new(body, limit));
             (Request::from_parts(parts, body), kept)
         };
         let response = self
             .dispatch(lookup, req, peer, declared, max_body_bytes)
             .await;
+        if stalled.load(Ordering::Relaxed) {
+            // However the route took the broken body, the client hears why.
+            return request_timeout(self.body_limits.pause, response);
+        }
         if !waits_to_send && declared.is_none_or(|len| len <= max_body_bytes) {
             drain(kept).await;
         }
@@ -203,6 +215,26 @@ impl Router {
         self.limits
             .client(peer.map(|p| p.ip()), forwarded.as_deref())
     }
+}
+
+/// 408 for a body the client stopped sending, on the route `answered`
+/// matched; the connection closes after it.
+fn request_timeout(pause: Duration, answered: Response) -> Response {
+    let mut response = problem(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        format!(
+            "the request body stopped arriving: no bytes for {} s",
+            pause.as_secs()
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    if let Some(route) = answered.extensions().get::<RoutePattern>() {
+        response.extensions_mut().insert(route.clone());
+    }
+    response
 }
 
 fn too_large(max_body_bytes: u64) -> Response {

@@ -48,6 +48,7 @@ mod tests {
             none: 1024 * 1024,
             json: 64 * 1024,
             upload: 2 * 1024 * 1024,
+            pause: std::time::Duration::from_secs(30),
         };
         router(services, limits, body_limits)
     }

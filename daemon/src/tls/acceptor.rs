@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{CertResolver, TlsError};
 
-/// A TLS connection from a client.
-pub type TlsStream = tokio_rustls::server::TlsStream<TcpStream>;
+/// A TLS connection from a client over `S`.
+pub type TlsStream<S> = tokio_rustls::server::TlsStream<S>;
 
 /// Turns accepted TCP connections into TLS connections.
 #[derive(Clone)]
@@ -37,8 +37,11 @@ impl TlsAcceptor {
 
     /// Completes the handshake, giving up after the handshake timeout so a
     /// silent client cannot hold a task forever.
-    pub async fn accept(&self, tcp: TcpStream) -> std::io::Result<TlsStream> {
-        match tokio::time::timeout(self.handshake_timeout, self.inner.accept(tcp)).await {
+    pub async fn accept<S>(&self, stream: S) -> std::io::Result<TlsStream<S>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        match tokio::time::timeout(self.handshake_timeout, self.inner.accept(stream)).await {
             Ok(result) => result,
             Err(_) => Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,

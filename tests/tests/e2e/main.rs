@@ -5,6 +5,7 @@ mod acme;
 mod admin;
 mod auth;
 mod config;
+mod connections;
 mod http_api;
 mod lifecycle;
 mod limits;
