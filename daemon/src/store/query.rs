@@ -8,6 +8,7 @@ use surrealdb::types::{Object, SurrealValue};
 use super::{Store, StoreError};
 
 /// The named parameters of a query: `Params::new().with("uid", uid)`.
+#[derive(Clone)]
 pub(super) struct Params(Object);
 
 impl Params {

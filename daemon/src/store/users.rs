@@ -107,38 +107,71 @@ impl Store {
         Ok(())
     }
 
-    /// Counts one failed login in the database itself, so concurrent failures
-    /// all count; a run older than `window_start` starts again. Returns the
-    /// count of the current run.
-    pub async fn count_failed_login(
+    /// Reserves one login attempt before the password is checked. The run
+    /// of attempts is counted in the database itself, so concurrent guesses
+    /// each get their own number and a burst gets no more tries than a
+    /// sequence. A run older than `window_start` starts again; a success
+    /// ends it (`record_login`). Returns the attempt's number in the run, or
+    /// `None` while the account is locked at `now`.
+    pub async fn reserve_login_attempt(
         &self,
         uid: &str,
         now: i64,
         window_start: i64,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         #[derive(SurrealValue)]
         struct Run {
             failed_logins: i64,
         }
+        let mut response = self
+            .run_contended(
+                "UPDATE user SET failed_logins = 0, failed_since = $now \
+                 WHERE uid = $uid AND (failed_since = NONE OR failed_since < $window_start); \
+                 UPDATE user SET failed_logins += 1 \
+                 WHERE uid = $uid AND (locked_until = NONE OR locked_until <= $now) \
+                 RETURN failed_logins;",
+                Params::new()
+                    .with("uid", uid.to_string())
+                    .with("now", now)
+                    .with("window_start", window_start),
+            )
+            .await?;
+        let runs: Vec<Run> = response.take(1)?;
+        Ok(runs.first().map(|r| r.failed_logins))
+    }
+
+    /// Ends a run of login attempts: the password was right.
+    pub async fn end_login_run(&self, uid: &str) -> Result<(), StoreError> {
+        self.run_contended(
+            "UPDATE user SET failed_logins = 0, failed_since = NONE WHERE uid = $uid",
+            Params::new().with("uid", uid.to_string()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Gives back an attempt reserved for a password that was never checked
+    /// (the hashing slots were busy).
+    pub async fn release_login_attempt(&self, uid: &str) -> Result<(), StoreError> {
+        self.run_contended(
+            "UPDATE user SET failed_logins -= 1 WHERE uid = $uid AND failed_logins > 0",
+            Params::new().with("uid", uid.to_string()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Runs an update of one row that concurrent requests also update:
+    /// conflicting transactions are retried, each re-reading the row.
+    async fn run_contended(
+        &self,
+        query: &str,
+        params: Params,
+    ) -> Result<surrealdb::IndexedResults, StoreError> {
         let mut last_error = None;
-        // Concurrent updates of one row can conflict; each retry re-reads.
         for _ in 0..5 {
-            let result = self
-                .try_run(
-                    "UPDATE user SET failed_logins = 0, failed_since = $now \
-                     WHERE uid = $uid AND (failed_since = NONE OR failed_since < $window_start); \
-                     UPDATE user SET failed_logins += 1 WHERE uid = $uid RETURN failed_logins;",
-                    Params::new()
-                        .with("uid", uid.to_string())
-                        .with("now", now)
-                        .with("window_start", window_start),
-                )
-                .await;
-            match result {
-                Ok(mut response) => {
-                    let runs: Vec<Run> = response.take(1)?;
-                    return Ok(runs.first().map(|r| r.failed_logins).unwrap_or(0));
-                }
+            match self.try_run(query, params.clone()).await {
+                Ok(response) => return Ok(response),
                 Err(e) => last_error = Some(e),
             }
         }
@@ -309,12 +342,20 @@ mod lockout_tests {
             .expect("create");
         for expected in 1..=5 {
             let count = store
-                .count_failed_login("u1", 100, 50)
+                .reserve_login_attempt("u1", 100, 50)
                 .await
                 .expect("count");
-            assert_eq!(count, expected);
+            assert_eq!(count, Some(expected));
         }
         store.lock_user("u1", 1000).await.expect("lock");
+        // While locked, no attempt is reserved (and none counted).
+        assert_eq!(
+            store
+                .reserve_login_attempt("u1", 500, 50)
+                .await
+                .expect("count"),
+            None
+        );
         let user = store.user_by_uid("u1").await.expect("query").expect("user");
         assert_eq!(
             (user.failed_logins, user.failed_since, user.locked_until),
@@ -323,22 +364,29 @@ mod lockout_tests {
         // Outside the window a run starts again; concurrent failures all count.
         assert_eq!(
             store
-                .count_failed_login("u1", 2000, 1500)
+                .reserve_login_attempt("u1", 2000, 1500)
                 .await
                 .expect("count"),
-            1
+            Some(1)
         );
+        // Concurrent attempts each get their own number.
         let counts = futures_util::future::join_all(
-            (0..8).map(|_| store.count_failed_login("u1", 2001, 1500)),
+            (0..8).map(|_| store.reserve_login_attempt("u1", 2001, 1500)),
         )
         .await;
-        assert!(counts.iter().all(Result::is_ok), "{counts:?}");
+        let mut numbers: Vec<i64> = counts
+            .into_iter()
+            .map(|c| c.expect("counted").expect("not locked"))
+            .collect();
+        numbers.sort_unstable();
+        assert_eq!(numbers, (2..=9).collect::<Vec<_>>());
+        store.release_login_attempt("u1").await.expect("release");
         assert_eq!(
             store
-                .count_failed_login("u1", 2002, 1500)
+                .reserve_login_attempt("u1", 2002, 1500)
                 .await
                 .expect("count"),
-            10
+            Some(9)
         );
         assert!(store.unlock_user("alice").await.expect("unlock"));
         let user = store.user_by_uid("u1").await.expect("query").expect("user");

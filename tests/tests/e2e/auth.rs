@@ -278,6 +278,69 @@ async fn repeated_failures_lock_the_account_until_an_admin_unlocks_it() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("no user nobody"));
 }
 
+/// A burst of concurrent wrong guesses with the right password sent just
+/// after them: every guess takes its number in the run before its password
+/// is hashed, so the right one, past the allowed tries, is never accepted
+/// (before, all read "not locked" before any failure was counted).
+#[tokio::test]
+async fn a_burst_of_guesses_gets_no_more_tries_than_the_lockout_allows() {
+    // Two tries per run: the right password would have to overtake all but
+    // one of the guesses sent before it to be checked at all.
+    let api = Api::start(
+        TestBox::new()
+            .env("FIN_LIMITS__LOGIN_BURST", "100")
+            .env("FIN_AUTH__LOCKOUT_ATTEMPTS", "2"),
+    );
+    api.add_user("alice", "user");
+    let url = api.daemon.url("/api/v1/auth/login");
+    // One connection, open before the burst, so the guesses go out at once.
+    let warm = api.client.get(api.daemon.url("/healthz")).send().await;
+    assert_eq!(warm.expect("healthz").status(), StatusCode::OK);
+    // Each core hashes one password and queues four; more would only be
+    // told "busy" (and a busy attempt is not counted).
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let wrong = (cores * 5).clamp(6, 9);
+    let guesses = (0..wrong).map(|i| {
+        let request = api
+            .client
+            .post(&url)
+            .json(&json!({"username": "alice", "password": format!("wrong guess {i}")}));
+        async move { request.send().await.expect("guess").status() }
+    });
+    let right = async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        api.client
+            .post(&url)
+            .json(&json!({"username": "alice", "password": PASSWORD}))
+            .send()
+            .await
+            .expect("right")
+            .status()
+    };
+    let (statuses, right) = tokio::join!(futures_util::future::join_all(guesses), right);
+    assert!(
+        statuses
+            .iter()
+            .all(|s| [StatusCode::UNAUTHORIZED, StatusCode::SERVICE_UNAVAILABLE].contains(s)),
+        "{statuses:?}"
+    );
+    assert_ne!(
+        right,
+        StatusCode::OK,
+        "the right password came after {wrong} wrong ones in one burst"
+    );
+    // The run locked the account: the right password alone is refused too.
+    let (status, _) = api
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "alice", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(api.daemon.output().contains("auth lockout user=alice"));
+}
+
 /// The `kid` in a JWT's header.
 fn key_id(token: &str) -> String {
     segment_json(token, 0)["kid"]

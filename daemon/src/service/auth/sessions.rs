@@ -213,22 +213,14 @@ impl Sessions {
             Ok(name) => self.store.user_by_username(&name).await?,
             Err(_) => None,
         };
-        let stored = user.as_ref().map(|u| u.password_hash.clone());
-        // Unknown users are verified against a dummy hash: same work, same answer.
-        let verified = self
-            .hashing
-            .verify_in_slot(password.to_string(), stored)
-            .await?;
         let now = unix_now();
-        let locked = user
-            .as_ref()
-            .is_some_and(|u| u.locked_until.is_some_and(|until| until > now));
+        let ip = client.ip.as_deref().unwrap_or("-");
+        let verified = self
+            .check_password(user.as_ref(), password, now, ip)
+            .await?;
         let user = match (user, &verified) {
-            (Some(user), Verified::Yes | Verified::YesRehashed(_)) if !user.disabled && !locked => {
-                user
-            }
+            (Some(user), Verified::Yes | Verified::YesRehashed(_)) if !user.disabled => user,
             (user, _) => {
-                let ip = client.ip.as_deref().unwrap_or("-");
                 let name = user
                     .as_ref()
                     .map(|u| u.username.clone())
@@ -244,9 +236,6 @@ impl Sessions {
                         success: false,
                     })
                     .await;
-                if let Some(user) = user.filter(|_| !locked) {
-                    self.count_failure(&user, now, ip).await?;
-                }
                 return Err(AuthError::InvalidCredentials);
             }
         };
@@ -285,29 +274,79 @@ impl Sessions {
         self.token_pair(&user, &sid, refresh_token, now)
     }
 
-    /// One more failed login for an existing account; locks it when the run
-    /// of failures within the window reaches the limit.
-    async fn count_failure(&self, user: &UserRecord, now: i64, ip: &str) -> Result<(), AuthError> {
-        let window_start = now - secs(self.policy.lockout_window);
-        let count = self
-            .store
-            .count_failed_login(&user.uid, now, window_start)
-            .await?;
-        if count >= i64::from(self.policy.lockout_attempts) {
-            self.store
-                .lock_user(&user.uid, now + secs(self.policy.lockout))
-                .await?;
-            tracing::warn!(target: "fin::audit", "auth lockout user={} ip={ip}", user.username);
-            self.audit
-                .record(Event {
-                    actor: Some(&user.username),
-                    ip: Some(ip),
-                    action: "lockout",
-                    target: Some(&user.username),
-                    success: true,
-                })
-                .await;
+    /// Checks `password` for `user` under the lockout. The attempt is
+    /// counted before the slow hash, so concurrent guesses each take a
+    /// number and only the first `lockout_attempts` of a run are checked at
+    /// all. Unknown users, locked accounts and attempts over the limit are
+    /// verified against a dummy hash: same work, same answer (`No`). The
+    /// wrong attempt that reaches the limit locks the account; a right one
+    /// ends the run.
+    async fn check_password(
+        &self,
+        user: Option<&UserRecord>,
+        password: &str,
+        now: i64,
+        ip: &str,
+    ) -> Result<Verified, AuthError> {
+        let attempt = match user {
+            Some(user) => {
+                let window_start = now - secs(self.policy.lockout_window);
+                self.store
+                    .reserve_login_attempt(&user.uid, now, window_start)
+                    .await?
+            }
+            None => None,
+        };
+        let limit = i64::from(self.policy.lockout_attempts);
+        let checked = user.filter(|_| attempt.is_some_and(|n| n <= limit));
+        let verified = match self
+            .hashing
+            .verify_in_slot(
+                password.to_string(),
+                checked.map(|u| u.password_hash.clone()),
+            )
+            .await
+        {
+            Ok(verified) => verified,
+            Err(e) => {
+                // Never checked: the attempt does not count.
+                if let (Some(user), Some(_)) = (user, attempt) {
+                    self.store.release_login_attempt(&user.uid).await?;
+                }
+                return Err(e.into());
+            }
+        };
+        match (checked, &verified) {
+            (Some(user), Verified::Yes | Verified::YesRehashed(_)) => {
+                self.store.end_login_run(&user.uid).await?;
+            }
+            (Some(user), Verified::No) if attempt == Some(limit) => {
+                self.lock(user, now, ip).await?;
+            }
+            _ => {}
         }
+        Ok(if checked.is_some() {
+            verified
+        } else {
+            Verified::No
+        })
+    }
+
+    /// Locks an account after a run of failed logins reached the limit.
+    async fn lock(&self, user: &UserRecord, now: i64, ip: &str) -> Result<(), AuthError> {
+        self.store
+            .lock_user(&user.uid, now + secs(self.policy.lockout))
+            .await?;
+        tracing::warn!(target: "fin::audit", "auth lockout user={} ip={ip}", user.username);
+        self.audit
+            .record(Event {
+                actor: Some(&user.username),
+                ip: Some(ip),
+                action: "lockout",
+                target: Some(&user.username),
+                success: true,
+            })
+            .await;
         Ok(())
     }
 
@@ -390,18 +429,12 @@ impl Sessions {
             .live_user(&principal.user_id)
             .await
             .ok_or(AuthError::InvalidToken)?;
-        let verified = self
-            .hashing
-            .verify_in_slot(password.to_string(), Some(user.password_hash.clone()))
-            .await?;
         let now = unix_now();
-        if user.locked_until.is_some_and(|until| until > now) {
-            return Err(AuthError::InvalidCredentials);
-        }
+        let ip = principal.ip.as_deref().unwrap_or("-");
+        let verified = self.check_password(Some(&user), password, now, ip).await?;
         if verified == Verified::No {
-            let ip = principal.ip.as_deref().unwrap_or("-");
             // Guessing with a stolen token shows as a login failure would:
-            // the fail2ban line and the audit trail.
+            // the fail2ban line, the audit trail and the lockout.
             tracing::warn!(target: "fin::audit", "auth failure user={} ip={ip}", user.username);
             self.audit
                 .record(Event {
@@ -412,7 +445,6 @@ impl Sessions {
                     success: false,
                 })
                 .await;
-            self.count_failure(&user, now, ip).await?;
             return Err(AuthError::InvalidCredentials);
         }
         Ok(user)
