@@ -46,7 +46,7 @@ pub enum UserCommand {
         #[arg(long, default_value_t = 168)]
         expires_in_hours: u32,
     },
-    /// Delete an account and its sessions.
+    /// Delete an account with its sessions, API keys, receipts and OCR jobs.
     Delete {
         name: String,
         /// Do not ask for confirmation.
@@ -142,7 +142,7 @@ pub fn run(client: &AdminClient, command: UserCommand, json: bool) -> Result<(),
         UserCommand::Delete { name, yes } => {
             if !yes
                 && !confirm(&format!(
-                    "Delete user {name} and all their sessions? [y/N] "
+                    "Delete user {name} with their sessions, API keys and receipts? [y/N] "
                 ))?
             {
                 return Err(CtlError::Other(

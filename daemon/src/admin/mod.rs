@@ -61,7 +61,7 @@ pub async fn serve(
     crate::support::accept_until("admin socket", &listener, shutdown, |stream, _| {
         let verdict = match stream.peer_cred() {
             Ok(cred) => policy
-                .check(cred.uid(), cred.gid(), cred.pid())
+                .check(cred.uid(), cred.gid())
                 .map(|()| format!("operator uid={}", cred.uid())),
             Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
         };

@@ -101,9 +101,10 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let engine = load_ocr_engine(&settings).await?;
     let node = startup::node_id(&settings.state_dir)?;
+    let blobs = Blobs::new(settings.state_dir.join("blobs"));
     let (receipts, ocr_queue) = receipts::open(
         store.clone(),
-        Blobs::new(settings.state_dir.join("blobs")),
+        blobs.clone(),
         options::receipt_settings(&settings.ocr),
     );
     let (receipts, ocr_queue) = (Arc::new(receipts), Arc::new(ocr_queue));
@@ -137,7 +138,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
             settings.auth.registration,
         )),
         sessions: Arc::new(Sessions::new(
-            store,
+            store.clone(),
             hashing,
             Arc::new(RwLock::new(keys)),
             secrets_dir,
@@ -215,6 +216,12 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         stopped(&stop_rx),
     ));
     tasks.spawn(sweep_limits(limits, stopped(&stop_rx)));
+    tasks.spawn(collect_blobs(
+        blobs,
+        store.clone(),
+        settings.ocr.unused_image_grace,
+        stopped(&stop_rx),
+    ));
     if let Some((renewal, _)) = &acme {
         tasks.spawn(renewal.clone().run(stop_rx.clone()));
     }
@@ -305,6 +312,36 @@ async fn sweep_limits(limits: RateLimits, stopped: impl std::future::Future<Outp
         tokio::select! {
             _ = &mut stopped => return,
             _ = tick.tick() => limits.sweep(),
+        }
+    }
+}
+
+/// Removes receipt images no receipt uses, once they have been unused for
+/// `grace` (see `Blobs::collect`): soon after start, then as often as the
+/// grace is long, at most hourly.
+async fn collect_blobs(
+    blobs: Blobs,
+    store: Store,
+    grace: Duration,
+    stopped: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(stopped);
+    let every = grace.clamp(Duration::from_secs(1), Duration::from_secs(3600));
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + every.min(Duration::from_secs(60)),
+        every,
+    );
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut stopped => return,
+            _ = tick.tick() => match blobs.collect(&store, grace).await {
+                Ok(collected) if collected.removed > 0 => {
+                    tracing::info!(removed = collected.removed, "removed receipt images no receipt uses");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "collecting unused receipt images failed; trying again later"),
+            },
         }
     }
 }

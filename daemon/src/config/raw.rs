@@ -246,6 +246,7 @@ pub struct RawOcr {
     /// "day_first" or "month_first".
     pub date_order: String,
     pub default_currency: String,
+    pub unused_image_grace_seconds: u64,
 }
 
 impl Default for RawOcr {
@@ -261,6 +262,7 @@ impl Default for RawOcr {
             lease_seconds: 300,
             date_order: "day_first".into(),
             default_currency: "EUR".into(),
+            unused_image_grace_seconds: 3600,
         }
     }
 }

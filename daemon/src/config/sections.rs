@@ -470,6 +470,12 @@ impl RawOcr {
             lease: Duration::from_secs(lease),
             date_order,
             default_currency: self.default_currency.clone(),
+            unused_image_grace: Duration::from_secs(in_range(
+                "ocr.unused_image_grace_seconds",
+                self.unused_image_grace_seconds,
+                1,
+                30 * 24 * 3600,
+            )?),
         })
     }
 }

@@ -70,6 +70,8 @@ pub struct OcrSettings {
     pub lease: Duration,
     pub date_order: crate::domain::receipt::DateOrder,
     pub default_currency: String,
+    /// How long an image no receipt uses stays before the collector removes it.
+    pub unused_image_grace: Duration,
 }
 
 /// Where the OCR models come from (`ocr.models_dir`).

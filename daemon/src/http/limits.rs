@@ -88,6 +88,11 @@ impl RateLimits {
         client_ip(peer, forwarded, &self.trusted_proxies)
     }
 
+    /// Whether `ip` is one of `server.trusted_proxies`.
+    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        listed(&self.trusted_proxies, &ip)
+    }
+
     /// Counts one request of `class` from `client` (see [`RateLimits::client`]).
     pub fn check(&self, class: Class, client: IpAddr) -> Decision {
         self.limiter(class).check(&client_key(client))
@@ -135,13 +140,14 @@ fn headers(d: &Decision) -> Vec<(&'static str, HeaderValue)> {
 /// walk goes from the nearest hop outwards and stops at a hop that does not
 /// parse: what lies beyond it was written by the client, and a client must
 /// not choose its own rate-limit key. It then ends at the last trusted hop.
+/// Whether `ip` is in `list`; an IPv4 peer on a dual-stack listener comes
+/// as `::ffff:a.b.c.d`.
+fn listed(list: &[IpAddr], ip: &IpAddr) -> bool {
+    list.iter().any(|t| t.to_canonical() == ip.to_canonical())
+}
+
 fn client_ip(peer: IpAddr, forwarded: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
-    // An IPv4 peer on a dual-stack listener comes as `::ffff:a.b.c.d`.
-    let is_trusted = |ip: &IpAddr| {
-        trusted
-            .iter()
-            .any(|t| t.to_canonical() == ip.to_canonical())
-    };
+    let is_trusted = |ip: &IpAddr| listed(trusted, ip);
     let mut client = peer.to_canonical();
     if !is_trusted(&peer) {
         return client;

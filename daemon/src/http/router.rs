@@ -180,7 +180,10 @@ impl Router {
         } else if declared.is_some_and(|len| len > max_body_bytes) {
             too_large(max_body_bytes)
         } else {
-            req.extensions_mut().insert(ClientAddr(client));
+            // A walk that ended on a proxy found no client to name.
+            if !self.limits.is_trusted_proxy(client) {
+                req.extensions_mut().insert(ClientAddr(client));
+            }
             req.extensions_mut().insert(Matched {
                 class: route.class,
                 param,

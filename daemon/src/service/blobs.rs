@@ -1,11 +1,31 @@
 //! Receipt images on disk, addressed by SHA-256: `blobs/<first two hex>/<sha256>`.
 //! Written to a temporary file, flushed and renamed into place, so a blob is
 //! either whole or absent, whatever happens to the process or the disk.
+//!
+//! A blob is never removed where a receipt is deleted: an upload of the same
+//! image may be on its way, and a crash between the database and the disk
+//! would leave an orphan or a receipt without its image. The collector
+//! ([`Blobs::collect`]) removes blobs no receipt uses once they have been
+//! left alone for a grace period.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use super::ServiceError;
+use crate::store::Store;
 use crate::support;
+
+/// Where the collector moves a blob while it looks again (inside the blob folder).
+const TRASH: &str = ".trash";
+
+/// What one collection did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Collected {
+    /// Unused blobs removed.
+    pub removed: usize,
+    /// Unused blobs kept because they were written or touched within the grace.
+    pub recent: usize,
+}
 
 #[derive(Debug, Clone)]
 pub struct Blobs {
@@ -18,16 +38,20 @@ impl Blobs {
     }
 
     fn path(&self, sha256: &str) -> Result<PathBuf, ServiceError> {
-        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_blob_name(sha256) {
             return Err(ServiceError::Internal(format!("bad blob name {sha256:?}")));
         }
         Ok(self.dir.join(&sha256[..2]).join(sha256))
     }
 
-    /// Stores `bytes` under `sha256` unless that blob already exists.
+    /// Stores `bytes` under `sha256`. A blob that exists already is touched
+    /// instead: it is about to be used, and the collector leaves blobs
+    /// touched within its grace alone. Upload calls this before the receipt
+    /// is created and again after, so a blob the collector took in between
+    /// (it was unused then) is written again.
     pub async fn put(&self, sha256: &str, bytes: bytes::Bytes) -> Result<(), ServiceError> {
         let path = self.path(sha256)?;
-        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
+        tokio::task::spawn_blocking(move || write_or_touch(&path, &bytes))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?
             .map_err(|e| match e.raw_os_error() {
@@ -45,24 +69,126 @@ impl Blobs {
             .map_err(|e| ServiceError::Internal(format!("cannot read {}: {e}", path.display())))
     }
 
-    /// Removes a blob; a missing one is not an error.
-    pub async fn remove(&self, sha256: &str) -> Result<(), ServiceError> {
-        let path = self.path(sha256)?;
-        match tokio::fs::remove_file(&path).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(ServiceError::Internal(format!(
-                "cannot remove {}: {e}",
-                path.display()
-            ))),
+    /// Removes the blobs no receipt uses that nobody wrote or touched for
+    /// `grace`. An unused blob is first moved aside, then the database is
+    /// asked again, and the blob goes back if a receipt came to use it
+    /// meanwhile; an upload that finds it gone writes it again (see
+    /// [`Blobs::put`]). Blobs left aside by a collection that was cut short
+    /// are settled first.
+    pub async fn collect(&self, store: &Store, grace: Duration) -> Result<Collected, ServiceError> {
+        let trash = self.dir.join(TRASH);
+        for name in blob_names(&trash).await? {
+            self.settle(store, &name).await?;
         }
+        let used = store.referenced_images().await?;
+        let cutoff = SystemTime::now()
+            .checked_sub(grace)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut collected = Collected::default();
+        for shard in shard_folders(&self.dir).await? {
+            for name in blob_names(&shard).await? {
+                if used.contains(&name) {
+                    continue;
+                }
+                let path = shard.join(&name);
+                let Ok(modified) = tokio::fs::metadata(&path).await.and_then(|m| m.modified())
+                else {
+                    continue;
+                };
+                if modified > cutoff {
+                    collected.recent += 1;
+                    continue;
+                }
+                tokio::fs::create_dir_all(&trash).await.map_err(io_error)?;
+                match tokio::fs::rename(&path, trash.join(&name)).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io_error(e)),
+                }
+                if !self.settle(store, &name).await? {
+                    collected.removed += 1;
+                }
+            }
+        }
+        Ok(collected)
+    }
+
+    /// Decides about a blob moved aside: back in place when a receipt uses
+    /// it (unless an upload wrote it again already), removed otherwise.
+    /// True when it went back.
+    async fn settle(&self, store: &Store, name: &str) -> Result<bool, ServiceError> {
+        let aside = self.dir.join(TRASH).join(name);
+        if store.image_in_use(name).await? {
+            let path = self.path(name)?;
+            if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+                remove_if_there(&aside).await?;
+            } else {
+                tokio::fs::rename(&aside, &path).await.map_err(io_error)?;
+            }
+            return Ok(true);
+        }
+        remove_if_there(&aside).await?;
+        Ok(false)
     }
 }
 
-/// Content-addressed: an existing blob already holds these bytes.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if path.exists() {
-        return Ok(());
+fn is_blob_name(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn io_error(e: std::io::Error) -> ServiceError {
+    ServiceError::Internal(format!("blob collection: {e}"))
+}
+
+async fn remove_if_there(path: &Path) -> Result<(), ServiceError> {
+    match tokio::fs::remove_file(path).await {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(e)),
+        _ => Ok(()),
+    }
+}
+
+/// The `<aa>` folders of the blob folder.
+async fn shard_folders(dir: &Path) -> Result<Vec<PathBuf>, ServiceError> {
+    let mut shards = Vec::new();
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(shards),
+        Err(e) => return Err(io_error(e)),
+    };
+    while let Some(entry) = entries.next_entry().await.map_err(io_error)? {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            shards.push(entry.path());
+        }
+    }
+    Ok(shards)
+}
+
+/// The names of the blobs in `dir` (temporary files of writes in progress
+/// are not blobs).
+async fn blob_names(dir: &Path) -> Result<Vec<String>, ServiceError> {
+    let mut names = Vec::new();
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(names),
+        Err(e) => return Err(io_error(e)),
+    };
+    while let Some(entry) = entries.next_entry().await.map_err(io_error)? {
+        if let Some(name) = entry.file_name().to_str().filter(|n| is_blob_name(n)) {
+            names.push(name.to_string());
+        }
+    }
+    Ok(names)
+}
+
+/// Content-addressed: an existing blob already holds these bytes, and is
+/// only touched.
+fn write_or_touch(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    match std::fs::File::open(path) {
+        Ok(file) => return file.set_modified(SystemTime::now()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
     }
     let dir = path
         .parent()
@@ -70,4 +196,144 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     // The rename reaches the disk before the database says the blob exists.
     support::write_atomically(path, bytes, 0o600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ReceiptRecord;
+
+    const IMAGE: &[u8] = b"an image, as far as the blob store cares";
+
+    fn sha(bytes: &[u8]) -> String {
+        support::sha256_hex(bytes)
+    }
+
+    fn receipt(rid: &str, sha256: &str) -> ReceiptRecord {
+        ReceiptRecord {
+            rid: rid.into(),
+            owner_uid: "alice".into(),
+            sha256: sha256.into(),
+            content_type: "image/png".into(),
+            byte_size: 1,
+            width: 1,
+            height: 1,
+            created_at: 1,
+            updated_at: 1,
+            receipt_date: None,
+            extracted: None,
+            corrected: None,
+            ocr_page: None,
+        }
+    }
+
+    async fn setup() -> (tempfile::TempDir, Blobs, Store) {
+        let dir = tempfile::tempdir().expect("dir");
+        let blobs = Blobs::new(dir.path().join("blobs"));
+        let store = Store::open("mem://", "fin", "fin").await.expect("store");
+        (dir, blobs, store)
+    }
+
+    fn exists(blobs: &Blobs, sha256: &str) -> bool {
+        blobs.path(sha256).expect("path").exists()
+    }
+
+    #[tokio::test]
+    async fn only_unused_blobs_left_alone_for_the_grace_are_removed() {
+        let (_dir, blobs, store) = setup().await;
+        let (used, orphan) = (sha(IMAGE), sha(b"an orphan"));
+        blobs.put(&used, IMAGE.into()).await.expect("put");
+        blobs.put(&orphan, "an orphan".into()).await.expect("put");
+        store
+            .create_receipt(&receipt("r1", &used), 1)
+            .await
+            .expect("receipt");
+
+        let kept = blobs
+            .collect(&store, Duration::from_secs(3600))
+            .await
+            .expect("collect");
+        assert_eq!(
+            kept,
+            Collected {
+                removed: 0,
+                recent: 1
+            }
+        );
+        assert!(
+            exists(&blobs, &orphan),
+            "young: a crash may have come between blob and record, or an upload is on its way"
+        );
+
+        let collected = blobs
+            .collect(&store, Duration::ZERO)
+            .await
+            .expect("collect");
+        assert_eq!(
+            collected,
+            Collected {
+                removed: 1,
+                recent: 0
+            }
+        );
+        assert!(!exists(&blobs, &orphan));
+        assert!(exists(&blobs, &used), "a used blob is never removed");
+        assert_eq!(blobs.get(&used).await.expect("get"), IMAGE);
+    }
+
+    #[tokio::test]
+    async fn an_upload_racing_the_collector_keeps_its_image() {
+        let (_dir, blobs, store) = setup().await;
+        let image = sha(IMAGE);
+        // A receipt was deleted: its image is unused and old.
+        blobs.put(&image, IMAGE.into()).await.expect("put");
+        // An upload of the same image puts it (a touch), and the collector
+        // runs before the upload has created its receipt: even with no
+        // grace it takes the blob, which is unused at that moment.
+        blobs.put(&image, IMAGE.into()).await.expect("first put");
+        blobs
+            .collect(&store, Duration::ZERO)
+            .await
+            .expect("collect");
+        assert!(!exists(&blobs, &image));
+        store
+            .create_receipt(&receipt("r1", &image), 1)
+            .await
+            .expect("receipt");
+        blobs.put(&image, IMAGE.into()).await.expect("second put");
+        assert_eq!(blobs.get(&image).await.expect("the image is there"), IMAGE);
+        assert_eq!(
+            blobs
+                .collect(&store, Duration::ZERO)
+                .await
+                .expect("collect")
+                .removed,
+            0
+        );
+        assert!(exists(&blobs, &image));
+    }
+
+    #[tokio::test]
+    async fn a_blob_left_aside_by_a_cut_short_collection_is_settled() {
+        let (_dir, blobs, store) = setup().await;
+        let (used, unused) = (sha(IMAGE), sha(b"unused"));
+        let trash = blobs.dir.join(TRASH);
+        std::fs::create_dir_all(&trash).expect("trash");
+        std::fs::write(trash.join(&used), IMAGE).expect("aside");
+        std::fs::write(trash.join(&unused), b"unused").expect("aside");
+        store
+            .create_receipt(&receipt("r1", &used), 1)
+            .await
+            .expect("receipt");
+        std::fs::create_dir_all(blobs.path(&used).expect("path").parent().expect("shard"))
+            .expect("shard");
+
+        blobs
+            .collect(&store, Duration::from_secs(3600))
+            .await
+            .expect("collect");
+        assert_eq!(blobs.get(&used).await.expect("put back"), IMAGE);
+        assert!(!trash.join(&unused).exists(), "an unused one is removed");
+        assert!(!trash.join(&used).exists());
+    }
 }

@@ -63,23 +63,23 @@ async fn the_same_image_of_one_owner_is_one_receipt_and_owners_are_separate() {
         "not bob's"
     );
     assert_eq!(store.pending_jobs().await.expect("pending"), 2);
-    let (deleted_sha, still_used) = store
-        .delete_receipt("alice", "r1")
-        .await
-        .expect("delete")
-        .expect("found");
-    assert_eq!(deleted_sha, "aa");
-    assert!(still_used, "bob's receipt still uses the image");
+    assert!(store.delete_receipt("alice", "r1").await.expect("delete"));
+    assert!(
+        store.image_in_use("aa").await.expect("in use"),
+        "bob's receipt still uses the image"
+    );
+    assert_eq!(
+        store.referenced_images().await.expect("images"),
+        ["aa".to_string()]
+            .into_iter()
+            .collect::<std::collections::HashSet<_>>()
+    );
     assert!(
         store.job("r1").await.expect("job").is_none(),
         "the job went with it"
     );
     assert!(
-        store
-            .delete_receipt("alice", "r3")
-            .await
-            .expect("delete")
-            .is_none(),
+        !store.delete_receipt("alice", "r3").await.expect("delete"),
         "not alice's"
     );
 }

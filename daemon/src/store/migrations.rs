@@ -49,6 +49,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "receipts and OCR jobs",
         sql: include_str!("migrations/0007_receipts.surql"),
     },
+    Migration {
+        version: 8,
+        name: "receipt images index",
+        sql: include_str!("migrations/0008_receipt_images.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -184,34 +184,32 @@ impl Store {
         Ok(!updated.is_empty())
     }
 
-    /// Deletes a receipt and its job. Returns the image's SHA-256 and whether
-    /// any receipt (of any owner) still uses that image, or `None` when the
-    /// owner has no such receipt.
-    pub async fn delete_receipt(
-        &self,
-        owner_uid: &str,
-        rid: &str,
-    ) -> Result<Option<(String, bool)>, StoreError> {
-        let Some(receipt) = self.receipt(owner_uid, rid).await? else {
-            return Ok(None);
-        };
-        let mut response = self
-            .run(
-                "BEGIN TRANSACTION;\n\
-                 DELETE receipt WHERE rid = $rid AND owner_uid = $owner;\n\
-                 DELETE ocr_job WHERE rid = $rid;\n\
-                 COMMIT TRANSACTION;\n\
-                 SELECT count() AS n FROM receipt WHERE sha256 = $sha256 GROUP ALL;",
-                Params::new()
-                    .with("rid", rid.to_string())
-                    .with("owner", owner_uid.to_string())
-                    .with("sha256", receipt.sha256.clone()),
-            )
+    /// Deletes a receipt and its job; false when the owner has no such
+    /// receipt. The image stays for the blob collector (another receipt may
+    /// use it, or an upload of the same image may be on its way).
+    pub async fn delete_receipt(&self, owner_uid: &str, rid: &str) -> Result<bool, StoreError> {
+        if self.receipt(owner_uid, rid).await?.is_none() {
+            return Ok(false);
+        }
+        self.run(
+            "BEGIN TRANSACTION;\n\
+             DELETE receipt WHERE rid = $rid AND owner_uid = $owner;\n\
+             DELETE ocr_job WHERE rid = $rid;\n\
+             COMMIT TRANSACTION;",
+            Params::new()
+                .with("rid", rid.to_string())
+                .with("owner", owner_uid.to_string()),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// The SHA-256 of every image some receipt uses.
+    pub async fn referenced_images(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let images: Vec<String> = self
+            .rows("SELECT VALUE sha256 FROM receipt", Params::new(), 0)
             .await?;
-        let last = response.num_statements() - 1;
-        let counts: Vec<serde_json::Value> = response.take(last)?;
-        let still_used = super::count_of(&counts) > 0;
-        Ok(Some((receipt.sha256, still_used)))
+        Ok(images.into_iter().collect())
     }
 
     /// Whether any receipt uses this image: a blob with none is garbage.

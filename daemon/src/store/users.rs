@@ -233,15 +233,26 @@ impl Store {
         Ok(!updated.is_empty())
     }
 
-    /// Deletes a user and their sessions; false when there is none.
+    /// Deletes a user and everything that is theirs, in one transaction:
+    /// sessions, API keys, receipts (with their OCR text and corrections)
+    /// and OCR jobs. Their images are left to the blob collector, which
+    /// removes those no other receipt uses. The audit trail keeps its
+    /// entries: it is the record of what happened. False when there is none.
     pub async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
         let Some(user) = self.user_by_username(username).await? else {
             return Ok(false);
         };
-        self.run("BEGIN TRANSACTION; DELETE session WHERE user_uid = $uid; DELETE user WHERE uid = $uid; COMMIT TRANSACTION;",
-                Params::new()
-                    .with("uid", user.uid),
-            ).await?;
+        self.run(
+            "BEGIN TRANSACTION;\n\
+             DELETE session WHERE user_uid = $uid;\n\
+             DELETE api_key WHERE user_uid = $uid;\n\
+             DELETE ocr_job WHERE owner_uid = $uid;\n\
+             DELETE receipt WHERE owner_uid = $uid;\n\
+             DELETE user WHERE uid = $uid;\n\
+             COMMIT TRANSACTION;",
+            Params::new().with("uid", user.uid),
+        )
+        .await?;
         Ok(true)
     }
 

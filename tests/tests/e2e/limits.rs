@@ -178,6 +178,31 @@ async fn behind_a_trusted_proxy_one_client_address_is_used_everywhere() {
         "{}",
         api.daemon.output()
     );
+
+    // A request from the proxy that forwards for nobody (no header, or only
+    // proxies in it) has no known client: the fail2ban line says `ip=-`, so
+    // fail2ban can never ban the proxy.
+    for forwarded in [None, Some("127.0.0.1")] {
+        let mut request = api
+            .client
+            .post(api.daemon.url("/api/v1/auth/login"))
+            .json(&json!({"username": "erin", "password": "wrong again, proxy"}));
+        if let Some(hops) = forwarded {
+            request = request.header("x-forwarded-for", hops);
+        }
+        let refused = request.send().await.expect("request");
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
+    let output = api.daemon.output();
+    assert!(
+        !output.contains("auth failure user=erin ip=127.0.0.1"),
+        "{output}"
+    );
+    assert_eq!(
+        output.matches("auth failure user=erin ip=-").count(),
+        2,
+        "{output}"
+    );
 }
 
 /// A script uploading a folder of scans in bursts: every upload gets its

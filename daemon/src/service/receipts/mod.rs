@@ -122,7 +122,11 @@ impl Receipts {
             corrected: None,
             ocr_page: None,
         };
+        let sha256 = record.sha256.clone();
         let stored = self.store.create_receipt(&record, unix_now_ms()).await?;
+        // Again now that a receipt uses it: the collector may have taken
+        // the blob, unused until this moment, since the first `put`.
+        self.blobs.put(&sha256, bytes.clone()).await?;
         let created = stored.rid == record.rid;
         if created {
             self.wake.notify_waiters();
@@ -272,13 +276,10 @@ impl Receipts {
 
     pub async fn delete(&self, principal: &Principal, rid: &str) -> Result<(), ServiceError> {
         require_writer(principal)?;
-        let (sha256, still_used) = self
-            .store
-            .delete_receipt(&principal.user_id, rid)
-            .await?
-            .ok_or_else(not_found)?;
-        if !still_used {
-            self.blobs.remove(&sha256).await?;
+        // The image is left to the blob collector: removing it here would
+        // race an upload of the same image (see `Blobs::collect`).
+        if !self.store.delete_receipt(&principal.user_id, rid).await? {
+            return Err(not_found());
         }
         Ok(())
     }
