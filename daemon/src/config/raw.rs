@@ -247,6 +247,9 @@ pub struct RawOcr {
     pub date_order: String,
     pub default_currency: String,
     pub unused_image_grace_seconds: u64,
+    pub max_queued_per_user: u64,
+    pub storage_quota_bytes: u64,
+    pub max_retries: u64,
 }
 
 impl Default for RawOcr {
@@ -263,6 +266,9 @@ impl Default for RawOcr {
             date_order: "day_first".into(),
             default_currency: "EUR".into(),
             unused_image_grace_seconds: 3600,
+            max_queued_per_user: 100,
+            storage_quota_bytes: 5 * 1024 * 1024 * 1024,
+            max_retries: 3,
         }
     }
 }

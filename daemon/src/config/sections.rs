@@ -476,6 +476,19 @@ impl RawOcr {
                 1,
                 30 * 24 * 3600,
             )?),
+            max_queued_per_user: in_range(
+                "ocr.max_queued_per_user",
+                self.max_queued_per_user,
+                1,
+                1_000_000,
+            )?,
+            storage_quota_bytes: in_range(
+                "ocr.storage_quota_bytes",
+                self.storage_quota_bytes,
+                0,
+                u64::MAX,
+            )?,
+            max_retries: in_range("ocr.max_retries", self.max_retries, 0, 100)? as u32,
         })
     }
 }

@@ -72,6 +72,12 @@ pub struct OcrSettings {
     pub default_currency: String,
     /// How long an image no receipt uses stays before the collector removes it.
     pub unused_image_grace: Duration,
+    /// Jobs one user may have queued or running.
+    pub max_queued_per_user: u64,
+    /// Bytes of images one user may keep; 0: no quota.
+    pub storage_quota_bytes: u64,
+    /// Times one receipt may be queued again by hand.
+    pub max_retries: u32,
 }
 
 /// Where the OCR models come from (`ocr.models_dir`).

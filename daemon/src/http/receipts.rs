@@ -262,8 +262,9 @@ where
         (status = 413, description = "Over the byte or pixel limit", body = fin_proto::api::Problem),
         (status = 415, description = "Not a JPEG, PNG, WebP or TIFF, or not what its type says", body = fin_proto::api::Problem),
         (status = 422, description = "Damaged, truncated, animated or multi-page image", body = fin_proto::api::Problem),
+        (status = 429, description = "Too many uploads (rate limit), or too many of one's receipts waiting to be read (`user_queue_full`); Retry-After says when to try again", body = fin_proto::api::Problem),
         (status = 503, description = "OCR queue full; Retry-After says when to try again", body = fin_proto::api::Problem),
-        (status = 507, description = "The server's disk is full", body = fin_proto::api::Problem)))]
+        (status = 507, description = "The server's disk is full, or one's storage quota would be exceeded (`quota_exceeded`)", body = fin_proto::api::Problem)))]
 pub async fn upload<S>(
     principal: Principal,
     content_type: Option<String>,
@@ -522,7 +523,7 @@ pub async fn delete(
     params(("id" = String, Path, description = "Receipt id")),
     responses((status = 202, description = "Queued again", body = Receipt),
         (status = 404, description = "No such receipt of yours", body = fin_proto::api::Problem),
-        (status = 409, description = "Already queued or running", body = fin_proto::api::Problem)))]
+        (status = 409, description = "Already queued or running, or queued again `ocr.max_retries` times already", body = fin_proto::api::Problem)))]
 pub async fn retry(
     id: String,
     principal: Principal,

@@ -24,6 +24,9 @@ pub enum ErrorKind {
     Conflict,
     /// Over a size limit.
     TooLarge,
+    /// Over the caller's share (of the OCR queue, say): retry once some of
+    /// it is done.
+    TooMany,
     /// A content type this operation does not take.
     UnsupportedMedia,
     /// Temporarily overloaded: retry after a while.
@@ -46,6 +49,7 @@ impl ErrorKind {
             ErrorKind::TooLarge => 413,
             ErrorKind::UnsupportedMedia => 415,
             ErrorKind::Invalid => 422,
+            ErrorKind::TooMany => 429,
             ErrorKind::Internal => 500,
             ErrorKind::Busy => 503,
             ErrorKind::InsufficientStorage => 507,
@@ -88,9 +92,20 @@ pub enum ServiceError {
         reason: String,
         retry_after_seconds: u64,
     },
+    /// Over the caller's share of something shared: retry later.
+    #[error("{reason}")]
+    OverShare {
+        /// The stable code, e.g. `user_queue_full`.
+        code: &'static str,
+        reason: String,
+        retry_after_seconds: u64,
+    },
     /// No room to keep what was sent (e.g. the disk is full).
     #[error("{0}")]
     InsufficientStorage(String),
+    /// The caller's storage quota would be exceeded.
+    #[error("{0}")]
+    QuotaExceeded(String),
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]
@@ -116,7 +131,10 @@ impl Failure for ServiceError {
             ServiceError::Image(image) => image_kind_and_code(image).0,
             ServiceError::TooLarge(_) => ErrorKind::TooLarge,
             ServiceError::Busy { .. } => ErrorKind::Busy,
-            ServiceError::InsufficientStorage(_) => ErrorKind::InsufficientStorage,
+            ServiceError::OverShare { .. } => ErrorKind::TooMany,
+            ServiceError::InsufficientStorage(_) | ServiceError::QuotaExceeded(_) => {
+                ErrorKind::InsufficientStorage
+            }
             ServiceError::Internal(_) | ServiceError::Store(_) => ErrorKind::Internal,
         }
     }
@@ -129,8 +147,9 @@ impl Failure for ServiceError {
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::Image(image) => image_kind_and_code(image).1,
             ServiceError::TooLarge(_) => "payload_too_large",
-            ServiceError::Busy { code, .. } => code,
+            ServiceError::Busy { code, .. } | ServiceError::OverShare { code, .. } => code,
             ServiceError::InsufficientStorage(_) => "insufficient_storage",
+            ServiceError::QuotaExceeded(_) => "quota_exceeded",
             ServiceError::Internal(_) | ServiceError::Store(_) => "internal_error",
         }
     }
@@ -138,6 +157,10 @@ impl Failure for ServiceError {
     fn retry_after_seconds(&self) -> Option<u64> {
         match self {
             ServiceError::Busy {
+                retry_after_seconds,
+                ..
+            }
+            | ServiceError::OverShare {
                 retry_after_seconds,
                 ..
             } => Some(*retry_after_seconds),

@@ -221,17 +221,20 @@ impl Store {
         owner_uid: &str,
         rid: &str,
         now: i64,
+        max_retries: u32,
     ) -> Result<Option<(JobRecord, bool)>, StoreError> {
         let mut response = self.run(format!(
                 "SELECT {FIELDS} FROM ocr_job WHERE rid = $rid AND owner_uid = $owner LIMIT 1;\n\
                  UPDATE ocr_job SET state = 'queued', attempts = 0, run_after = $now, queued_at = $now, \
-                 last_error = NONE, finished_at = NONE, started_at = NONE \
-                 WHERE rid = $rid AND owner_uid = $owner AND state IN ['done', 'failed'] RETURN rid;"
+                 last_error = NONE, finished_at = NONE, started_at = NONE, retries = (retries OR 0) + 1 \
+                 WHERE rid = $rid AND owner_uid = $owner AND state IN ['done', 'failed'] \
+                 AND (retries OR 0) < $max_retries RETURN rid;"
             ),
                 Params::new()
                     .with("rid", rid.to_string())
                     .with("owner", owner_uid.to_string())
-                    .with("now", now),
+                    .with("now", now)
+                    .with("max_retries", i64::from(max_retries)),
             ).await?;
         let mut before: Vec<JobRecord> = response.take(0)?;
         let updated: Vec<serde_json::Value> = response.take(1)?;
@@ -244,6 +247,20 @@ impl Store {
             .rows(
                 "SELECT count() AS n FROM ocr_job WHERE state IN ['queued', 'running'] GROUP ALL",
                 Params::new(),
+                0,
+            )
+            .await?;
+        Ok(super::count_of(&counts))
+    }
+
+    /// How many of `owner_uid`'s jobs wait (queued, or running): for their
+    /// share of the queue.
+    pub async fn pending_jobs_of(&self, owner_uid: &str) -> Result<u64, StoreError> {
+        let counts: Vec<serde_json::Value> = self
+            .rows(
+                "SELECT count() AS n FROM ocr_job WHERE owner_uid = $owner \
+                 AND state IN ['queued', 'running'] GROUP ALL",
+                Params::new().with("owner", owner_uid.to_string()),
                 0,
             )
             .await?;

@@ -265,7 +265,7 @@ async fn failures_retry_after_their_backoff_and_requeue_needs_a_finished_job() {
         .expect("claim")
         .expect("job");
     let requeue = store
-        .requeue_job("alice", "r1", 1)
+        .requeue_job("alice", "r1", 1, 3)
         .await
         .expect("requeue")
         .expect("found");
@@ -300,14 +300,14 @@ async fn failures_retry_after_their_backoff_and_requeue_needs_a_finished_job() {
     );
     assert!(
         store
-            .requeue_job("bob", "r1", 6_000)
+            .requeue_job("bob", "r1", 6_000, 3)
             .await
             .expect("requeue")
             .is_none(),
         "not bob's"
     );
     let (_, requeued) = store
-        .requeue_job("alice", "r1", 6_000)
+        .requeue_job("alice", "r1", 6_000, 1)
         .await
         .expect("requeue")
         .expect("found");
@@ -316,6 +316,26 @@ async fn failures_retry_after_their_backoff_and_requeue_needs_a_finished_job() {
     assert_eq!((job.state.as_str(), job.attempts), ("queued", 0));
     let counts = store.job_counts().await.expect("counts");
     assert_eq!(counts, vec![("queued".to_string(), 1)]);
+    assert_eq!(store.pending_jobs_of("alice").await.expect("count"), 1);
+    assert_eq!(store.pending_jobs_of("bob").await.expect("count"), 0);
+
+    // Retries by hand are bounded: with one allowed, a second is refused.
+    store
+        .claim_job("w", 7_000, 60_000, 3)
+        .await
+        .expect("claim")
+        .expect("job");
+    store
+        .fail_job("r1", "w", "boom", None, 7_100)
+        .await
+        .expect("fail");
+    let (before, requeued) = store
+        .requeue_job("alice", "r1", 8_000, 1)
+        .await
+        .expect("requeue")
+        .expect("found");
+    assert!(!requeued, "the one retry was used");
+    assert_eq!(before.state, "failed");
 }
 
 #[tokio::test]
@@ -365,4 +385,22 @@ async fn listing_filters_by_state_and_date_and_counts_all_matches() {
         .await
         .expect("list");
     assert_eq!((none.len(), total), (0, 0));
+}
+
+#[tokio::test]
+async fn stored_bytes_are_counted_per_owner() {
+    let store = store().await;
+    assert_eq!(store.stored_bytes_of("alice").await.expect("sum"), 0);
+    for (rid, owner, sha) in [
+        ("r1", "alice", "aa"),
+        ("r2", "alice", "bb"),
+        ("r3", "bob", "aa"),
+    ] {
+        store
+            .create_receipt(&receipt(rid, owner, sha), 1)
+            .await
+            .expect("create");
+    }
+    assert_eq!(store.stored_bytes_of("alice").await.expect("sum"), 20);
+    assert_eq!(store.stored_bytes_of("bob").await.expect("sum"), 10);
 }

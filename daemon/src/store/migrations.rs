@@ -54,6 +54,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "receipt images index",
         sql: include_str!("migrations/0008_receipt_images.surql"),
     },
+    Migration {
+        version: 9,
+        name: "OCR job retries",
+        sql: include_str!("migrations/0009_job_retries.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -204,6 +204,18 @@ impl Store {
         Ok(true)
     }
 
+    /// The bytes of every image `owner_uid` has uploaded, for their quota.
+    pub async fn stored_bytes_of(&self, owner_uid: &str) -> Result<u64, StoreError> {
+        let sums: Vec<serde_json::Value> = self
+            .rows(
+                "SELECT math::sum(byte_size) AS n FROM receipt WHERE owner_uid = $owner GROUP ALL",
+                Params::new().with("owner", owner_uid.to_string()),
+                0,
+            )
+            .await?;
+        Ok(super::count_of(&sums))
+    }
+
     /// The SHA-256 of every image some receipt uses.
     pub async fn referenced_images(&self) -> Result<std::collections::HashSet<String>, StoreError> {
         let images: Vec<String> = self

@@ -405,6 +405,85 @@ async fn a_full_queue_answers_503_with_retry_after() {
     assert!(last.1.get("retry-after").is_some());
 }
 
+/// One user's share of the queue: beyond `max_queued_per_user` their
+/// uploads get 429 with Retry-After, while another user's still go in.
+#[tokio::test]
+async fn one_user_cannot_fill_the_shared_queue() {
+    let mut api = api("[ocr]\nmax_queued_per_user = 1\nworkers = 1\n").await;
+    let mut refused = None;
+    for seed in 0..4 {
+        let (status, body, headers) = api
+            .upload_raw(synthetic_png(200 + seed, 1600, 2400), "image/png")
+            .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some((body, headers));
+            break;
+        }
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    let (body, headers) = refused.expect("alice's second waiting receipt is refused");
+    assert_eq!(body["code"], "user_queue_full", "{body}");
+    assert!(headers.get("retry-after").is_some());
+
+    api.add_user("bob", "user");
+    api.sign_in("bob").await;
+    let (status, body, _) = api
+        .upload_raw(synthetic_png(300, 1600, 2400), "image/png")
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "bob has his own share: {body}"
+    );
+}
+
+/// A storage quota per user (507 `quota_exceeded`, freed by deleting), and
+/// a bound on queueing one receipt again by hand.
+#[tokio::test]
+async fn storage_quota_and_retries_are_bounded_per_user() {
+    let (first, second) = (synthetic_png(400, 300, 200), synthetic_png(401, 300, 200));
+    let quota = first.len() + second.len() - 1;
+    let api = api(&format!(
+        "[ocr]\nstorage_quota_bytes = {quota}\nmax_retries = 1\n"
+    ))
+    .await;
+    let (status, receipt, _) = api.upload_raw(first.clone(), "image/png").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{receipt}");
+    let id = receipt["id"].as_str().expect("id").to_string();
+    let (status, body, _) = api.upload_raw(second.clone(), "image/png").await;
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{body}");
+    assert_eq!(body["code"], "quota_exceeded", "{body}");
+
+    // One retry by hand is allowed, a second is refused.
+    api.wait_finished(&id, Duration::from_secs(120)).await;
+    let retry = format!("/api/v1/receipts/{id}/retry");
+    let (status, body) = api.call(Method::POST, &retry, Some(&api.token), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    api.wait_finished(&id, Duration::from_secs(120)).await;
+    let (status, body) = api.call(Method::POST, &retry, Some(&api.token), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("max_retries"),
+        "{body}"
+    );
+
+    // Deleting frees the quota.
+    let (status, _) = api
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/receipts/{id}"),
+            Some(&api.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body, _) = api.upload_raw(second, "image/png").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+}
+
 #[tokio::test]
 async fn receipts_survive_sigkill_and_each_is_read_once_to_one_result() {
     let mut api = api("").await;

@@ -30,6 +30,13 @@ pub struct ReceiptSettings {
     pub max_pixels: u64,
     /// Jobs waiting or running, in all, before uploads are refused with 503.
     pub queue_depth: u64,
+    /// Jobs one user may have waiting or running before their uploads are
+    /// refused with 429: nobody fills the shared queue alone.
+    pub max_queued_per_user: u64,
+    /// Bytes of images one user may keep; 0: no quota.
+    pub storage_quota_bytes: u64,
+    /// Times one receipt may be queued again by hand.
+    pub max_retries: u32,
     pub max_attempts: u32,
     pub job_timeout: Duration,
     pub lease: Duration,
@@ -97,6 +104,7 @@ impl Receipts {
                 created: false,
             });
         }
+        self.check_share(principal, bytes.len() as u64).await?;
         if self.store.pending_jobs().await? >= self.settings.queue_depth {
             return Err(ServiceError::Busy {
                 code: "queue_full",
@@ -139,6 +147,33 @@ impl Receipts {
             },
             created,
         })
+    }
+
+    /// The uploader's share: their jobs in the queue, and their stored bytes
+    /// with this image. Checked before the image is stored; uploads running
+    /// at the same moment can go over by at most one image each.
+    async fn check_share(&self, principal: &Principal, size: u64) -> Result<(), ServiceError> {
+        let queued = self.store.pending_jobs_of(&principal.user_id).await?;
+        if queued >= self.settings.max_queued_per_user {
+            return Err(ServiceError::OverShare {
+                code: "user_queue_full",
+                reason: format!(
+                    "you have {queued} receipts waiting to be read, the most one user may have; upload more once some are read"
+                ),
+                retry_after_seconds: 30,
+            });
+        }
+        let quota = self.settings.storage_quota_bytes;
+        if quota > 0 {
+            let stored = self.store.stored_bytes_of(&principal.user_id).await?;
+            if stored.saturating_add(size) > quota {
+                return Err(ServiceError::QuotaExceeded(format!(
+                    "this image would take your receipts to {} bytes, over your quota of {quota}; delete some receipts or ask an admin",
+                    stored.saturating_add(size)
+                )));
+            }
+        }
+        Ok(())
     }
 
     async fn find_by_image(
@@ -293,9 +328,20 @@ impl Receipts {
         require_writer(principal)?;
         let (before, requeued) = self
             .store
-            .requeue_job(&principal.user_id, rid, unix_now_ms())
+            .requeue_job(
+                &principal.user_id,
+                rid,
+                unix_now_ms(),
+                self.settings.max_retries,
+            )
             .await?
             .ok_or_else(not_found)?;
+        if !requeued && ["done", "failed"].contains(&before.state.as_str()) {
+            return Err(ServiceError::Conflict(format!(
+                "this receipt was queued again {} times already, the most allowed (ocr.max_retries)",
+                self.settings.max_retries
+            )));
+        }
         if !requeued {
             return Err(ServiceError::Conflict(format!(
                 "the receipt is {} already; retry it once it is done or failed",
