@@ -283,6 +283,16 @@ impl Daemon {
             .expect("metrics address")
     }
 
+    /// The metrics page, as Prometheus scrapes it.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.metrics_addr()))
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("text")
+    }
+
     /// `https://localhost:<port><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("https://localhost:{}{path}", self.https_addr().port())

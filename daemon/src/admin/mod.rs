@@ -59,17 +59,24 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     crate::support::accept_until("admin socket", &listener, shutdown, |stream, _| {
-        let verdict = match stream.peer_cred() {
-            Ok(cred) => policy
-                .check(cred.uid(), cred.gid())
-                .map(|()| format!("operator uid={}", cred.uid())),
-            Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
-        };
-        if let Err(reason) = &verdict {
-            tracing::warn!(target: "fin::audit", reason = %reason, "admin socket: connection refused");
-        }
-        let services = services.clone();
+        let credentials = stream.peer_cred();
+        let (services, policy) = (services.clone(), policy.clone());
         tokio::spawn(async move {
+            // The group lookup may read files or ask a directory service:
+            // off the runtime, and off the accept loop.
+            let verdict = match credentials {
+                Ok(cred) => tokio::task::spawn_blocking(move || {
+                    policy
+                        .check(cred.uid(), cred.gid())
+                        .map(|()| format!("operator uid={}", cred.uid()))
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("cannot check the peer: {e}"))),
+                Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
+            };
+            if let Err(reason) = &verdict {
+                tracing::warn!(target: "fin::audit", reason = %reason, "admin socket: connection refused");
+            }
             let service = hyper::service::service_fn(move |req| {
                 let services = services.clone();
                 let verdict = verdict.clone();

@@ -8,7 +8,10 @@
 //!   `header_read_timeout` (hyper's timer);
 //! - each pause in a request body: `body_timeout` (the router);
 //! - each pause while the client takes an answer: `send_timeout`
-//!   ([`SendDeadline`](crate::support::SendDeadline));
+//!   ([`SendDeadline`](crate::support::SendDeadline) when the socket
+//!   blocks; on h2, whose streams stall on flow control without the socket
+//!   ever blocking, an answer in progress with nothing sizeable written and
+//!   its body not asked for within `send_timeout` drops the connection);
 //! - no request in progress: closed after `idle_timeout` (h2 included, whose
 //!   pings only tell that the peer is alive);
 //! - closing: at most `send_timeout` (or the shutdown grace) to finish what
@@ -31,6 +34,7 @@ use tokio::time::Instant;
 
 use crate::config::Connections;
 use crate::http::HttpService;
+use crate::support::WriteProgress;
 
 /// HTTP/1.1 and h2 connection builders, the protocol fixed (no sniffing).
 #[derive(Clone)]
@@ -73,9 +77,11 @@ pub enum Ended {
 
 /// Serves one connection with `builder` until it ends. It is asked to close
 /// when idle for `phases.idle_timeout` or when `stop` turns true, and dropped
-/// if it has not closed `phases.send_timeout` (or `grace`) later.
+/// if it has not closed `phases.send_timeout` (or `grace`) later, or when an
+/// answer has made no progress (see `written`) for `phases.send_timeout`.
 pub async fn serve<I>(
     io: I,
+    written: Arc<WriteProgress>,
     builder: &auto::Builder<TokioExecutor>,
     service: HttpService,
     phases: &Connections,
@@ -91,9 +97,15 @@ where
         hyper::service::service_fn(move |req: Request<Incoming>| {
             let busy = Busy::start(&activity);
             let answer = hyper::service::Service::call(&service, req);
+            let activity = activity.clone();
             async move {
                 let response = answer.await?;
-                Ok::<_, Infallible>(response.map(|body| Counted { body, _busy: busy }))
+                let answering = Answering::start(&activity);
+                Ok::<_, Infallible>(response.map(|body| Counted {
+                    body,
+                    answering,
+                    _busy: busy,
+                }))
             }
         })
     };
@@ -103,7 +115,16 @@ where
     tokio::pin!(conn);
     let mut close_by: Option<Instant> = None;
     loop {
-        let idle_check = activity.idle_deadline(phases.idle_timeout);
+        // Woken at least every `send_timeout`, so an answer that stalls is
+        // noticed on time even if it began after this wait did.
+        let idle_check = activity
+            .idle_deadline(phases.idle_timeout)
+            .min(Instant::now() + phases.send_timeout);
+        let stall = activity.answer_stalled_for(&written);
+        if stall >= phases.send_timeout {
+            return Ended::Dropped;
+        }
+        let stall_check = Instant::now() + (phases.send_timeout - stall);
         tokio::select! {
             result = conn.as_mut() => return Ended::Closed(result),
             _ = stop.wait_for(|stop| *stop), if close_by.is_none() => {
@@ -119,6 +140,7 @@ where
             _ = tokio::time::sleep_until(close_by.unwrap_or_else(Instant::now)), if close_by.is_some() => {
                 return Ended::Dropped;
             }
+            _ = tokio::time::sleep_until(stall_check), if activity.answering() => {}
         }
     }
 }
@@ -130,6 +152,10 @@ struct Activity {
     in_flight: AtomicUsize,
     /// Milliseconds after `started`.
     idle_since_ms: AtomicU64,
+    /// Answers whose body is being sent.
+    answers: AtomicUsize,
+    /// When an answer's body was last asked for (ms after `started`).
+    answer_polled_ms: AtomicU64,
 }
 
 impl Activity {
@@ -138,7 +164,24 @@ impl Activity {
             started: Instant::now(),
             in_flight: AtomicUsize::new(0),
             idle_since_ms: AtomicU64::new(0),
+            answers: AtomicUsize::new(0),
+            answer_polled_ms: AtomicU64::new(0),
         }
+    }
+
+    fn answering(&self) -> bool {
+        self.answers.load(Ordering::Acquire) > 0
+    }
+
+    /// How long answers being sent have made no progress: nothing sizeable
+    /// written and no body asked for. Zero when none is being sent.
+    fn answer_stalled_for(&self, written: &WriteProgress) -> Duration {
+        if !self.answering() {
+            return Duration::ZERO;
+        }
+        let polled = self.answer_polled_ms.load(Ordering::Acquire);
+        let since_polled = Duration::from_millis(self.now_ms().saturating_sub(polled));
+        since_polled.min(written.since_last())
     }
 
     fn now_ms(&self) -> u64 {
@@ -178,10 +221,36 @@ impl Drop for Busy {
     }
 }
 
+/// One answer whose body is being sent; dropped once it has been.
+struct Answering(Arc<Activity>);
+
+impl Answering {
+    fn start(activity: &Arc<Activity>) -> Self {
+        activity
+            .answer_polled_ms
+            .store(activity.now_ms(), Ordering::Release);
+        activity.answers.fetch_add(1, Ordering::AcqRel);
+        Answering(activity.clone())
+    }
+
+    fn polled(&self) {
+        self.0
+            .answer_polled_ms
+            .store(self.0.now_ms(), Ordering::Release);
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.answers.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// An answer's body that keeps its request counted as in progress until it
-/// has been sent.
+/// has been sent, and tells when it was last asked for.
 struct Counted<B> {
     body: B,
+    answering: Answering,
     _busy: Busy,
 }
 
@@ -193,6 +262,7 @@ impl<B: Body<Data = Bytes> + Unpin> Body for Counted<B> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        self.answering.polled();
         Pin::new(&mut self.body).poll_frame(cx)
     }
 

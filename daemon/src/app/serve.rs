@@ -15,7 +15,7 @@ use super::connection::{self, Builders, Ended};
 use crate::config::Connections;
 use crate::http::HttpService;
 use crate::metrics::Metrics;
-use crate::support::{ConnectionCaps, SendDeadline, unix_now};
+use crate::support::{ConnectionCaps, SendDeadline, WriteProgress, unix_now};
 use crate::tls::TlsAcceptor;
 
 /// A refused connection is logged at most this often (a flood would fill the log).
@@ -74,12 +74,12 @@ impl Server {
                 phases: self.phases.clone(),
                 grace: self.grace,
                 stop: shutdown.clone(),
-                metrics: self.metrics.clone(),
             };
-            self.metrics.observe_connection(true);
+            let open = OpenConnection::count(&self.metrics);
             tokio::spawn(async move {
+                // Both given back however the task ends, a panic included.
+                let _held = (admitted, open);
                 task.serve(tcp, peer).await;
-                drop(admitted);
             });
         })
         .await;
@@ -97,6 +97,22 @@ impl Server {
     }
 }
 
+/// One connection in `fin_connections_open`, for as long as it lives.
+struct OpenConnection(Arc<Metrics>);
+
+impl OpenConnection {
+    fn count(metrics: &Arc<Metrics>) -> Self {
+        metrics.observe_connection(true);
+        OpenConnection(metrics.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.observe_connection(false);
+    }
+}
+
 /// What one connection's task needs.
 struct Connection {
     name: &'static str,
@@ -106,43 +122,25 @@ struct Connection {
     phases: Connections,
     grace: Duration,
     stop: watch::Receiver<bool>,
-    metrics: Arc<Metrics>,
 }
 
 impl Connection {
     async fn serve(self, tcp: TcpStream, peer: std::net::SocketAddr) {
         let name = self.name;
         let stream = SendDeadline::new(tcp, self.phases.send_timeout);
-        let ended = match &self.tls {
+        let written = stream.progress();
+        let ended = match self.tls.clone() {
             Some(acceptor) => match acceptor.accept(stream).await {
                 Ok(stream) => {
                     let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                    connection::serve(
-                        TokioIo::new(stream),
-                        self.builders.for_protocol(h2),
-                        self.service,
-                        &self.phases,
-                        self.grace,
-                        self.stop,
-                    )
-                    .await
+                    self.http(stream, written, h2).await
                 }
                 Err(e) => {
                     tracing::debug!(listener = name, %peer, error = %e, "TLS handshake failed");
                     Ended::Closed(Ok(()))
                 }
             },
-            None => {
-                connection::serve(
-                    TokioIo::new(stream),
-                    self.builders.for_protocol(false),
-                    self.service,
-                    &self.phases,
-                    self.grace,
-                    self.stop,
-                )
-                .await
-            }
+            None => self.http(stream, written, false).await,
         };
         match ended {
             Ended::Closed(Err(e)) => {
@@ -153,6 +151,22 @@ impl Connection {
             }
             Ended::Closed(Ok(())) => {}
         }
-        self.metrics.observe_connection(false);
+    }
+
+    /// HTTP over `io`: h2 when ALPN agreed on it, HTTP/1.1 otherwise.
+    async fn http<I>(self, io: I, written: Arc<WriteProgress>, h2: bool) -> Ended
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        connection::serve(
+            TokioIo::new(io),
+            written,
+            self.builders.for_protocol(h2),
+            self.service,
+            &self.phases,
+            self.grace,
+            self.stop,
+        )
+        .await
     }
 }

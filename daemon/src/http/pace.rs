@@ -19,8 +19,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub struct Paced<B> {
     inner: Pin<Box<B>>,
     pause: Duration,
-    /// When the body is given up unless more of it comes.
-    deadline: Pin<Box<Sleep>>,
+    /// When the body is given up unless more of it comes; set when the
+    /// route first asks for the body (a client waiting for `100 Continue`
+    /// sends nothing before).
+    deadline: Option<Pin<Box<Sleep>>>,
     /// Set once given up, for the router to answer 408.
     stalled: Arc<AtomicBool>,
 }
@@ -42,12 +44,13 @@ impl fmt::Display for Stalled {
 impl std::error::Error for Stalled {}
 
 impl<B> Paced<B> {
-    /// The clock starts now: the first bytes are due within `pause` too.
+    /// The clock starts when the body is first asked for: the first bytes
+    /// are due within `pause` of that too.
     pub fn new(body: B, pause: Duration, stalled: Arc<AtomicBool>) -> Self {
         Paced {
             inner: Box::pin(body),
             pause,
-            deadline: Box::pin(tokio::time::sleep(pause)),
+            deadline: None,
             stalled,
         }
     }
@@ -68,15 +71,20 @@ where
         if self.stalled.load(Ordering::Relaxed) {
             return Poll::Ready(Some(Err(Box::new(Stalled(self.pause)))));
         }
+        let pause = self.pause;
         match self.inner.as_mut().poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                let next = Instant::now() + self.pause;
-                self.deadline.as_mut().reset(next);
+                self.deadline = None;
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+            Poll::Pending => match self
+                .deadline
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(Instant::now() + pause)))
+                .as_mut()
+                .poll(cx)
+            {
                 Poll::Ready(()) => {
                     self.stalled.store(true, Ordering::Relaxed);
                     Poll::Ready(Some(Err(Box::new(Stalled(self.pause)))))

@@ -523,7 +523,9 @@ pub async fn delete(
     params(("id" = String, Path, description = "Receipt id")),
     responses((status = 202, description = "Queued again", body = Receipt),
         (status = 404, description = "No such receipt of yours", body = fin_proto::api::Problem),
-        (status = 409, description = "Already queued or running, or queued again `ocr.max_retries` times already", body = fin_proto::api::Problem)))]
+        (status = 409, description = "Already queued or running, or queued again `ocr.max_retries` times already", body = fin_proto::api::Problem),
+        (status = 429, description = "Too many of one's receipts wait to be read (`user_queue_full`), or too many requests; Retry-After says when to try again", body = fin_proto::api::Problem),
+        (status = 503, description = "OCR queue full; Retry-After says when to try again", body = fin_proto::api::Problem)))]
 pub async fn retry(
     id: String,
     principal: Principal,

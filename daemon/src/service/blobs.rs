@@ -86,31 +86,65 @@ impl Blobs {
             .unwrap_or(SystemTime::UNIX_EPOCH);
         let mut collected = Collected::default();
         for shard in shard_folders(&self.dir).await? {
-            for name in blob_names(&shard).await? {
-                if used.contains(&name) {
+            for name in entry_names(&shard).await? {
+                let path = shard.join(&name);
+                let old = tokio::fs::metadata(&path)
+                    .await
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|modified| modified <= cutoff);
+                if is_leftover_write(&name) {
+                    // A write the process did not live to finish.
+                    if old {
+                        remove_if_there(&path).await?;
+                    }
                     continue;
                 }
-                let path = shard.join(&name);
-                let Ok(modified) = tokio::fs::metadata(&path).await.and_then(|m| m.modified())
-                else {
+                if !is_blob_name(&name) || used.contains(&name) {
                     continue;
-                };
-                if modified > cutoff {
+                }
+                if !old {
                     collected.recent += 1;
                     continue;
                 }
-                tokio::fs::create_dir_all(&trash).await.map_err(io_error)?;
-                match tokio::fs::rename(&path, trash.join(&name)).await {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(io_error(e)),
-                }
-                if !self.settle(store, &name).await? {
-                    collected.removed += 1;
+                // One blob that cannot be collected does not stop the others.
+                match self.collect_one(store, &path, &name).await {
+                    Ok(true) => collected.removed += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(blob = %name, error = %e, "cannot collect an unused image; trying again next time")
+                    }
                 }
             }
         }
         Ok(collected)
+    }
+
+    /// Removes the blob `sha256` now if no receipt uses it: the way a
+    /// deleted receipt gives its image back. Safe against an upload of the
+    /// same image on its way, as a collection is.
+    pub async fn release(&self, store: &Store, sha256: &str) -> Result<(), ServiceError> {
+        let path = self.path(sha256)?;
+        if !store.image_in_use(sha256).await? {
+            self.collect_one(store, &path, sha256).await?;
+        }
+        Ok(())
+    }
+
+    /// Moves one unused blob aside and settles it; true when it was removed.
+    async fn collect_one(
+        &self,
+        store: &Store,
+        path: &Path,
+        name: &str,
+    ) -> Result<bool, ServiceError> {
+        let trash = self.dir.join(TRASH);
+        tokio::fs::create_dir_all(&trash).await.map_err(io_error)?;
+        match tokio::fs::rename(path, trash.join(name)).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io_error(e)),
+        }
+        Ok(!self.settle(store, name).await?)
     }
 
     /// Decides about a blob moved aside: back in place when a receipt uses
@@ -136,6 +170,11 @@ fn is_blob_name(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The temporary file of a write (`support::write_atomically`).
+fn is_leftover_write(name: &str) -> bool {
+    name.starts_with(".fin-") && name.ends_with(".tmp")
+}
+
 fn io_error(e: std::io::Error) -> ServiceError {
     ServiceError::Internal(format!("blob collection: {e}"))
 }
@@ -149,25 +188,23 @@ async fn remove_if_there(path: &Path) -> Result<(), ServiceError> {
 
 /// The `<aa>` folders of the blob folder.
 async fn shard_folders(dir: &Path) -> Result<Vec<PathBuf>, ServiceError> {
-    let mut shards = Vec::new();
-    let mut entries = match tokio::fs::read_dir(dir).await {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(shards),
-        Err(e) => return Err(io_error(e)),
-    };
-    while let Some(entry) = entries.next_entry().await.map_err(io_error)? {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
-            shards.push(entry.path());
-        }
-    }
-    Ok(shards)
+    let names = entry_names(dir).await?;
+    Ok(names
+        .into_iter()
+        .filter(|name| name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(|name| dir.join(name))
+        .collect())
 }
 
 /// The names of the blobs in `dir` (temporary files of writes in progress
 /// are not blobs).
 async fn blob_names(dir: &Path) -> Result<Vec<String>, ServiceError> {
+    let names = entry_names(dir).await?;
+    Ok(names.into_iter().filter(|n| is_blob_name(n)).collect())
+}
+
+/// The names in `dir` that are text; none when it does not exist.
+async fn entry_names(dir: &Path) -> Result<Vec<String>, ServiceError> {
     let mut names = Vec::new();
     let mut entries = match tokio::fs::read_dir(dir).await {
         Ok(entries) => entries,
@@ -175,8 +212,8 @@ async fn blob_names(dir: &Path) -> Result<Vec<String>, ServiceError> {
         Err(e) => return Err(io_error(e)),
     };
     while let Some(entry) = entries.next_entry().await.map_err(io_error)? {
-        if let Some(name) = entry.file_name().to_str().filter(|n| is_blob_name(n)) {
-            names.push(name.to_string());
+        if let Ok(name) = entry.file_name().into_string() {
+            names.push(name);
         }
     }
     Ok(names)
@@ -279,6 +316,56 @@ mod tests {
         assert!(!exists(&blobs, &orphan));
         assert!(exists(&blobs, &used), "a used blob is never removed");
         assert_eq!(blobs.get(&used).await.expect("get"), IMAGE);
+    }
+
+    #[tokio::test]
+    async fn a_released_blob_goes_at_once_unless_a_receipt_uses_it() {
+        let (_dir, blobs, store) = setup().await;
+        let (used, unused) = (sha(IMAGE), sha(b"unused"));
+        blobs.put(&used, IMAGE.into()).await.expect("put");
+        blobs.put(&unused, "unused".into()).await.expect("put");
+        store
+            .create_receipt(&receipt("r1", &used), 1)
+            .await
+            .expect("receipt");
+        blobs.release(&store, &used).await.expect("release");
+        blobs.release(&store, &unused).await.expect("release");
+        assert!(exists(&blobs, &used));
+        assert!(!exists(&blobs, &unused));
+        blobs
+            .release(&store, &unused)
+            .await
+            .expect("a missing blob is no error");
+    }
+
+    #[tokio::test]
+    async fn a_write_cut_short_by_a_crash_is_cleared_after_the_grace() {
+        let (_dir, blobs, store) = setup().await;
+        let image = sha(IMAGE);
+        blobs.put(&image, IMAGE.into()).await.expect("put");
+        store
+            .create_receipt(&receipt("r1", &image), 1)
+            .await
+            .expect("receipt");
+        let shard = blobs
+            .path(&image)
+            .expect("path")
+            .parent()
+            .expect("shard")
+            .to_path_buf();
+        let leftover = shard.join(".fin-Ab12Cd.tmp");
+        std::fs::write(&leftover, b"half an image").expect("leftover");
+        blobs
+            .collect(&store, Duration::from_secs(3600))
+            .await
+            .expect("collect");
+        assert!(leftover.exists(), "it may be a write in progress");
+        blobs
+            .collect(&store, Duration::ZERO)
+            .await
+            .expect("collect");
+        assert!(!leftover.exists());
+        assert!(exists(&blobs, &image));
     }
 
     #[tokio::test]

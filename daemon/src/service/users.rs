@@ -20,6 +20,11 @@ pub struct Users {
     hashing: PasswordHashing,
     audit: Arc<Audit>,
     registration: Registration,
+    /// Held while a new name is checked against the existing ones and
+    /// stored, so two look-alike names made at the same instant cannot both
+    /// pass the check. One daemon's lock: daemons sharing a database
+    /// (issue 18) need the skeleton stored under a unique index.
+    naming: tokio::sync::Mutex<()>,
 }
 
 /// How long an invitation code is valid unless asked otherwise: a week.
@@ -37,6 +42,7 @@ impl Users {
             hashing,
             audit,
             registration,
+            naming: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -178,6 +184,10 @@ impl Users {
 
         let password_hash = self.hash(request.password).await?;
 
+        // Checked above to answer early, and again here under the lock,
+        // after the slow hash, right before the name is stored.
+        let _naming = self.naming.lock().await;
+        self.refuse_look_alike(&username).await?;
         let user = NewUser {
             uid: new_id()?,
             username,
@@ -426,6 +436,21 @@ mod tests {
             .await
             .expect_err("same name");
         assert!(matches!(err, ServiceError::Conflict(_)), "{err}");
+        assert_eq!(users.list().await.expect("list").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn two_look_alike_names_created_at_once_cannot_both_pass() {
+        let users = users().await;
+        // Latin both: "rn" reads as "m".
+        let (mary, rnary) = tokio::join!(
+            users.create(request("mary", "vivid otter harbours 42 plums"), "test"),
+            users.create(request("rnary", "vivid otter harbours 42 plums"), "test"),
+        );
+        assert!(
+            mary.is_ok() != rnary.is_ok(),
+            "exactly one is made: {mary:?} {rnary:?}"
+        );
         assert_eq!(users.list().await.expect("list").len(), 1);
     }
 

@@ -63,7 +63,10 @@ async fn the_same_image_of_one_owner_is_one_receipt_and_owners_are_separate() {
         "not bob's"
     );
     assert_eq!(store.pending_jobs().await.expect("pending"), 2);
-    assert!(store.delete_receipt("alice", "r1").await.expect("delete"));
+    assert_eq!(
+        store.delete_receipt("alice", "r1").await.expect("delete"),
+        Some("aa".to_string())
+    );
     assert!(
         store.image_in_use("aa").await.expect("in use"),
         "bob's receipt still uses the image"
@@ -79,7 +82,11 @@ async fn the_same_image_of_one_owner_is_one_receipt_and_owners_are_separate() {
         "the job went with it"
     );
     assert!(
-        !store.delete_receipt("alice", "r3").await.expect("delete"),
+        store
+            .delete_receipt("alice", "r3")
+            .await
+            .expect("delete")
+            .is_none(),
         "not alice's"
     );
 }

@@ -184,13 +184,18 @@ impl Store {
         Ok(!updated.is_empty())
     }
 
-    /// Deletes a receipt and its job; false when the owner has no such
-    /// receipt. The image stays for the blob collector (another receipt may
-    /// use it, or an upload of the same image may be on its way).
-    pub async fn delete_receipt(&self, owner_uid: &str, rid: &str) -> Result<bool, StoreError> {
-        if self.receipt(owner_uid, rid).await?.is_none() {
-            return Ok(false);
-        }
+    /// Deletes a receipt and its job. Returns its image's SHA-256, or `None`
+    /// when the owner has no such receipt. The image itself is the blob
+    /// store's to release (another receipt may use it, or an upload of the
+    /// same image may be on its way).
+    pub async fn delete_receipt(
+        &self,
+        owner_uid: &str,
+        rid: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(receipt) = self.receipt(owner_uid, rid).await? else {
+            return Ok(None);
+        };
         self.run(
             "BEGIN TRANSACTION;\n\
              DELETE receipt WHERE rid = $rid AND owner_uid = $owner;\n\
@@ -201,7 +206,7 @@ impl Store {
                 .with("owner", owner_uid.to_string()),
         )
         .await?;
-        Ok(true)
+        Ok(Some(receipt.sha256))
     }
 
     /// The bytes of every image `owner_uid` has uploaded, for their quota.

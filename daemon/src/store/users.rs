@@ -126,7 +126,8 @@ impl Store {
         let mut response = self
             .run_contended(
                 "UPDATE user SET failed_logins = 0, failed_since = $now \
-                 WHERE uid = $uid AND (failed_since = NONE OR failed_since < $window_start); \
+                 WHERE uid = $uid AND (failed_since = NONE OR failed_since < $window_start) \
+                 AND (locked_until = NONE OR locked_until <= $now); \
                  UPDATE user SET failed_logins += 1 \
                  WHERE uid = $uid AND (locked_until = NONE OR locked_until <= $now) \
                  RETURN failed_logins;",
@@ -150,17 +151,6 @@ impl Store {
         Ok(())
     }
 
-    /// Gives back an attempt reserved for a password that was never checked
-    /// (the hashing slots were busy).
-    pub async fn release_login_attempt(&self, uid: &str) -> Result<(), StoreError> {
-        self.run_contended(
-            "UPDATE user SET failed_logins -= 1 WHERE uid = $uid AND failed_logins > 0",
-            Params::new().with("uid", uid.to_string()),
-        )
-        .await?;
-        Ok(())
-    }
-
     /// Runs an update of one row that concurrent requests also update:
     /// conflicting transactions are retried, each re-reading the row.
     async fn run_contended(
@@ -169,27 +159,38 @@ impl Store {
         params: Params,
     ) -> Result<surrealdb::IndexedResults, StoreError> {
         let mut last_error = None;
-        for _ in 0..5 {
+        for round in 0..8u64 {
             match self.try_run(query, params.clone()).await {
                 Ok(response) => return Ok(response),
                 Err(e) => last_error = Some(e),
             }
+            // Spread the retries of a burst so they stop colliding.
+            let mut byte = [0u8; 1];
+            let _ = getrandom::fill(&mut byte);
+            let pause = (round + 1) * 2 + u64::from(byte[0] % 8);
+            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
         }
         Err(last_error
             .map(StoreError::from)
             .unwrap_or_else(|| StoreError::Query("retries exhausted".into())))
     }
 
-    /// Locks an account until `until`.
-    pub async fn lock_user(&self, uid: &str, until: i64) -> Result<(), StoreError> {
-        self.run(
-            "UPDATE user SET locked_until = $until WHERE uid = $uid",
-            Params::new()
-                .with("uid", uid.to_string())
-                .with("until", until),
-        )
-        .await?;
-        Ok(())
+    /// Locks an account until `until` unless it is locked at `now`
+    /// already, and ends its run of attempts: after the lock, a new run
+    /// starts. True when this call locked it.
+    pub async fn lock_user(&self, uid: &str, now: i64, until: i64) -> Result<bool, StoreError> {
+        let mut response = self
+            .run_contended(
+                "UPDATE user SET locked_until = $until, failed_logins = 0, failed_since = NONE \
+                 WHERE uid = $uid AND (locked_until = NONE OR locked_until <= $now) RETURN uid;",
+                Params::new()
+                    .with("uid", uid.to_string())
+                    .with("now", now)
+                    .with("until", until),
+            )
+            .await?;
+        let locked: Vec<serde_json::Value> = response.take(0)?;
+        Ok(!locked.is_empty())
     }
 
     /// Lifts a lockout; false when there is no such user.
@@ -358,7 +359,11 @@ mod lockout_tests {
                 .expect("count");
             assert_eq!(count, Some(expected));
         }
-        store.lock_user("u1", 1000).await.expect("lock");
+        assert!(store.lock_user("u1", 100, 1000).await.expect("lock"));
+        assert!(
+            !store.lock_user("u1", 200, 5000).await.expect("lock"),
+            "locked already"
+        );
         // While locked, no attempt is reserved (and none counted).
         assert_eq!(
             store
@@ -370,7 +375,8 @@ mod lockout_tests {
         let user = store.user_by_uid("u1").await.expect("query").expect("user");
         assert_eq!(
             (user.failed_logins, user.failed_since, user.locked_until),
-            (5, Some(100), Some(1000))
+            (0, None, Some(1000)),
+            "the lock ends the run: after it, a new one starts"
         );
         // Outside the window a run starts again; concurrent failures all count.
         assert_eq!(
@@ -391,13 +397,12 @@ mod lockout_tests {
             .collect();
         numbers.sort_unstable();
         assert_eq!(numbers, (2..=9).collect::<Vec<_>>());
-        store.release_login_attempt("u1").await.expect("release");
         assert_eq!(
             store
                 .reserve_login_attempt("u1", 2002, 1500)
                 .await
                 .expect("count"),
-            Some(9)
+            Some(10)
         );
         assert!(store.unlock_user("alice").await.expect("unlock"));
         let user = store.user_by_uid("u1").await.expect("query").expect("user");

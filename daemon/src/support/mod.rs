@@ -17,4 +17,4 @@ pub use connections::{Admitted, ConnectionCaps, Refusal};
 pub use files::{write_atomically, write_private};
 pub use hex::{hex, sha256_hex, unhex};
 pub use ids::{new_id, random_hex};
-pub use send_deadline::SendDeadline;
+pub use send_deadline::{SendDeadline, WriteProgress};

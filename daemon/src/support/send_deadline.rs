@@ -4,8 +4,10 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
@@ -17,6 +19,42 @@ pub struct SendDeadline<S> {
     limit: Duration,
     /// Running while a write waits for the client to make room.
     stalled: Option<Pin<Box<Sleep>>>,
+    progress: Arc<WriteProgress>,
+}
+
+/// When the connection last wrote a sizeable piece: what an HTTP/2
+/// connection, whose streams can stall without the socket ever blocking,
+/// is watched by.
+#[derive(Debug)]
+pub struct WriteProgress {
+    epoch: Instant,
+    /// Milliseconds after `epoch`.
+    last_ms: AtomicU64,
+}
+
+/// Writes smaller than this (HTTP/2 pings and window updates in their TLS
+/// records) do not count as progress: a client that only answers pings
+/// takes nothing.
+const SIZEABLE_WRITE: usize = 256;
+
+impl WriteProgress {
+    fn new() -> Self {
+        WriteProgress {
+            epoch: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn record(&self) {
+        let ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// How long ago the last sizeable write was (or the connection began).
+    pub fn since_last(&self) -> Duration {
+        let now = self.epoch.elapsed();
+        now.saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
+    }
 }
 
 impl<S> SendDeadline<S> {
@@ -25,11 +63,17 @@ impl<S> SendDeadline<S> {
             inner,
             limit,
             stalled: None,
+            progress: Arc::new(WriteProgress::new()),
         }
     }
 
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The handle that tells when this connection last wrote a sizeable piece.
+    pub fn progress(&self) -> Arc<WriteProgress> {
+        self.progress.clone()
     }
 
     /// After the inner stream said `Pending`: keep waiting, or give up once
@@ -53,6 +97,13 @@ impl<S> SendDeadline<S> {
         self.stalled = None;
         Poll::Ready(result)
     }
+
+    fn wrote(&mut self, result: io::Result<usize>) -> Poll<io::Result<usize>> {
+        if result.as_ref().is_ok_and(|n| *n >= SIZEABLE_WRITE) {
+            self.progress.record();
+        }
+        self.progressed(result)
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for SendDeadline<S> {
@@ -73,7 +124,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for SendDeadline<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_write(cx, buf) {
-            Poll::Ready(result) => this.progressed(result),
+            Poll::Ready(result) => this.wrote(result),
             Poll::Pending => this.wait_or_give_up(cx),
         }
     }
@@ -85,7 +136,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for SendDeadline<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
-            Poll::Ready(result) => this.progressed(result),
+            Poll::Ready(result) => this.wrote(result),
             Poll::Pending => this.wait_or_give_up(cx),
         }
     }

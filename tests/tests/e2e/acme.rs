@@ -86,15 +86,6 @@ async fn wait_ready(daemon: &Daemon, limit: Duration) -> serde_json::Value {
     }
 }
 
-async fn metrics(daemon: &Daemon) -> String {
-    reqwest::get(format!("http://{}/metrics", daemon.metrics_addr()))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text")
-}
-
 /// A client that trusts only Pebble's issuing root and finds `domain` on the daemon.
 fn trusting_pebble(root: &[u8], domain: &str, daemon: &Daemon) -> reqwest::Client {
     reqwest::Client::builder()
@@ -136,7 +127,7 @@ async fn a_certificate_is_obtained_over_http01_served_and_reused_after_a_restart
     );
     assert!(status["tls"]["acme"]["last_error"].is_null(), "{status}");
     let fingerprint = status["tls"]["fingerprint_sha256"].clone();
-    let m = metrics(&daemon).await;
+    let m = daemon.metrics().await;
     assert!(
         m.contains("fin_acme_orders_total{outcome=\"success\"} 1"),
         "{m}"
@@ -193,7 +184,7 @@ async fn a_certificate_is_obtained_over_http01_served_and_reused_after_a_restart
         .await
         .expect("the open connection still works");
     assert_eq!(response.status(), StatusCode::OK);
-    let m = metrics(&daemon).await;
+    let m = daemon.metrics().await;
     assert!(
         m.contains("fin_acme_orders_total{outcome=\"success\"} 2"),
         "{m}"
@@ -229,7 +220,7 @@ async fn a_certificate_is_obtained_over_http01_served_and_reused_after_a_restart
         .await
         .expect("still trusted after the restart");
     assert_eq!(response.status(), StatusCode::OK);
-    let m = metrics(&daemon).await;
+    let m = daemon.metrics().await;
     assert!(
         !m.contains("fin_acme_orders_total{"),
         "no order after a restart: {m}"
@@ -289,7 +280,7 @@ async fn an_unreachable_ca_leaves_the_box_up_not_ready_and_saying_why() {
         .await
         .expect("healthz");
     assert_eq!(response.status(), StatusCode::OK);
-    let m = metrics(&daemon).await;
+    let m = daemon.metrics().await;
     assert!(
         m.contains("fin_acme_orders_total{outcome=\"failure\"} 1"),
         "{m}"

@@ -20,15 +20,6 @@ fn raise_open_files_limit() -> u64 {
     hard
 }
 
-async fn metrics(daemon: &Daemon) -> String {
-    reqwest::get(format!("http://{}/metrics", daemon.metrics_addr()))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text")
-}
-
 /// The value of the sample `name` (with its labels) in the metrics text.
 fn sample(metrics: &str, name: &str) -> f64 {
     metrics
@@ -38,7 +29,7 @@ fn sample(metrics: &str, name: &str) -> f64 {
 }
 
 async fn open_connections(daemon: &Daemon) -> f64 {
-    sample(&metrics(daemon).await, "fin_connections_open")
+    sample(&daemon.metrics().await, "fin_connections_open")
 }
 
 /// Waits until the daemon counts `want` open client connections.
@@ -125,7 +116,7 @@ async fn thousands_of_silent_connections_neither_starve_others_nor_stay_open() {
     drop(response);
     drop(client);
 
-    let m = metrics(&daemon).await;
+    let m = daemon.metrics().await;
     let refused = sample(&m, "fin_connections_refused_total{reason=\"per_address\"}");
     assert!(
         refused >= (silent.len() - 100) as f64,
@@ -231,7 +222,7 @@ async fn a_request_body_that_stops_arriving_gets_408_and_the_connection_closes()
     if let Ok(response) = answer {
         assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
     }
-    let m = metrics(&daemon).await;
+    let m = daemon.metrics().await;
     assert!(
         m.lines().any(|l| l.starts_with("fin_http_requests_total")
             && l.contains("route=\"/api/v1/auth/login\"")
@@ -260,4 +251,39 @@ async fn a_client_that_stops_reading_answers_is_cut_off() {
     let took = started.elapsed();
     assert!(took >= Duration::from_secs(2), "cut off too soon: {took:?}");
     drop(stream);
+}
+
+/// An HTTP/2 client that opens no flow-control window never blocks the
+/// socket, and answers the daemon's pings: it is still cut off, once its
+/// answer has waited (in h2's buffers, or unsent) for the idle and send
+/// timeouts.
+#[tokio::test]
+async fn an_http2_client_that_takes_nothing_is_cut_off() {
+    let testbox = TestBox::new()
+        .env("FIN_SERVER__IDLE_TIMEOUT_SECONDS", "3")
+        .env("FIN_SERVER__SEND_TIMEOUT_SECONDS", "2");
+    let daemon = testbox.start();
+    let client = daemon
+        .client_trusting(&testbox.self_signed_cert())
+        .http2_prior_knowledge()
+        .http2_initial_stream_window_size(Some(1))
+        .http2_initial_connection_window_size(Some(65_535))
+        .build()
+        .expect("client");
+    // The API document is far bigger than one byte; the body is never read.
+    let response = client
+        .get(daemon.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .expect("the head arrives");
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(open_connections(&daemon).await, 1.0);
+    let started = Instant::now();
+    wait_open(&daemon, 0.0, Duration::from_secs(20)).await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(response);
 }

@@ -163,12 +163,7 @@ async fn metrics_count_requests_by_route_pattern_not_raw_path() {
         .await
         .expect("request");
 
-    let text = reqwest::get(format!("http://{}/metrics", daemon.metrics_addr()))
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("text");
+    let text = daemon.metrics().await;
     assert!(
         text.contains(r#"fin_http_requests_total{method="GET",route="/healthz",status="200"} 3"#),
         "{text}"

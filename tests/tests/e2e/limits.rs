@@ -61,12 +61,7 @@ async fn login_attempts_are_limited_per_client_with_standard_headers() {
         );
     }
 
-    let metrics = reqwest::get(format!("http://{}/metrics", daemon.metrics_addr()))
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("text");
+    let metrics = daemon.metrics().await;
     assert!(
         metrics.contains(r#"fin_rate_limited_total{class="login"} 1"#),
         "{metrics}"

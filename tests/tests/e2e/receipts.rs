@@ -373,10 +373,7 @@ async fn receipts_belong_to_their_owner_and_can_be_corrected_fetched_and_deleted
         )
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    // The image is left to the collector, which removes it once it has been
-    // unused for an hour (see the deletion test below): an upload of the same
-    // image may be on its way.
-    assert!(blob.is_file(), "kept for the collector's grace");
+    assert!(!blob.exists(), "the image went with its last receipt");
     let (status, _) = api.get(&format!("/api/v1/receipts/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -684,12 +681,7 @@ async fn real_receipts_are_read_over_https_with_their_total_and_date() {
             _ => assert!(date_confidence > 0.5, "{fixture}: {fields}"),
         }
     }
-    let metrics = reqwest::get(format!("http://{}/metrics", api.daemon.metrics_addr()))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = api.daemon.metrics().await;
     let done = format!("fin_ocr_jobs_total{{outcome=\"done\"}} {}", ids.len());
     assert!(metrics.contains(&done), "{metrics}");
     let timed = format!(
@@ -720,12 +712,7 @@ async fn a_runaway_job_is_ended_as_failed_at_the_time_limit() {
         ended["job"]["attempts"], 1,
         "a runaway is not retried: {ended}"
     );
-    let metrics = reqwest::get(format!("http://{}/metrics", api.daemon.metrics_addr()))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = api.daemon.metrics().await;
     assert!(
         metrics.contains("fin_ocr_jobs_total{outcome=\"timeout\"} 1"),
         "{metrics}"

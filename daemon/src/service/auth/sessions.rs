@@ -278,9 +278,12 @@ impl Sessions {
     /// counted before the slow hash, so concurrent guesses each take a
     /// number and only the first `lockout_attempts` of a run are checked at
     /// all. Unknown users, locked accounts and attempts over the limit are
-    /// verified against a dummy hash: same work, same answer (`No`). The
-    /// wrong attempt that reaches the limit locks the account; a right one
-    /// ends the run.
+    /// verified against a dummy hash: same work, same answer (`No`). An
+    /// attempt that is wrong at the limit, or over it, locks the account
+    /// (unless it is locked already), which also ends the run; a right one
+    /// ends the run. An attempt refused as busy still counts: giving it back
+    /// could hand the limit's number to nobody, and a flood of them is
+    /// itself an attack on the account.
     async fn check_password(
         &self,
         user: Option<&UserRecord>,
@@ -308,19 +311,13 @@ impl Sessions {
             .await
         {
             Ok(verified) => verified,
-            Err(e) => {
-                // Never checked: the attempt does not count.
-                if let (Some(user), Some(_)) = (user, attempt) {
-                    self.store.release_login_attempt(&user.uid).await?;
-                }
-                return Err(e.into());
-            }
+            Err(e) => return Err(e.into()),
         };
-        match (checked, &verified) {
-            (Some(user), Verified::Yes | Verified::YesRehashed(_)) => {
+        match (checked, &verified, user) {
+            (Some(user), Verified::Yes | Verified::YesRehashed(_), _) => {
                 self.store.end_login_run(&user.uid).await?;
             }
-            (Some(user), Verified::No) if attempt == Some(limit) => {
+            (_, _, Some(user)) if attempt.is_some_and(|n| n >= limit) => {
                 self.lock(user, now, ip).await?;
             }
             _ => {}
@@ -334,9 +331,13 @@ impl Sessions {
 
     /// Locks an account after a run of failed logins reached the limit.
     async fn lock(&self, user: &UserRecord, now: i64, ip: &str) -> Result<(), AuthError> {
-        self.store
-            .lock_user(&user.uid, now + secs(self.policy.lockout))
-            .await?;
+        if !self
+            .store
+            .lock_user(&user.uid, now, now + secs(self.policy.lockout))
+            .await?
+        {
+            return Ok(());
+        }
         tracing::warn!(target: "fin::audit", "auth lockout user={} ip={ip}", user.username);
         self.audit
             .record(Event {

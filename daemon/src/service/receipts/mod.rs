@@ -104,14 +104,8 @@ impl Receipts {
                 created: false,
             });
         }
-        self.check_share(principal, bytes.len() as u64).await?;
-        if self.store.pending_jobs().await? >= self.settings.queue_depth {
-            return Err(ServiceError::Busy {
-                code: "queue_full",
-                reason: "the OCR queue is full; try again later".into(),
-                retry_after_seconds: 30,
-            });
-        }
+        self.check_queue_room(principal).await?;
+        self.check_quota(principal, bytes.len() as u64).await?;
         self.check_decodes(bytes.clone(), info).await?;
         self.blobs.put(&sha256, bytes.clone()).await?;
         let now = unix_now();
@@ -149,20 +143,34 @@ impl Receipts {
         })
     }
 
-    /// The uploader's share: their jobs in the queue, and their stored bytes
-    /// with this image. Checked before the image is stored; uploads running
-    /// at the same moment can go over by at most one image each.
-    async fn check_share(&self, principal: &Principal, size: u64) -> Result<(), ServiceError> {
+    /// Room in the queue for one more of `principal`'s receipts: within
+    /// their share, so nobody fills the shared queue alone, and within the
+    /// whole queue.
+    async fn check_queue_room(&self, principal: &Principal) -> Result<(), ServiceError> {
         let queued = self.store.pending_jobs_of(&principal.user_id).await?;
         if queued >= self.settings.max_queued_per_user {
             return Err(ServiceError::OverShare {
                 code: "user_queue_full",
                 reason: format!(
-                    "you have {queued} receipts waiting to be read, the most one user may have; upload more once some are read"
+                    "you have {queued} receipts waiting to be read, the most one user may have; try again once some are read"
                 ),
                 retry_after_seconds: 30,
             });
         }
+        if self.store.pending_jobs().await? >= self.settings.queue_depth {
+            return Err(ServiceError::Busy {
+                code: "queue_full",
+                reason: "the OCR queue is full; try again later".into(),
+                retry_after_seconds: 30,
+            });
+        }
+        Ok(())
+    }
+
+    /// Room in `principal`'s storage quota for `size` more bytes. Checked
+    /// before the image is stored; uploads running at the same moment can
+    /// go over by at most one image each.
+    async fn check_quota(&self, principal: &Principal, size: u64) -> Result<(), ServiceError> {
         let quota = self.settings.storage_quota_bytes;
         if quota > 0 {
             let stored = self.store.stored_bytes_of(&principal.user_id).await?;
@@ -311,11 +319,15 @@ impl Receipts {
 
     pub async fn delete(&self, principal: &Principal, rid: &str) -> Result<(), ServiceError> {
         require_writer(principal)?;
-        // The image is left to the blob collector: removing it here would
-        // race an upload of the same image (see `Blobs::collect`).
-        if !self.store.delete_receipt(&principal.user_id, rid).await? {
-            return Err(not_found());
-        }
+        let sha256 = self
+            .store
+            .delete_receipt(&principal.user_id, rid)
+            .await?
+            .ok_or_else(not_found)?;
+        // Freed now, so deleting gives the disk back at once (the quota
+        // counts only receipts that exist); safe against an upload of the
+        // same image on its way (see `Blobs::release`).
+        self.blobs.release(&self.store, &sha256).await?;
         Ok(())
     }
 
@@ -326,6 +338,7 @@ impl Receipts {
         rid: &str,
     ) -> Result<ReceiptView, ServiceError> {
         require_writer(principal)?;
+        self.check_queue_room(principal).await?;
         let (before, requeued) = self
             .store
             .requeue_job(
