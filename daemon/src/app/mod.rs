@@ -317,8 +317,8 @@ async fn sweep_limits(limits: RateLimits, stopped: impl std::future::Future<Outp
 }
 
 /// Removes receipt images no receipt uses, once they have been unused for
-/// `grace` (see `Blobs::collect`): soon after start, then as often as the
-/// grace is long, at most hourly.
+/// `grace` (see `Blobs::collect`): soon after start, then every grace period
+/// and at least once an hour.
 async fn collect_blobs(
     blobs: Blobs,
     store: Store,

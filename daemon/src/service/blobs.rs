@@ -2,11 +2,12 @@
 //! Written to a temporary file, flushed and renamed into place, so a blob is
 //! either whole or absent, whatever happens to the process or the disk.
 //!
-//! A blob is never removed where a receipt is deleted: an upload of the same
-//! image may be on its way, and a crash between the database and the disk
-//! would leave an orphan or a receipt without its image. The collector
-//! ([`Blobs::collect`]) removes blobs no receipt uses once they have been
-//! left alone for a grace period.
+//! A blob is never simply unlinked: an upload of the same image may be on
+//! its way. It is moved aside, the database is asked again, and it goes
+//! back if a receipt has come to use it ([`Blobs::release`] when a receipt
+//! is deleted). The collector ([`Blobs::collect`]) does the same for blobs
+//! no receipt uses once they have been left alone for a grace period: those
+//! of deleted accounts, and orphans of a crash between disk and database.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
