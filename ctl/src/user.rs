@@ -47,6 +47,8 @@ pub enum UserCommand {
         expires_in_hours: u32,
     },
     /// Delete an account with its sessions, API keys, receipts and OCR jobs.
+    /// Books it owns pass to their longest-standing editor, or are deleted
+    /// with everything in them when they have none.
     Delete {
         name: String,
         /// Do not ask for confirmation.
@@ -142,7 +144,7 @@ pub fn run(client: &AdminClient, command: UserCommand, json: bool) -> Result<(),
         UserCommand::Delete { name, yes } => {
             if !yes
                 && !confirm(&format!(
-                    "Delete user {name} with their sessions, API keys and receipts? [y/N] "
+                    "Delete user {name} with their sessions, API keys, receipts and the books no editor takes over? [y/N] "
                 ))?
             {
                 return Err(CtlError::Other(

@@ -28,6 +28,9 @@ const OWNERS: &[(&str, &str)] = &[
     ("rten_imageproc", "ocr"),
     ("image", "ocr"),
     ("tiff", "ocr"),
+    ("csv", "import"),
+    ("quick_xml", "import"),
+    ("encoding_rs", "import"),
     // The `config` crate shares its name with fin's own `config` module, so
     // it cannot be told apart by text; `modules_depend_downwards_only` keeps
     // everything below `app` from reading `config` at all.
@@ -40,9 +43,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("http", &["service", "ratelimit", "domain"]),
     ("admin", &["service", "domain"]),
     ("jobs", &["service", "ocr", "domain"]),
-    ("service", &["store", "ocr", "domain"]),
+    ("service", &["store", "ocr", "import", "domain"]),
     ("store", &["domain"]),
     ("ocr", &["domain"]),
+    ("import", &["domain"]),
     ("config", &["domain"]),
     ("tls", &["domain"]),
     ("metrics", &[]),

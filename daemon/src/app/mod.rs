@@ -147,6 +147,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         )),
         audit,
         receipts: receipts.clone(),
+        ledger: Arc::new(crate::service::ledger::Ledger::new(store.clone())),
     };
     let observer: RequestObserver = {
         let metrics = metrics.clone();

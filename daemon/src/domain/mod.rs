@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod image;
+pub mod ledger;
 pub mod money;
 pub mod receipt;
 pub mod text;

@@ -1,8 +1,10 @@
 //! The public HTTPS API and the plain-HTTP redirector. Only this module knows warp.
 
 mod access;
+mod accounts;
 mod admin;
 mod auth;
+mod books;
 mod drain;
 mod error;
 mod extract;
@@ -19,6 +21,7 @@ mod router;
 mod routes;
 mod service;
 mod system;
+mod transactions;
 
 pub use limits::{RateLimitOptions, RateLimits};
 pub use redirect::{ChallengeAnswers, redirect_service};

@@ -17,8 +17,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::problem::PROBLEM_JSON;
-use super::receipts;
 use super::route::{Body, Route};
+use super::{accounts, books, receipts, transactions};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,14 +32,26 @@ use super::route::{Body, Route};
         fin_proto::admin::User, fin_proto::admin::CreateUser, fin_proto::admin::SetRole,
         fin_proto::admin::SetPassword,
         receipts::Receipt, receipts::ImageInfo, receipts::JobInfo, receipts::StageMillis,
-        receipts::ReceiptList, crate::service::receipts::Corrections
+        receipts::ReceiptList, crate::service::receipts::Corrections,
+        books::Book, books::BookList, books::Member, books::MemberList, books::MemberRole,
+        books::NewOwner, crate::service::ledger::NewBook, crate::service::ledger::BookPatch,
+        accounts::Account, accounts::AccountList, accounts::Category, accounts::CategoryList,
+        accounts::CategoryName, crate::service::ledger::NewAccount, crate::service::ledger::AccountPatch,
+        crate::service::ledger::NewCategory,
+        transactions::Transaction, transactions::Split, transactions::TransactionPage,
+        transactions::TransferPair, transactions::Deleted, transactions::Categorise,
+        transactions::Categorised, crate::service::ledger::NewTransaction,
+        crate::service::ledger::NewTransfer, crate::service::ledger::TransactionPatch,
+        crate::service::ledger::SplitInput
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "system", description = "Liveness, readiness and this document"),
         (name = "auth", description = "Log in, refresh, log out, who am I"),
         (name = "admin", description = "For admins: accounts and the audit trail"),
-        (name = "receipts", description = "Receipt images, read by OCR in the daemon")
+        (name = "receipts", description = "Receipt images, read by OCR in the daemon"),
+        (name = "books", description = "Books: shared household ledgers, their members and roles"),
+        (name = "ledger", description = "A book's accounts, categories, transactions and transfers")
     )
 )]
 struct ApiDoc;

@@ -52,8 +52,8 @@ pub struct Route {
 #[derive(Debug, Clone)]
 pub struct Matched {
     pub class: Option<Class>,
-    /// The value of the pattern's `{…}` segment, if it has one.
-    pub param: Option<String>,
+    /// The values of the pattern's `{…}` segments, in order.
+    pub params: Vec<String>,
 }
 
 impl Route {
@@ -84,21 +84,29 @@ impl Route {
         }
     }
 
-    /// The value of the `{…}` segment when `path` fits this route's pattern.
-    pub fn fit(&self, path: &str) -> Option<Option<String>> {
+    /// How many segments of the pattern are literal: the more, the more specific.
+    pub fn literal_segments(&self) -> usize {
+        self.segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Literal(_)))
+            .count()
+    }
+
+    /// The values of the `{…}` segments when `path` fits this route's pattern.
+    pub fn fit(&self, path: &str) -> Option<Vec<String>> {
         let path = path.strip_prefix('/')?;
         let path = path.strip_suffix('/').unwrap_or(path);
-        let mut param = None;
+        let mut params = Vec::new();
         let mut have = path.split('/');
         for want in &self.segments {
             let segment = have.next()?;
             match want {
                 Segment::Literal(literal) if literal == segment => {}
-                Segment::Param if !segment.is_empty() => param = Some(segment.to_string()),
+                Segment::Param if !segment.is_empty() => params.push(segment.to_string()),
                 _ => return None,
             }
         }
-        have.next().is_none().then_some(param)
+        have.next().is_none().then_some(params)
     }
 }
 
@@ -129,11 +137,28 @@ fn http_method(method: &HttpMethod) -> Method {
     }
 }
 
-/// The route's `{…}` path segment, as the router matched it.
+/// The route's first `{…}` path segment, as the router matched it.
 pub fn path_param() -> impl Filter<Extract = (String,), Error = Rejection> + Clone {
     warp::ext::get::<Matched>().and_then(|matched: Matched| async move {
-        matched.param.ok_or_else(warp::reject::not_found)
+        matched
+            .params
+            .into_iter()
+            .next()
+            .ok_or_else(warp::reject::not_found)
     })
+}
+
+/// The route's first two `{…}` path segments (a book, then a record in it).
+pub fn path_params() -> impl Filter<Extract = (String, String), Error = Rejection> + Clone {
+    warp::ext::get::<Matched>()
+        .and_then(|matched: Matched| async move {
+            let mut params = matched.params.into_iter();
+            match (params.next(), params.next()) {
+                (Some(first), Some(second)) => Ok((first, second)),
+                _ => Err(warp::reject::not_found()),
+            }
+        })
+        .untuple_one()
 }
 
 #[cfg(test)]
@@ -155,11 +180,11 @@ mod tests {
         assert_eq!(&*route.pattern, "/api/v1/things/{id}/parts");
         assert_eq!(
             route.fit("/api/v1/things/42/parts"),
-            Some(Some("42".into()))
+            Some(vec!["42".to_string()])
         );
         assert_eq!(
             route.fit("/api/v1/things/42/parts/"),
-            Some(Some("42".into()))
+            Some(vec!["42".to_string()])
         );
         assert_eq!(route.fit("/api/v1/things//parts"), None);
         assert_eq!(route.fit("/api/v1/things/42"), None);

@@ -54,7 +54,7 @@ pub struct Router {
 }
 
 enum Lookup<'a> {
-    Found(&'a Route, Option<String>),
+    Found(&'a Route, Vec<String>),
     /// The path exists, for these methods only.
     WrongMethod(Vec<Method>),
     NotFound,
@@ -74,21 +74,35 @@ impl Router {
         &self.routes
     }
 
-    /// The first route whose pattern and method fit; a HEAD is served as a GET.
+    /// The route whose pattern and method fit; a HEAD is served as a GET.
+    /// Where several patterns fit, those with the most literal segments win
+    /// (`/transactions/categorise` over `/transactions/{id}`), for the
+    /// route and for the methods a 405 lists alike.
     fn lookup(&self, method: &Method, path: &str) -> Lookup<'_> {
         let wanted = if method == Method::HEAD {
             &Method::GET
         } else {
             method
         };
+        let fitting: Vec<(&Route, Vec<String>)> = self
+            .routes
+            .iter()
+            .filter_map(|route| route.fit(path).map(|params| (route, params)))
+            .collect();
+        let most_literal = fitting
+            .iter()
+            .map(|(route, _)| route.literal_segments())
+            .max()
+            .unwrap_or(0);
         let mut allowed = Vec::new();
-        for route in &self.routes {
-            if let Some(param) = route.fit(path) {
-                if route.method == *wanted {
-                    return Lookup::Found(route, param);
-                }
-                allowed.push(route.method.clone());
+        for (route, params) in fitting {
+            if route.literal_segments() < most_literal {
+                continue;
             }
+            if route.method == *wanted {
+                return Lookup::Found(route, params);
+            }
+            allowed.push(route.method.clone());
         }
         if allowed.is_empty() {
             Lookup::NotFound
@@ -158,8 +172,8 @@ impl Router {
         {
             return too_large(self.body_limits.none);
         }
-        let (route, param) = match lookup {
-            Lookup::Found(route, param) => (route, param),
+        let (route, params) = match lookup {
+            Lookup::Found(route, params) => (route, params),
             Lookup::WrongMethod(allowed) => return method_not_allowed(&allowed),
             Lookup::NotFound => {
                 return problem(
@@ -186,7 +200,7 @@ impl Router {
             }
             req.extensions_mut().insert(Matched {
                 class: route.class,
-                param,
+                params,
             });
             match warp::service(route.filter.clone()).call(req).await {
                 Ok(response) => response,

@@ -116,6 +116,12 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(what) => ServiceError::Conflict(format!("{what} already exists")),
+            StoreError::NoBook => ServiceError::NotFound("no such book".into()),
+            StoreError::Denied => ServiceError::Forbidden(
+                "your role in this book does not allow this (viewers read, editors also write, the owner also manages)".into(),
+            ),
+            StoreError::Missing(what) => ServiceError::Invalid(format!("no {what} in this book")),
+            StoreError::Refused(why) => ServiceError::Conflict(why),
             other => ServiceError::Store(other),
         }
     }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod blobs;
 mod error;
+pub mod ledger;
 pub mod receipts;
 mod system;
 #[cfg(test)]
@@ -27,4 +28,5 @@ pub struct Services {
     pub sessions: Arc<auth::sessions::Sessions>,
     pub audit: Arc<audit::Audit>,
     pub receipts: Arc<receipts::Receipts>,
+    pub ledger: Arc<ledger::Ledger>,
 }

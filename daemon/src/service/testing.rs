@@ -66,6 +66,7 @@ pub(crate) async fn services() -> Services {
     );
     Services {
         receipts: Arc::new(receipts),
+        ledger: Arc::new(super::ledger::Ledger::new(store.clone())),
         system: Arc::new(
             System::new(store.clone(), tls, listeners)
                 .with_ocr_models(super::system_tests::test_models()),

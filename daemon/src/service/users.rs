@@ -354,7 +354,7 @@ impl Users {
 
 /// The stored form of an existing user's name. A name that no account can
 /// have names no account: 404, as for any unknown name.
-fn normal_name(username: &str) -> Result<String, ServiceError> {
+pub(crate) fn normal_name(username: &str) -> Result<String, ServiceError> {
     normalize_username(username)
         .map_err(|_| ServiceError::NotFound(format!("no user {username:?}")))
 }

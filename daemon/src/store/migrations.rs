@@ -59,6 +59,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "OCR job retries",
         sql: include_str!("migrations/0009_job_retries.surql"),
     },
+    Migration {
+        version: 10,
+        name: "ledger: books, members, accounts, categories, transactions",
+        sql: include_str!("migrations/0010_ledger.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

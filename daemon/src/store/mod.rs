@@ -2,14 +2,19 @@
 //! tests, `ws://`/`wss://` for a remote server). Only this module knows
 //! SurrealDB; every query binds its parameters.
 
+mod accounts;
 mod api_keys;
 mod audit;
+mod books;
+mod categories;
+mod guard;
 mod invites;
 mod jobs;
 mod migrations;
 mod query;
 mod receipts;
 mod sessions;
+mod transactions;
 mod users;
 
 use surrealdb::Surreal;
@@ -17,12 +22,16 @@ use surrealdb::Surreal;
 use query::Params;
 use surrealdb::engine::any::{self, Any};
 
+pub use accounts::{AccountChange, AccountRecord};
 pub use api_keys::ApiKeyRecord;
 pub use audit::{AuditQuery, AuditRecord};
+pub use books::{BookRecord, MemberRecord};
+pub use categories::CategoryRecord;
 pub use jobs::{JobOutcome, JobRecord};
 pub use migrations::LATEST_SCHEMA;
 pub use receipts::ReceiptRecord;
 pub use sessions::SessionRecord;
+pub use transactions::{SplitRecord, TxnChange, TxnFilter, TxnRecord};
 pub use users::{NewUser, UserChange, UserRecord};
 
 /// A connection to the database, with the schema migrated to [`LATEST_SCHEMA`].
@@ -53,6 +62,19 @@ pub enum StoreError {
     },
     #[error("{0} already exists")]
     Conflict(String),
+    /// No such book, or the caller is not one of its members: the same
+    /// answer, so that ids reveal nothing.
+    #[error("no such book")]
+    NoBook,
+    /// A member whose role does not allow the call.
+    #[error("your role in this book does not allow this")]
+    Denied,
+    /// A record the call refers to is not in the book (e.g. `account abc`).
+    #[error("no {0} in this book")]
+    Missing(String),
+    /// The book's state does not allow the change; the text says why.
+    #[error("{0}")]
+    Refused(String),
     #[error("database error: {0}")]
     Query(String),
 }
@@ -142,3 +164,6 @@ mod tests;
 
 #[cfg(test)]
 mod jobs_tests;
+
+#[cfg(test)]
+mod ledger_tests;

@@ -33,6 +33,29 @@ impl Store {
         self.db.query(sql.into()).bind(params.0).await?.check()
     }
 
+    /// Runs `sql` (one transaction or more) and gives back every statement's
+    /// result. When a statement fails inside a transaction, every other one
+    /// fails with "not executed due to a failed transaction"; the error
+    /// given is the one that says why (a `THROW`, a unique index).
+    pub(super) async fn run_explained(
+        &self,
+        sql: impl Into<String>,
+        params: Params,
+    ) -> Result<IndexedResults, surrealdb::Error> {
+        let mut response = self.db.query(sql.into()).bind(params.0).await?;
+        let mut errors: Vec<(usize, surrealdb::Error)> =
+            response.take_errors().into_iter().collect();
+        if errors.is_empty() {
+            return Ok(response);
+        }
+        errors.sort_by_key(|(index, _)| *index);
+        let cause = errors
+            .iter()
+            .position(|(_, e)| !e.to_string().contains("failed transaction"))
+            .unwrap_or(0);
+        Err(errors.swap_remove(cause).1)
+    }
+
     /// Runs `sql`; an error in any statement is an error.
     pub(super) async fn run(
         &self,

@@ -244,13 +244,17 @@ impl Store {
             return Ok(false);
         };
         self.run(
-            "BEGIN TRANSACTION;\n\
-             DELETE session WHERE user_uid = $uid;\n\
-             DELETE api_key WHERE user_uid = $uid;\n\
-             DELETE ocr_job WHERE owner_uid = $uid;\n\
-             DELETE receipt WHERE owner_uid = $uid;\n\
-             DELETE user WHERE uid = $uid;\n\
-             COMMIT TRANSACTION;",
+            format!(
+                "BEGIN TRANSACTION;\n\
+                 DELETE session WHERE user_uid = $uid;\n\
+                 DELETE api_key WHERE user_uid = $uid;\n\
+                 DELETE ocr_job WHERE owner_uid = $uid;\n\
+                 DELETE receipt WHERE owner_uid = $uid;\n\
+                 {books}\n\
+                 DELETE user WHERE uid = $uid;\n\
+                 COMMIT TRANSACTION;",
+                books = super::books::USER_BOOKS_ON_DELETE
+            ),
             Params::new().with("uid", user.uid),
         )
         .await?;

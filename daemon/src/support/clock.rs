@@ -12,6 +12,21 @@ pub fn unix_now_ms() -> i64 {
     since_epoch().as_millis() as i64
 }
 
+/// The UTC calendar day of `unix_seconds`, as `YYYY-MM-DD`.
+pub fn iso_date(unix_seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .map(|t| {
+            let date = t.date();
+            format!(
+                "{:04}-{:02}-{:02}",
+                date.year(),
+                u8::from(date.month()),
+                date.day()
+            )
+        })
+        .unwrap_or_else(|_| "1970-01-01".to_string())
+}
+
 fn since_epoch() -> std::time::Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -27,5 +42,11 @@ mod tests {
         let (s, ms) = (unix_now(), unix_now_ms());
         assert!(s > 1_700_000_000, "{s}");
         assert!((ms / 1000 - s).abs() <= 1, "{s} {ms}");
+    }
+
+    #[test]
+    fn days_are_utc_calendar_days() {
+        assert_eq!(iso_date(0), "1970-01-01");
+        assert_eq!(iso_date(1_709_164_800), "2024-02-29");
     }
 }

@@ -7,6 +7,7 @@ mod auth;
 mod config;
 mod connections;
 mod http_api;
+mod ledger;
 mod lifecycle;
 mod limits;
 mod openapi;

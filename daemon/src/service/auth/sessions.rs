@@ -37,7 +37,7 @@ pub struct ApiKeyGrant {
     pub scopes: Vec<String>,
 }
 
-pub const SCOPES: [&str; 3] = ["read", "write", "receipts"];
+pub const SCOPES: [&str; 4] = ["read", "write", "receipts", "ledger"];
 /// Spent refresh secrets remembered per session for reuse detection.
 const USED_SECRETS_KEPT: usize = 32;
 /// `last_used_at` is written at most this often per key, not on every request.

@@ -1,0 +1,55 @@
+//! The ledger's use cases: books shared by their members, accounts,
+//! categories and transactions. Every store call carries the caller's id
+//! and the book, and the store checks the membership in the same
+//! transaction; this layer adds the caller's account role (a guest only
+//! reads) and the rules of the values (`domain::ledger`).
+
+mod accounts;
+mod books;
+mod categories;
+mod transactions;
+
+pub use accounts::{AccountPatch, NewAccount};
+pub use books::{BookPatch, NewBook};
+pub use categories::NewCategory;
+pub use transactions::{
+    NewTransaction, NewTransfer, SplitInput, TransactionList, TransactionPatch, TransactionQuery,
+};
+
+/// The ledger's records as the store reads them: plain data, handed to the
+/// front ends as they are.
+pub use crate::store::{AccountRecord, BookRecord, CategoryRecord, MemberRecord, TxnRecord};
+
+use super::ServiceError;
+use super::auth::sessions::Principal;
+use crate::domain::ledger::{Invalid, Need};
+use crate::store::Store;
+
+pub struct Ledger {
+    store: Store,
+}
+
+impl Ledger {
+    pub fn new(store: Store) -> Ledger {
+        Ledger { store }
+    }
+}
+
+/// The caller's user id, once their account role allows `need`: a guest
+/// reads the books shared with them and nothing more.
+fn actor(principal: &Principal, need: Need) -> Result<&str, ServiceError> {
+    if principal.role == "guest" && need != Need::Read {
+        return Err(ServiceError::Forbidden("guests can only read".into()));
+    }
+    Ok(&principal.user_id)
+}
+
+impl From<Invalid> for ServiceError {
+    fn from(e: Invalid) -> Self {
+        ServiceError::Invalid(e.0)
+    }
+}
+
+fn not_found(what: &str) -> ServiceError {
+    ServiceError::NotFound(format!("no such {what} in this book"))
+}

@@ -1,0 +1,277 @@
+//! The ledger's queries against a real (in-memory) SurrealDB: the guard in
+//! every call, references checked in the book, transfers deleted in pairs,
+//! books handed on when their owner's account is deleted.
+
+use super::*;
+use crate::domain::ledger::Need;
+
+async fn store() -> Store {
+    Store::open("mem://", "fin", "fin").await.expect("open")
+}
+
+async fn user(store: &Store, uid: &str) {
+    store
+        .create_user(&NewUser {
+            uid: uid.into(),
+            username: uid.into(),
+            email: None,
+            password_hash: "$argon2id$stub".into(),
+            role: "user".into(),
+            created_at: 1,
+        })
+        .await
+        .expect("user");
+}
+
+fn account(aid: &str, name: &str) -> AccountRecord {
+    AccountRecord {
+        aid: aid.into(),
+        name: name.into(),
+        kind: "checking".into(),
+        currency: "EUR".into(),
+        opening_balance: 1000,
+        opening_date: "2026-01-01".into(),
+        archived: false,
+        created_at: 1,
+        updated_at: 1,
+        balance: 0,
+        transactions: 0,
+    }
+}
+
+fn txn(tid: &str, aid: &str, amount: i64, transfer: Option<&str>) -> TxnRecord {
+    TxnRecord {
+        tid: tid.into(),
+        bid: "b1".into(),
+        aid: aid.into(),
+        date: "2026-03-01".into(),
+        amount,
+        currency: "EUR".into(),
+        payee: "Shop".into(),
+        payee_folded: "shop".into(),
+        description: String::new(),
+        cid: None,
+        tags: vec![],
+        notes: String::new(),
+        state: "uncleared".into(),
+        splits: vec![],
+        receipts: vec![],
+        transfer_id: transfer.map(str::to_string),
+        import_id: None,
+        external_id: None,
+        fingerprint: None,
+        rev: 1,
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+/// A book `b1` owned by `alice`, with `bob` as a viewer and two accounts.
+async fn household() -> Store {
+    let store = store().await;
+    for uid in ["alice", "bob", "eve"] {
+        user(&store, uid).await;
+    }
+    let book = store
+        .create_book("alice", "b1", "Home", "EUR", 1)
+        .await
+        .expect("book");
+    assert_eq!(book.role, "owner");
+    store
+        .set_member("alice", "b1", "bob", "viewer", 2)
+        .await
+        .expect("share");
+    for (aid, name) in [("a1", "Checking"), ("a2", "Savings")] {
+        store
+            .create_account("alice", "b1", &account(aid, name))
+            .await
+            .expect("account");
+    }
+    store
+}
+
+#[tokio::test]
+async fn the_guard_hides_the_book_from_strangers_and_stops_viewers_writing() {
+    let store = household().await;
+    assert!(matches!(
+        store.book("eve", "b1").await,
+        Err(StoreError::NoBook)
+    ));
+    assert!(matches!(
+        store.accounts("eve", "b1").await,
+        Err(StoreError::NoBook)
+    ));
+    assert!(matches!(
+        store.book("alice", "nope").await,
+        Err(StoreError::NoBook)
+    ));
+    assert_eq!(store.accounts("bob", "b1").await.expect("read").len(), 2);
+    let refused = store
+        .create_account("bob", "b1", &account("a3", "Cash"))
+        .await;
+    assert!(matches!(refused, Err(StoreError::Denied)), "{refused:?}");
+    assert!(matches!(
+        store
+            .create_transactions("bob", "b1", &[txn("t1", "a1", -5, None)])
+            .await,
+        Err(StoreError::Denied)
+    ));
+    assert_eq!(store.book_role("bob", "b1").await.expect("role"), "viewer");
+    assert_eq!(store.books_of("eve").await.expect("books"), vec![]);
+    let duplicate = store
+        .create_account("alice", "b1", &account("a9", "Savings"))
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "{duplicate:?}"
+    );
+}
+
+#[tokio::test]
+async fn references_must_be_in_the_book_and_balances_are_computed() {
+    let store = household().await;
+    store
+        .create_book("eve", "b2", "Eve's", "EUR", 1)
+        .await
+        .expect("book");
+    store
+        .create_account("eve", "b2", &account("e1", "Eve checking"))
+        .await
+        .expect("account");
+    let foreign = store
+        .create_transactions("alice", "b1", &[txn("t1", "e1", -5, None)])
+        .await;
+    assert!(
+        matches!(foreign, Err(StoreError::Missing(_))),
+        "{foreign:?}"
+    );
+    let mut categorised = txn("t1", "a1", -5, None);
+    categorised.cid = Some("no-such-category".into());
+    let missing = store
+        .create_transactions("alice", "b1", &[categorised])
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::Missing(_))),
+        "{missing:?}"
+    );
+
+    store
+        .create_transactions("alice", "b1", &[txn("t1", "a1", -300, None)])
+        .await
+        .expect("plain");
+    let pair = store
+        .create_transactions(
+            "alice",
+            "b1",
+            &[
+                txn("t2", "a1", -200, Some("x")),
+                txn("t3", "a2", 200, Some("x")),
+            ],
+        )
+        .await
+        .expect("transfer");
+    assert_eq!(pair.len(), 2);
+    let balances: Vec<(String, i64)> = store
+        .accounts("bob", "b1")
+        .await
+        .expect("accounts")
+        .into_iter()
+        .map(|a| (a.aid, a.balance))
+        .collect();
+    assert_eq!(
+        balances,
+        [("a1".to_string(), 500), ("a2".to_string(), 1200)]
+    );
+
+    let deleted = store
+        .delete_transaction("alice", "b1", "t3")
+        .await
+        .expect("delete");
+    assert_eq!(deleted.len(), 2, "both sides: {deleted:?}");
+    let refused = store.delete_account("alice", "b1", "a1").await;
+    assert!(
+        matches!(refused, Err(StoreError::Refused(_))),
+        "{refused:?}"
+    );
+    assert!(
+        store
+            .delete_account("alice", "b1", "a2")
+            .await
+            .expect("empty account")
+    );
+}
+
+#[tokio::test]
+async fn a_stale_revision_changes_nothing() {
+    let store = household().await;
+    store
+        .create_transactions("alice", "b1", &[txn("t1", "a1", -300, None)])
+        .await
+        .expect("plain");
+    let change = TxnChange {
+        aid: "a1".into(),
+        date: "2026-03-02".into(),
+        amount: -400,
+        payee: "Other".into(),
+        description: String::new(),
+        cid: None,
+        tags: vec![],
+        notes: String::new(),
+        state: "cleared".into(),
+        splits: vec![],
+        receipts: vec![],
+    };
+    let updated = store
+        .update_transaction("alice", "b1", "t1", 1, &change, 5)
+        .await
+        .expect("update")
+        .expect("at revision 1");
+    assert_eq!((updated.rev, updated.amount), (2, -400));
+    let stale = store
+        .update_transaction("alice", "b1", "t1", 1, &change, 6)
+        .await
+        .expect("update");
+    assert_eq!(stale, None);
+}
+
+#[tokio::test]
+async fn membership_rules_hold_and_deleting_an_owner_hands_books_on() {
+    let store = household().await;
+    let owner_change = store.set_member("alice", "b1", "alice", "viewer", 3).await;
+    assert!(
+        matches!(owner_change, Err(StoreError::Refused(_))),
+        "{owner_change:?}"
+    );
+    let leave = store
+        .remove_member("alice", "b1", "alice", Need::Read)
+        .await;
+    assert!(matches!(leave, Err(StoreError::Refused(_))), "{leave:?}");
+
+    // A book with an editor passes to them; one without goes.
+    store
+        .set_member("alice", "b1", "bob", "editor", 3)
+        .await
+        .expect("promote");
+    store
+        .create_book("alice", "b2", "Alone", "EUR", 1)
+        .await
+        .expect("book");
+    store
+        .create_account("alice", "b2", &account("z1", "Solo"))
+        .await
+        .expect("account");
+    assert!(store.delete_user("alice").await.expect("delete"));
+    assert_eq!(store.book_role("bob", "b1").await.expect("heir"), "owner");
+    assert_eq!(store.accounts("bob", "b1").await.expect("kept").len(), 2);
+    let members = store.members("bob", "b1").await.expect("members");
+    assert_eq!(members.len(), 1, "{members:?}");
+    let orphans: Vec<serde_json::Value> = store
+        .rows(
+            "SELECT * FROM account WHERE bid = 'b2'",
+            query::Params::new(),
+            0,
+        )
+        .await
+        .expect("rows");
+    assert!(orphans.is_empty(), "{orphans:?}");
+}
