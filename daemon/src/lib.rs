@@ -13,6 +13,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod import;
 pub mod jobs;
 pub mod metrics;
 pub mod ocr;
