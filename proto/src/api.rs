@@ -171,7 +171,8 @@ pub struct CreateApiKey {
     pub password: String,
 }
 
-/// What an API key may do: `read` (GET), `write` (everything), or one area (`receipts`).
+/// What an API key may do: `read` (GET), `write` (everything), or one area
+/// (`receipts`, or `ledger`: the books and everything in them).
 #[cfg(feature = "openapi")]
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]
@@ -179,6 +180,7 @@ pub enum ApiScope {
     Read,
     Write,
     Receipts,
+    Ledger,
 }
 
 /// The roles of accounts.

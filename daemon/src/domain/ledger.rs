@@ -96,9 +96,11 @@ pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_CHARS: usize = 50;
 /// Parts of one split transaction.
 pub const MAX_SPLITS: usize = 100;
-/// The largest amount in minor units (about 10^15): sums of a million of
-/// them still fit an `i64`, and a double in a browser holds it exactly.
-pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+/// The largest amount in minor units (10^12: ten billion in a currency
+/// with cents): a balance over a million such amounts still fits an `i64`
+/// (at most 10^18 of its 9.2 * 10^18), and a double in a browser holds any
+/// of them exactly.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
 /// A name: at most [`MAX_NAME_CHARS`] characters, no control characters
 /// at all (not even a newline), not only space; kept trimmed. The same

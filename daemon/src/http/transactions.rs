@@ -170,19 +170,19 @@ pub struct ListParams {
     /// Dates to (inclusive), `YYYY-MM-DD`.
     #[param(nullable = false, format = Date)]
     pub to: Option<String>,
-    #[param(nullable = false, min_length = 1, max_length = 64)]
+    #[param(nullable = false, min_length = 1, max_length = 64, pattern = r"\S")]
     pub account: Option<String>,
     /// In this category, directly or in a split part.
-    #[param(nullable = false, min_length = 1, max_length = 64)]
+    #[param(nullable = false, min_length = 1, max_length = 64, pattern = r"\S")]
     pub category: Option<String>,
     /// Text in the payee or the description, any case.
-    #[param(nullable = false, min_length = 1, max_length = 200)]
+    #[param(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     pub q: Option<String>,
-    #[param(nullable = false, minimum = -1_000_000_000_000_000_i64, maximum = 1_000_000_000_000_000_i64)]
+    #[param(nullable = false, minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     pub min_amount: Option<i64>,
-    #[param(nullable = false, minimum = -1_000_000_000_000_000_i64, maximum = 1_000_000_000_000_000_i64)]
+    #[param(nullable = false, minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     pub max_amount: Option<i64>,
-    #[param(nullable = false, min_length = 1, max_length = 50)]
+    #[param(nullable = false, min_length = 1, max_length = 50, pattern = r"\S")]
     pub tag: Option<String>,
     /// Only those with no category, no split and not a transfer.
     #[param(nullable = false)]
@@ -191,7 +191,7 @@ pub struct ListParams {
     #[param(nullable = false)]
     pub has_receipt: Option<bool>,
     /// `next_cursor` of the page before.
-    #[param(nullable = false, min_length = 1, max_length = 400)]
+    #[param(nullable = false, min_length = 1, max_length = 400, pattern = r"\S")]
     pub cursor: Option<String>,
     /// Page size (default 50).
     #[param(nullable = false, minimum = 1, maximum = 500)]
@@ -267,7 +267,7 @@ pub async fn list(
     ];
     for (name, value, max) in bounded {
         if let Some(value) = value
-            && (value.is_empty() || value.chars().count() > max)
+            && (value.trim().is_empty() || value.chars().count() > max)
         {
             return Err(bad_query(format!(
                 "{name} must be 1 to {max} characters; leave it out for no filter"

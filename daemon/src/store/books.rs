@@ -227,8 +227,9 @@ impl Store {
             bid,
             Need::Own,
             "member",
-            "DELETE book_member WHERE bid = $book AND uid = $new_owner;\n\
-             CREATE book_member SET bid = $book, uid = $new_owner, role = 'owner', added_at = $now;\n\
+            "IF count((SELECT VALUE uid FROM book_member WHERE bid = $book AND uid = $new_owner)) > 0 \
+             { UPDATE book_member SET role = 'owner' WHERE bid = $book AND uid = $new_owner } \
+             ELSE { CREATE book_member SET bid = $book, uid = $new_owner, role = 'owner', added_at = $now };\n\
              UPDATE book_member SET role = 'editor' WHERE bid = $book AND uid = $actor AND uid != $new_owner;",
             Params::new()
                 .with("new_owner", new_owner.to_string())
@@ -241,11 +242,12 @@ impl Store {
 
 /// What becomes of `uid`'s books when the account is deleted, inside the
 /// deletion's transaction: a book with an editor passes to the editor who
-/// joined first; a book with none is deleted with everything in it; other
+/// joined first (an enabled account); a book with none is deleted with everything in it; other
 /// memberships end.
 pub(super) const USER_BOOKS_ON_DELETE: &str = "\
         FOR $owned IN (SELECT VALUE bid FROM book_member WHERE uid = $uid AND role = 'owner') {\n\
-            LET $heir = (SELECT VALUE uid FROM book_member WHERE bid = $owned AND role = 'editor' ORDER BY added_at LIMIT 1)[0];\n\
+            LET $heir = (SELECT VALUE uid FROM book_member WHERE bid = $owned AND role = 'editor' \
+                AND uid IN (SELECT VALUE uid FROM user WHERE disabled = false) ORDER BY added_at LIMIT 1)[0];\n\
             IF $heir = NONE {\n\
                 DELETE txn WHERE bid = $owned; DELETE category WHERE bid = $owned; DELETE account WHERE bid = $owned;\n\
                 DELETE book_member WHERE bid = $owned; DELETE book WHERE bid = $owned;\n\

@@ -44,6 +44,11 @@ fn guarded_sql(need: Need, body: &str) -> String {
 /// (`what` names the record), or a database error.
 fn classify(e: surrealdb::Error, what: &str) -> StoreError {
     let text = e.to_string();
+    // A unique index's message quotes the value, which the user chose (an
+    // account named "fin:no_book"): it is told apart first.
+    if text.contains("already contains") {
+        return StoreError::Conflict(what.to_string());
+    }
     if text.contains(NO_BOOK) {
         StoreError::NoBook
     } else if text.contains(DENIED) {
@@ -52,8 +57,6 @@ fn classify(e: surrealdb::Error, what: &str) -> StoreError {
         StoreError::Missing(detail)
     } else if let Some(detail) = thrown(&text, REFUSED) {
         StoreError::Refused(detail)
-    } else if text.contains("already contains") {
-        StoreError::Conflict(what.to_string())
     } else {
         StoreError::Query(text)
     }

@@ -275,3 +275,38 @@ async fn membership_rules_hold_and_deleting_an_owner_hands_books_on() {
         .expect("rows");
     assert!(orphans.is_empty(), "{orphans:?}");
 }
+
+#[tokio::test]
+async fn a_deleted_receipt_comes_off_its_transactions() {
+    let store = household().await;
+    let receipt = ReceiptRecord {
+        rid: "r1".into(),
+        owner_uid: "alice".into(),
+        sha256: "ab".repeat(32),
+        content_type: "image/png".into(),
+        byte_size: 10,
+        width: 1,
+        height: 1,
+        created_at: 1,
+        updated_at: 1,
+        receipt_date: None,
+        extracted: None,
+        corrected: None,
+        ocr_page: None,
+    };
+    store.create_receipt(&receipt, 1).await.expect("receipt");
+    let mut attached = txn("t1", "a1", -300, None);
+    attached.receipts = vec!["r1".into()];
+    store
+        .create_transactions("alice", "b1", &[attached])
+        .await
+        .expect("attached");
+    store.delete_receipt("alice", "r1").await.expect("delete");
+    let after = store
+        .transaction("alice", "b1", "t1")
+        .await
+        .expect("read")
+        .expect("still there");
+    assert_eq!(after.receipts, Vec::<String>::new());
+    assert_eq!(after.rev, 2, "a change others can see");
+}

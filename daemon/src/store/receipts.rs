@@ -184,7 +184,8 @@ impl Store {
         Ok(!updated.is_empty())
     }
 
-    /// Deletes a receipt and its job. Returns its image's SHA-256, or `None`
+    /// Deletes a receipt and its job, and takes it off any transaction it
+    /// was attached to. Returns its image's SHA-256, or `None`
     /// when the owner has no such receipt. The image itself is the blob
     /// store's to release (another receipt may use it, or an upload of the
     /// same image may be on its way).
@@ -200,6 +201,8 @@ impl Store {
             "BEGIN TRANSACTION;\n\
              DELETE receipt WHERE rid = $rid AND owner_uid = $owner;\n\
              DELETE ocr_job WHERE rid = $rid;\n\
+             UPDATE txn SET receipts = array::complement(receipts, [$rid]), rev = rev + 1 \
+             WHERE $rid IN receipts;\n\
              COMMIT TRANSACTION;",
             Params::new()
                 .with("rid", rid.to_string())

@@ -236,9 +236,12 @@ impl Store {
 
     /// Deletes a user and everything that is theirs, in one transaction:
     /// sessions, API keys, receipts (with their OCR text and corrections)
-    /// and OCR jobs. Their images are left to the blob collector, which
-    /// removes those no other receipt uses. The audit trail keeps its
-    /// entries: it is the record of what happened. False when there is none.
+    /// and OCR jobs (their receipts come off the transactions they were
+    /// attached to). Books they own pass to the first editor or go (see
+    /// `USER_BOOKS_ON_DELETE`); their other memberships end. Their images
+    /// are left to the blob collector, which removes those no other receipt
+    /// uses. The audit trail keeps its entries: it is the record of what
+    /// happened. False when there is none.
     pub async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
         let Some(user) = self.user_by_username(username).await? else {
             return Ok(false);
@@ -249,6 +252,9 @@ impl Store {
                  DELETE session WHERE user_uid = $uid;\n\
                  DELETE api_key WHERE user_uid = $uid;\n\
                  DELETE ocr_job WHERE owner_uid = $uid;\n\
+                 LET $gone = (SELECT VALUE rid FROM receipt WHERE owner_uid = $uid);\n\
+                 UPDATE txn SET receipts = array::complement(receipts, $gone), rev = rev + 1 \
+                 WHERE array::len(array::intersect(receipts, $gone)) > 0;\n\
                  DELETE receipt WHERE owner_uid = $uid;\n\
                  {books}\n\
                  DELETE user WHERE uid = $uid;\n\

@@ -191,13 +191,23 @@ async fn a_household_shares_a_book_with_rights_enforced_and_balances_that_add_up
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only the owner shares");
     let (_, members) = call(&api, Method::GET, &books("/members"), &gus, None).await;
-    let names: Vec<&str> = members["items"]
+    let mut names: Vec<(&str, &str)> = members["items"]
         .as_array()
         .expect("members")
         .iter()
-        .map(|m| m["username"].as_str().unwrap_or(""))
+        .map(|m| {
+            (
+                m["username"].as_str().unwrap_or(""),
+                m["role"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
-    assert_eq!(names, ["alice", "bob", "gus"]);
+    // Listed by when they joined: bob and gus may share a second.
+    names.sort();
+    assert_eq!(
+        names,
+        [("alice", "owner"), ("bob", "editor"), ("gus", "viewer")]
+    );
 
     // The editor records; the viewer reads and cannot write; the stranger sees nothing.
     let lunch = created(
@@ -254,15 +264,33 @@ async fn a_household_shares_a_book_with_rights_enforced_and_balances_that_add_up
     )
     .await;
     assert_eq!(status, StatusCode::OK, "a viewer reads");
-    let (status, _) = call(
+    for change in [
+        json!({"notes": "x"}),
+        json!({"account_id": "nope", "amount": 1}),
+    ] {
+        let path = books(&format!("/transactions/{lunch}"));
+        let (status, body) = call(&api, Method::PATCH, &path, &gus, Some(change)).await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "a viewer never writes, and learns nothing from the checks: {body}"
+        );
+    }
+    let (status, body) = call(
         &api,
-        Method::PATCH,
-        &books(&format!("/transactions/{lunch}")),
-        &gus,
-        Some(json!({"notes": "x"})),
+        Method::POST,
+        &books("/transactions"),
+        &bob,
+        Some(json!({
+        "account_id": checking, "date": "2026-03-05", "amount": -10, "category_id": groceries,
+        "splits": [{"amount": -5}, {"amount": -5}]})),
     )
     .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer never writes");
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a split has no category of its own: {body}"
+    );
     for (method, path) in [
         (Method::GET, books(&format!("/transactions/{lunch}"))),
         (Method::PATCH, books(&format!("/transactions/{lunch}"))),
@@ -309,7 +337,7 @@ async fn a_household_shares_a_book_with_rights_enforced_and_balances_that_add_up
     .await;
     assert_eq!(
         status,
-        StatusCode::NOT_FOUND,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "another book's account: {body}"
     );
 
@@ -322,6 +350,13 @@ async fn a_household_shares_a_book_with_rights_enforced_and_balances_that_add_up
     assert_eq!(sides[0]["amount"], -20_000);
     assert_eq!(sides[1]["amount"], 20_000);
     assert_eq!(sides[0]["transfer_id"], sides[1]["transfer_id"]);
+    let (status, body) = call(&api, Method::POST, &books("/transfers"), &bob, Some(json!({
+        "from_account_id": checking, "to_account_id": savings, "date": "2026-03-10", "amount": 100, "to_amount": 150}))).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a transfer in one currency makes no money: {body}"
+    );
     let (status, body) = call(&api, Method::POST, &books("/transfers"), &bob, Some(json!({
         "from_account_id": checking, "to_account_id": dollars, "date": "2026-03-11", "amount": 5_000}))).await;
     assert_eq!(
@@ -373,6 +408,20 @@ async fn a_household_shares_a_book_with_rights_enforced_and_balances_that_add_up
         "amount": -11_000, "splits": [{"category_id": groceries, "amount": -7_000}, {"category_id": restaurants, "amount": -4_000}]}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["revision"], 2);
+    let (status, body) = call(
+        &api,
+        Method::PATCH,
+        &books(&format!("/transactions/{split}")),
+        &alice,
+        Some(json!({
+        "revision": 1, "notes": "made from an old screen"})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a change made from revision 1 is not written over 2: {body}"
+    );
     let (status, body) = call(
         &api,
         Method::PATCH,

@@ -546,7 +546,7 @@ impl Sessions {
         scopes.dedup();
         if scopes.is_empty() || scopes.iter().any(|s| !SCOPES.contains(&s.as_str())) {
             return Err(AuthError::InvalidRequest(
-                "scopes must be one or more of read, write, receipts".into(),
+                "scopes must be one or more of read, write, receipts, ledger".into(),
             ));
         }
         if principal.role == "guest" && scopes.iter().any(|s| s != "read") {

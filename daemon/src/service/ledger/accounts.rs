@@ -26,7 +26,7 @@ pub struct NewAccount {
     #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: Option<String>,
     /// Minor units of the currency (default 0).
-    #[schema(minimum = -1_000_000_000_000_000_i64, maximum = 1_000_000_000_000_000_i64)]
+    #[schema(minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     pub opening_balance: Option<i64>,
     /// `YYYY-MM-DD` (default today).
     #[schema(format = Date)]
@@ -44,7 +44,7 @@ pub struct AccountPatch {
     pub name: Option<String>,
     #[schema(pattern = "^(checking|savings|credit_card|cash|loan)$")]
     pub kind: Option<String>,
-    #[schema(minimum = -1_000_000_000_000_000_i64, maximum = 1_000_000_000_000_000_i64)]
+    #[schema(minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     pub opening_balance: Option<i64>,
     #[schema(format = Date)]
     pub opening_date: Option<String>,

@@ -150,7 +150,11 @@ impl Ledger {
         let uid = if leaving {
             actor.to_string()
         } else {
-            self.store.book_role(actor, bid).await?;
+            // The owner's check comes first: nobody else learns through a
+            // book which user names exist.
+            if self.store.book_role(actor, bid).await? != "owner" {
+                return Err(crate::store::StoreError::Denied.into());
+            }
             match self.user_named(username).await {
                 Ok(user) => user.uid,
                 Err(ServiceError::NotFound(_)) => return Err(no_member(username)),

@@ -6,10 +6,10 @@
 use serde::{Deserialize, Deserializer};
 
 use super::{Ledger, actor, not_found};
-use crate::domain::ledger::{self, Need, SplitPart, is_cleared_state};
+use crate::domain::ledger::{self, BookRole, Need, SplitPart, is_cleared_state};
 use crate::service::ServiceError;
 use crate::service::auth::sessions::Principal;
-use crate::store::{SplitRecord, TxnChange, TxnFilter, TxnRecord};
+use crate::store::{AccountRecord, SplitRecord, StoreError, TxnChange, TxnFilter, TxnRecord};
 use crate::support::{hex, unhex, unix_now};
 
 /// Receipts attached to one transaction, at most.
@@ -25,7 +25,7 @@ pub struct SplitInput {
     #[schema(min_length = 1, max_length = 64)]
     pub category_id: Option<String>,
     /// Minor units, signed like the transaction's amount.
-    #[schema(minimum = -1_000_000_000_000_000_i64, maximum = 1_000_000_000_000_000_i64)]
+    #[schema(minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     pub amount: i64,
     #[schema(max_length = 200)]
     pub memo: Option<String>,
@@ -39,7 +39,7 @@ pub struct NewTransaction {
     #[schema(format = Date)]
     pub date: String,
     /// Signed minor units of the account's currency: negative is money out.
-    #[schema(minimum = -1_000_000_000_000_000_i64, maximum = 1_000_000_000_000_000_i64)]
+    #[schema(minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     pub amount: i64,
     #[schema(max_length = 200)]
     pub payee: Option<String>,
@@ -72,11 +72,13 @@ pub struct NewTransfer {
     #[schema(format = Date)]
     pub date: String,
     /// Minor units leaving the first account (positive).
-    #[schema(minimum = 1, maximum = 1_000_000_000_000_000_i64)]
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub amount: i64,
     /// Minor units arriving, in the second account's currency: required
-    /// when the currencies differ (no rate is ever assumed), else `amount`.
-    #[schema(minimum = 1, maximum = 1_000_000_000_000_000_i64)]
+    /// when the currencies differ (no rate is ever assumed); between
+    /// accounts of one currency it may be left out, and if given must equal
+    /// `amount` (a transfer neither makes nor loses money).
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub to_amount: Option<i64>,
     #[schema(max_length = 4000)]
     pub description: Option<String>,
@@ -88,11 +90,16 @@ pub struct NewTransfer {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransactionPatch {
+    /// The `revision` the change was made from: when the transaction has
+    /// changed since, nothing is written and the answer is 409. Left out,
+    /// the change is applied to the transaction as it is now.
+    #[schema(minimum = 1)]
+    pub revision: Option<i64>,
     #[schema(min_length = 1, max_length = 64)]
     pub account_id: Option<String>,
     #[schema(format = Date)]
     pub date: Option<String>,
-    #[schema(minimum = -1_000_000_000_000_000_i64, maximum = 1_000_000_000_000_000_i64)]
+    #[schema(minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     pub amount: Option<i64>,
     #[schema(max_length = 200)]
     pub payee: Option<String>,
@@ -167,6 +174,12 @@ fn splits(total: i64, input: Vec<SplitInput>) -> Result<Vec<SplitRecord>, Servic
         .collect())
 }
 
+fn split_and_category() -> ServiceError {
+    ServiceError::Invalid(
+        "a split transaction takes its categories from its parts: leave category_id out".into(),
+    )
+}
+
 fn text(field: &str, value: Option<String>, max: usize) -> Result<String, ServiceError> {
     let value = value.unwrap_or_default();
     ledger::bounded_text(field, &value, max)?;
@@ -209,8 +222,12 @@ impl Ledger {
         new: NewTransaction,
     ) -> Result<TxnRecord, ServiceError> {
         let actor = actor(principal, Need::Write)?;
-        let account = self.account(principal, bid, &new.account_id).await?;
+        self.require_writer(actor, bid).await?;
+        let account = self.body_account(actor, bid, &new.account_id).await?;
         let amount = ledger::amount("amount", new.amount)?;
+        if new.category_id.is_some() && new.splits.as_ref().is_some_and(|s| !s.is_empty()) {
+            return Err(split_and_category());
+        }
         let payee = text("payee", new.payee, ledger::MAX_NAME_CHARS)?;
         let receipts = self
             .own_receipts(actor, new.receipts.unwrap_or_default())
@@ -258,11 +275,12 @@ impl Ledger {
         transfer: NewTransfer,
     ) -> Result<Vec<TxnRecord>, ServiceError> {
         let actor = actor(principal, Need::Write)?;
+        self.require_writer(actor, bid).await?;
         let from = self
-            .account(principal, bid, &transfer.from_account_id)
+            .body_account(actor, bid, &transfer.from_account_id)
             .await?;
         let to = self
-            .account(principal, bid, &transfer.to_account_id)
+            .body_account(actor, bid, &transfer.to_account_id)
             .await?;
         if from.aid == to.aid {
             return Err(ServiceError::Invalid(
@@ -274,6 +292,12 @@ impl Ledger {
         }
         let out = ledger::amount("amount", transfer.amount)?;
         let arriving = match transfer.to_amount {
+            Some(a) if from.currency == to.currency && a != out => {
+                return Err(ServiceError::Invalid(format!(
+                    "both accounts are in {}: to_amount must equal amount, or be left out",
+                    from.currency
+                )));
+            }
             Some(a) if a > 0 => ledger::amount("to_amount", a)?,
             Some(_) => return Err(ServiceError::Invalid("to_amount must be positive".into())),
             None if from.currency == to.currency => out,
@@ -378,19 +402,39 @@ impl Ledger {
         patch: TransactionPatch,
     ) -> Result<TxnRecord, ServiceError> {
         let actor = actor(principal, Need::Write)?;
+        self.require_writer(actor, bid).await?;
         for _ in 0..UPDATE_TRIES {
             let current = self
                 .store
                 .transaction(actor, bid, tid)
                 .await?
                 .ok_or_else(|| not_found("transaction"))?;
-            let change = self.merge(principal, bid, &current, patch.clone()).await?;
-            if let Some(updated) = self
+            if let Some(seen) = patch.revision.filter(|&r| r != current.rev) {
+                return Err(ServiceError::Conflict(format!(
+                    "the transaction changed since revision {seen}: it is at revision {}; read it again",
+                    current.rev
+                )));
+            }
+            let change = self.merge(actor, bid, &current, patch.clone()).await?;
+            match self
                 .store
                 .update_transaction(actor, bid, tid, current.rev, &change, unix_now())
-                .await?
+                .await
             {
-                return Ok(updated);
+                Ok(Some(updated)) => return Ok(updated),
+                // Changed meanwhile: merge again from the new state.
+                Ok(None) => continue,
+                // A category or account it named went meanwhile: that is a
+                // change too when the revision moved (a deleted category
+                // uncategorises); otherwise the change named a bad id.
+                Err(StoreError::Missing(what)) => {
+                    let now = self.store.transaction(actor, bid, tid).await?;
+                    if now.is_some_and(|t| t.rev != current.rev) {
+                        continue;
+                    }
+                    return Err(StoreError::Missing(what).into());
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         Err(ServiceError::Conflict(
@@ -402,7 +446,7 @@ impl Ledger {
     /// The transaction as it will be once `patch` is applied, checked whole.
     async fn merge(
         &self,
-        principal: &Principal,
+        actor: &str,
         bid: &str,
         current: &TxnRecord,
         patch: TransactionPatch,
@@ -421,7 +465,7 @@ impl Ledger {
         }
         let aid = match patch.account_id {
             Some(aid) if aid != current.aid => {
-                let account = self.account(principal, bid, &aid).await?;
+                let account = self.body_account(actor, bid, &aid).await?;
                 if account.currency != current.currency {
                     return Err(ServiceError::Invalid(format!(
                         "the transaction is in {} and that account in {}: amounts are never converted",
@@ -450,18 +494,31 @@ impl Ledger {
             }
         };
         let receipts = match patch.receipts {
-            Some(ids) => {
-                let actor = actor(principal, Need::Write)?;
-                // Receipts already attached by another member stay attached.
-                let (kept, new): (Vec<String>, Vec<String>) = ids
+            Some(mut ids) => {
+                ids.sort();
+                ids.dedup();
+                if ids.len() > MAX_RECEIPTS {
+                    return Err(ServiceError::Invalid(format!(
+                        "at most {MAX_RECEIPTS} receipts on one transaction"
+                    )));
+                }
+                // Receipts already attached (perhaps by another member) may
+                // stay; a new one must be the caller's own.
+                let (mut kept, new): (Vec<String>, Vec<String>) = ids
                     .into_iter()
                     .partition(|id| current.receipts.contains(id));
-                let mut all = kept;
-                all.extend(self.own_receipts(actor, new).await?);
-                all.dedup();
-                all
+                kept.extend(self.own_receipts(actor, new).await?);
+                kept.sort();
+                kept
             }
             None => current.receipts.clone(),
+        };
+        // A split takes its categories from its parts.
+        let cid = match (patch.category_id, splits.is_empty()) {
+            (Some(Some(_)), false) => return Err(split_and_category()),
+            (Some(cid), true) => cid,
+            (None, true) => current.cid.clone(),
+            (_, false) => None,
         };
         Ok(TxnChange {
             aid,
@@ -479,7 +536,7 @@ impl Ledger {
                 Some(d) => text("description", Some(d), ledger::MAX_TEXT_CHARS)?,
                 None => current.description.clone(),
             },
-            cid: patch.category_id.unwrap_or_else(|| current.cid.clone()),
+            cid,
             tags: match patch.tags {
                 Some(tags) => ledger::tags(&tags)?,
                 None => current.tags.clone(),
@@ -536,6 +593,29 @@ impl Ledger {
             .store
             .categorise(actor, bid, &tids, category_id, unix_now())
             .await?)
+    }
+
+    /// 403 before anything else for a member who may only read, so that a
+    /// viewer learns nothing from the checks of the values they sent.
+    async fn require_writer(&self, actor: &str, bid: &str) -> Result<(), ServiceError> {
+        let role = self.store.book_role(actor, bid).await?;
+        match BookRole::parse(&role) {
+            Some(role) if role.can_write() => Ok(()),
+            _ => Err(StoreError::Denied.into()),
+        }
+    }
+
+    /// An account a request body names: 422 when the book has none of that id.
+    async fn body_account(
+        &self,
+        actor: &str,
+        bid: &str,
+        aid: &str,
+    ) -> Result<AccountRecord, ServiceError> {
+        self.store
+            .account(actor, bid, aid)
+            .await?
+            .ok_or_else(|| ServiceError::Invalid(format!("no account {aid:?} in this book")))
     }
 
     /// `ids` when each is a receipt of `actor`'s, else 422 naming the first that is not.
