@@ -147,7 +147,11 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         )),
         audit,
         receipts: receipts.clone(),
-        ledger: Arc::new(crate::service::ledger::Ledger::new(store.clone())),
+        ledger: Arc::new(crate::service::ledger::Ledger::new(
+            store.clone(),
+            blobs.clone(),
+            options::ledger_settings(&settings),
+        )),
     };
     let observer: RequestObserver = {
         let metrics = metrics.clone();

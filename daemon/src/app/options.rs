@@ -8,6 +8,7 @@ use crate::ocr::ModelSource;
 use crate::ratelimit::Quota;
 use crate::service::auth::password::HashCost;
 use crate::service::auth::sessions::SessionPolicy;
+use crate::service::ledger::LedgerSettings;
 use crate::service::receipts::ReceiptSettings;
 use crate::telemetry::LogOptions;
 
@@ -47,6 +48,12 @@ pub fn session_policy(auth: &AuthSettings) -> SessionPolicy {
         lockout_attempts: auth.lockout_attempts,
         lockout_window: auth.lockout_window,
         lockout: auth.lockout,
+    }
+}
+
+pub fn ledger_settings(settings: &Settings) -> LedgerSettings {
+    LedgerSettings {
+        max_import_bytes: settings.import_max_file_bytes,
     }
 }
 

@@ -19,6 +19,7 @@ pub struct RawConfig {
     pub limits: RawLimits,
     pub auth: RawAuth,
     pub ocr: RawOcr,
+    pub import: RawImport,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -269,6 +270,22 @@ impl Default for RawOcr {
             max_queued_per_user: 100,
             storage_quota_bytes: 5 * 1024 * 1024 * 1024,
             max_retries: 3,
+        }
+    }
+}
+
+/// Bank statement imports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawImport {
+    /// The largest statement file taken, in bytes.
+    pub max_file_bytes: u64,
+}
+
+impl Default for RawImport {
+    fn default() -> Self {
+        RawImport {
+            max_file_bytes: 50 * 1024 * 1024,
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct Settings {
     pub limits: Limits,
     pub auth: AuthSettings,
     pub ocr: OcrSettings,
+    /// `[import] max_file_bytes`: the largest statement file taken.
+    pub import_max_file_bytes: u64,
 }
 
 /// How long each phase of a client connection may take, and how many may be
@@ -190,6 +192,12 @@ impl RawConfig {
             limits: self.limits.validate()?,
             auth: self.auth.validate()?,
             ocr: self.ocr.validate()?,
+            import_max_file_bytes: super::checks::in_range(
+                "import.max_file_bytes",
+                self.import.max_file_bytes,
+                1024,
+                1 << 30,
+            )?,
         })
     }
 }

@@ -8,6 +8,7 @@ mod books;
 mod drain;
 mod error;
 mod extract;
+mod imports;
 mod json;
 mod limits;
 mod openapi;
@@ -45,6 +46,7 @@ pub fn api_service(
         none: max_body_bytes,
         json: extract::MAX_JSON_BYTES.min(max_body_bytes),
         upload: receipts::upload_body_limit(services.receipts.settings().max_upload_bytes),
+        statement: services.ledger.settings().max_import_bytes,
         pause: body_timeout,
     };
     HttpService::routed(routes::router(&services, limits, body_limits), observer)

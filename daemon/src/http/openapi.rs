@@ -18,7 +18,7 @@ use warp::{Filter, Rejection};
 
 use super::problem::PROBLEM_JSON;
 use super::route::{Body, Route};
-use super::{accounts, books, receipts, transactions};
+use super::{accounts, books, imports, receipts, transactions};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,7 +42,9 @@ use super::{accounts, books, receipts, transactions};
         transactions::TransferPair, transactions::Deleted, transactions::Categorise,
         transactions::Categorised, crate::service::ledger::NewTransaction,
         crate::service::ledger::NewTransfer, crate::service::ledger::TransactionPatch,
-        crate::service::ledger::SplitInput
+        crate::service::ledger::SplitInput,
+        imports::Import, imports::ImportList, imports::PreviewRow, imports::ImportProblem,
+        imports::ImportPreview, imports::Commit, imports::Line, imports::Preset, imports::PresetList
     )),
     modifiers(&BearerAuth),
     tags(
@@ -51,7 +53,8 @@ use super::{accounts, books, receipts, transactions};
         (name = "admin", description = "For admins: accounts and the audit trail"),
         (name = "receipts", description = "Receipt images, read by OCR in the daemon"),
         (name = "books", description = "Books: shared household ledgers, their members and roles"),
-        (name = "ledger", description = "A book's accounts, categories, transactions and transfers")
+        (name = "ledger", description = "A book's accounts, categories, transactions and transfers"),
+        (name = "imports", description = "Bank statements: upload, preview, commit, undo")
     )
 )]
 struct ApiDoc;
@@ -140,6 +143,7 @@ fn complete(route: &Route) -> Operation {
             ("415", "The body is not application/json"),
         ]),
         Body::Upload => standard.push(("413", "Over the byte or pixel limit")),
+        Body::Statement => standard.push(("413", "Over `import.max_file_bytes`")),
         Body::None => standard.push(("413", "A body over `server.max_body_bytes`")),
     }
     if in_query && route.body != Body::Json {

@@ -23,6 +23,8 @@ pub enum Body {
     Json,
     /// A receipt image, bare or in a multipart form.
     Upload,
+    /// A bank statement file, as the body.
+    Statement,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,6 +33,8 @@ pub struct BodyLimits {
     pub none: u64,
     pub json: u64,
     pub upload: u64,
+    /// `import.max_file_bytes`.
+    pub statement: u64,
     /// `server.body_timeout_seconds`.
     pub pause: Duration,
 }
@@ -43,6 +45,7 @@ impl BodyLimits {
             Body::None => self.none,
             Body::Json => self.json,
             Body::Upload => self.upload,
+            Body::Statement => self.statement,
         }
     }
 }

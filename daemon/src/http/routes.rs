@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::limits::RateLimits;
 use super::router::{BodyLimits, Router};
-use super::{accounts, admin, auth, books, openapi, receipts, system, transactions};
+use super::{accounts, admin, auth, books, imports, openapi, receipts, system, transactions};
 use crate::service::Services;
 
 /// Every route the HTTPS API serves, behind one router.
@@ -21,6 +21,7 @@ pub fn router(services: &Services, limits: RateLimits, body_limits: BodyLimits) 
     routes.extend(books::routes(services, &limits));
     routes.extend(accounts::routes(services, &limits));
     routes.extend(transactions::routes(services, &limits));
+    routes.extend(imports::routes(services, &limits));
     let json = serde_json::to_vec(&openapi::document(&routes))
         .expect("the OpenAPI document is plain data and always serialises");
     let _ = document.set(Bytes::from(json));
@@ -50,6 +51,7 @@ mod tests {
         let body_limits = BodyLimits {
             none: 1024 * 1024,
             json: 64 * 1024,
+            statement: 1024 * 1024,
             upload: 2 * 1024 * 1024,
             pause: std::time::Duration::from_secs(30),
         };

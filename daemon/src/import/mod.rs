@@ -7,6 +7,7 @@ mod amount;
 mod camt;
 mod csv;
 mod dates;
+mod duplicates;
 mod ofx;
 mod presets;
 mod qif;
@@ -16,8 +17,9 @@ pub use amount::{NumberFormat, parse_amount};
 pub use camt::parse_camt;
 pub use csv::{ColumnRef, Columns, Preset, parse_csv};
 pub use dates::{check_pattern, parse_date};
+pub use duplicates::{Known, duplicates, fingerprint, normal_payee};
 pub use ofx::parse_ofx;
-pub use presets::{preset_from_toml, shipped};
+pub use presets::{preset_from_toml, shipped, shipped_texts};
 pub use qif::{DateOrder, parse_qif};
 pub use text::{Encoding, decode};
 

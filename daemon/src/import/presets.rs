@@ -18,6 +18,18 @@ pub fn preset_from_toml(text: &str) -> Result<Preset, String> {
     Ok(preset)
 }
 
+/// The shipped presets as (name, TOML text).
+pub fn shipped_texts() -> Vec<(String, String)> {
+    SHIPPED
+        .iter()
+        .filter_map(|text| {
+            preset_from_toml(text)
+                .ok()
+                .map(|p| (p.name, text.to_string()))
+        })
+        .collect()
+}
+
 /// The shipped presets, by name.
 pub fn shipped() -> Vec<Preset> {
     SHIPPED

@@ -66,7 +66,13 @@ pub(crate) async fn services() -> Services {
     );
     Services {
         receipts: Arc::new(receipts),
-        ledger: Arc::new(super::ledger::Ledger::new(store.clone())),
+        ledger: Arc::new(super::ledger::Ledger::new(
+            store.clone(),
+            Blobs::new(secrets.path().join("blobs")),
+            super::ledger::LedgerSettings {
+                max_import_bytes: 50 * 1024 * 1024,
+            },
+        )),
         system: Arc::new(
             System::new(store.clone(), tls, listeners)
                 .with_ocr_models(super::system_tests::test_models()),

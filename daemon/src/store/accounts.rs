@@ -35,7 +35,7 @@ pub struct AccountChange {
 
 const FIELDS: &str = "aid, name, kind, currency, opening_balance, opening_date, archived, created_at, updated_at, \
      opening_balance + (math::sum((SELECT VALUE amount FROM txn WHERE aid = $parent.aid)) ?? 0) AS balance, \
-     count((SELECT VALUE tid FROM txn WHERE aid = $parent.aid)) AS transactions";
+     array::len((SELECT VALUE tid FROM txn WHERE aid = $parent.aid)) AS transactions";
 
 impl Store {
     pub async fn create_account(
@@ -152,7 +152,7 @@ impl Store {
                 Need::Write,
                 "account",
                 &format!(
-                    "IF count((SELECT VALUE tid FROM txn WHERE bid = $book AND aid = $aid LIMIT 1)) > 0 \
+                    "IF array::len((SELECT VALUE tid FROM txn WHERE bid = $book AND aid = $aid LIMIT 1)) > 0 \
                      {{ THROW \"{refused}: the account has transactions; archive it, or delete them first\" }};\n\
                      DELETE account WHERE bid = $book AND aid = $aid RETURN BEFORE;",
                     refused = super::guard::REFUSED

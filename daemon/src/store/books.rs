@@ -227,7 +227,7 @@ impl Store {
             bid,
             Need::Own,
             "member",
-            "IF count((SELECT VALUE uid FROM book_member WHERE bid = $book AND uid = $new_owner)) > 0 \
+            "IF array::len((SELECT VALUE uid FROM book_member WHERE bid = $book AND uid = $new_owner)) > 0 \
              { UPDATE book_member SET role = 'owner' WHERE bid = $book AND uid = $new_owner } \
              ELSE { CREATE book_member SET bid = $book, uid = $new_owner, role = 'owner', added_at = $now };\n\
              UPDATE book_member SET role = 'editor' WHERE bid = $book AND uid = $actor AND uid != $new_owner;",
@@ -249,7 +249,7 @@ pub(super) const USER_BOOKS_ON_DELETE: &str = "\
             LET $heir = (SELECT VALUE uid FROM book_member WHERE bid = $owned AND role = 'editor' \
                 AND uid IN (SELECT VALUE uid FROM user WHERE disabled = false) ORDER BY added_at LIMIT 1)[0];\n\
             IF $heir = NONE {\n\
-                DELETE txn WHERE bid = $owned; DELETE category WHERE bid = $owned; DELETE account WHERE bid = $owned;\n\
+                DELETE txn WHERE bid = $owned; DELETE import WHERE bid = $owned; DELETE category WHERE bid = $owned; DELETE account WHERE bid = $owned;\n\
                 DELETE book_member WHERE bid = $owned; DELETE book WHERE bid = $owned;\n\
             } ELSE {\n\
                 UPDATE book_member SET role = 'owner' WHERE bid = $owned AND uid = $heir;\n\
@@ -259,6 +259,7 @@ pub(super) const USER_BOOKS_ON_DELETE: &str = "\
 
 /// Everything in book `$book`, then the book.
 const DELETE_BOOK_CONTENT: &str = "DELETE txn WHERE bid = $book;\n\
+     DELETE import WHERE bid = $book;\n\
      DELETE category WHERE bid = $book;\n\
      DELETE account WHERE bid = $book;\n\
      DELETE book_member WHERE bid = $book;\n\

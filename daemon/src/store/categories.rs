@@ -116,9 +116,9 @@ impl Store {
                 Need::Write,
                 "category",
                 &format!(
-                    "IF count((SELECT VALUE cid FROM category WHERE bid = $book AND parent = $cid LIMIT 1)) > 0 \
+                    "IF array::len((SELECT VALUE cid FROM category WHERE bid = $book AND parent = $cid LIMIT 1)) > 0 \
                      {{ THROW \"{REFUSED}: the category has subcategories; delete them first\" }};\n\
-                     IF count((SELECT VALUE tid FROM txn WHERE bid = $book AND $cid IN splits.*.cid LIMIT 1)) > 0 \
+                     IF array::len((SELECT VALUE tid FROM txn WHERE bid = $book AND $cid IN splits.*.cid LIMIT 1)) > 0 \
                      {{ THROW \"{REFUSED}: split transactions use the category; change their parts first\" }};\n\
                      UPDATE txn SET cid = NONE, rev = rev + 1, updated_at = $now WHERE bid = $book AND cid = $cid;\n\
                      DELETE category WHERE bid = $book AND cid = $cid RETURN BEFORE;"

@@ -64,6 +64,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "ledger: books, members, accounts, categories, transactions",
         sql: include_str!("migrations/0010_ledger.surql"),
     },
+    Migration {
+        version: 11,
+        name: "bank statement imports",
+        sql: include_str!("migrations/0011_imports.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

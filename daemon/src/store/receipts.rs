@@ -224,23 +224,30 @@ impl Store {
         Ok(super::count_of(&sums))
     }
 
-    /// The SHA-256 of every image some receipt uses.
+    /// The SHA-256 of every blob in use: receipt images and statement files.
     pub async fn referenced_images(&self) -> Result<std::collections::HashSet<String>, StoreError> {
-        let images: Vec<String> = self
-            .rows("SELECT VALUE sha256 FROM receipt", Params::new(), 0)
-            .await?;
-        Ok(images.into_iter().collect())
-    }
-
-    /// Whether any receipt uses this image: a blob with none is garbage.
-    pub async fn image_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
-        let counts: Vec<serde_json::Value> = self
-            .rows(
-                "SELECT count() AS n FROM receipt WHERE sha256 = $sha256 GROUP ALL",
-                Params::new().with("sha256", sha256.to_string()),
-                0,
+        let mut response = self
+            .run(
+                "SELECT VALUE sha256 FROM receipt; SELECT VALUE sha256 FROM import;",
+                Params::new(),
             )
             .await?;
-        Ok(super::count_of(&counts) > 0)
+        let images: Vec<String> = response.take(0)?;
+        let files: Vec<String> = response.take(1)?;
+        Ok(images.into_iter().chain(files).collect())
+    }
+
+    /// Whether any receipt or import uses this blob: a blob with none is garbage.
+    pub async fn image_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
+        let mut response = self
+            .run(
+                "SELECT count() AS n FROM receipt WHERE sha256 = $sha256 GROUP ALL;\n\
+                 SELECT count() AS n FROM import WHERE sha256 = $sha256 GROUP ALL;",
+                Params::new().with("sha256", sha256.to_string()),
+            )
+            .await?;
+        let receipts: Vec<serde_json::Value> = response.take(0)?;
+        let imports: Vec<serde_json::Value> = response.take(1)?;
+        Ok(super::count_of(&receipts) + super::count_of(&imports) > 0)
     }
 }

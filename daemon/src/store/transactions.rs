@@ -85,9 +85,9 @@ const FIELDS: &str = "tid, bid, aid, date, amount, currency, payee, payee_folded
 /// Stops unless every account in `$aids` and category in `$cids` is in the book.
 fn references_check() -> String {
     format!(
-        "IF count((SELECT VALUE aid FROM account WHERE bid = $book AND aid IN $aids)) != count($aids) \
+        "IF array::len((SELECT VALUE aid FROM account WHERE bid = $book AND aid IN $aids)) != array::len($aids) \
          {{ THROW \"{MISSING}: account of that id\" }};\n\
-         IF count((SELECT VALUE cid FROM category WHERE bid = $book AND cid IN $cids)) != count($cids) \
+         IF array::len((SELECT VALUE cid FROM category WHERE bid = $book AND cid IN $cids)) != array::len($cids) \
          {{ THROW \"{MISSING}: category of that id\" }};"
     )
 }
@@ -277,10 +277,10 @@ impl Store {
                      payee_folded = string::lowercase($payee), description = $description, cid = $cid, tags = $tags, \
                      notes = $notes, state = $state, splits = $splits, receipts = $receipts, rev = rev + 1, \
                      updated_at = $now WHERE bid = $book AND tid = $tid AND rev = $rev RETURN AFTER);\n\
-                     IF count($done) > 0 AND $done[0].transfer_id != NONE {{ \
+                     IF array::len($done) > 0 AND $done[0].transfer_id != NONE {{ \
                      UPDATE txn SET date = $date, rev = rev + 1, updated_at = $now \
                      WHERE bid = $book AND transfer_id = $done[0].transfer_id AND tid != $tid }};\n\
-                     SELECT {FIELDS} FROM txn WHERE bid = $book AND tid = $tid AND count($done) > 0;",
+                     SELECT {FIELDS} FROM txn WHERE bid = $book AND tid = $tid AND array::len($done) > 0;",
                     check = references_check()
                 ),
                 Params::new()
@@ -341,7 +341,7 @@ impl Store {
             Need::Write,
             "transaction",
             &format!(
-                "IF count((SELECT VALUE cid FROM category WHERE bid = $book AND cid IN $cids)) != count($cids) \
+                "IF array::len((SELECT VALUE cid FROM category WHERE bid = $book AND cid IN $cids)) != array::len($cids) \
                  {{ THROW \"{MISSING}: category of that id\" }};\n\
                  UPDATE txn SET cid = $cid, rev = rev + 1, updated_at = $now \
                  WHERE bid = $book AND tid IN $tids AND array::len(splits) = 0 AND transfer_id = NONE RETURN VALUE tid;"

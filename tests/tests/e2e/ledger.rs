@@ -551,3 +551,270 @@ async fn a_household_shares_a_book_with_rights_enforced_and_balances_that_add_up
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Uploads `file` as a statement of `account`: the status and the preview.
+async fn upload(
+    api: &Api,
+    token: &str,
+    book: &str,
+    query: &str,
+    file: &[u8],
+) -> (StatusCode, Value) {
+    let url = api
+        .daemon
+        .url(&format!("/api/v1/books/{book}/imports?{query}"));
+    let response = api
+        .client
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(file.to_vec())
+        .send()
+        .await
+        .expect("upload");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn count(api: &Api, book: &str, account: &str, token: &str) -> usize {
+    let path = format!("/api/v1/books/{book}/transactions?account={account}&limit=500");
+    let (status, page) = call(api, Method::GET, &path, token, None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"].as_array().map_or(0, Vec::len)
+}
+
+const OFX: &str = "OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\nSECURITY:NONE\nENCODING:USASCII\nCHARSET:1252\nCOMPRESSION:NONE\nOLDFILEUID:NONE\nNEWFILEUID:NONE\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>EUR\n<BANKTRANLIST>\n<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20260105<TRNAMT>-42.17<FITID>F1<NAME>CORNER STORE</STMTTRN>\n<STMTTRN><TRNTYPE>CREDIT<DTPOSTED>20260106<TRNAMT>1500.00<FITID>F2<NAME>ACME PAYROLL</STMTTRN>\n</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n";
+
+#[tokio::test]
+async fn statements_are_previewed_committed_at_once_flagged_when_seen_again_and_undone() {
+    let mut api = Api::start(TestBox::with_config(
+        "[limits]\napi_per_second = 10000\napi_burst = 10000\nupload_per_second = 10000\nupload_burst = 10000\n[import]\nmax_file_bytes = 4096\n",
+    ));
+    api.add_user("alice", "user");
+    api.add_user("vera", "user");
+    let alice = api.sign_in("alice").await;
+    let vera = api.sign_in("vera").await;
+    let b = id(&created(
+        &api,
+        "/api/v1/books",
+        &alice,
+        json!({"name": "Home", "currency": "EUR"}),
+    )
+    .await);
+    let account = id(&created(
+        &api,
+        &format!("/api/v1/books/{b}/accounts"),
+        &alice,
+        json!({"name": "Giro", "kind": "checking"}),
+    )
+    .await);
+    let (status, _) = call(
+        &api,
+        Method::PUT,
+        &format!("/api/v1/books/{b}/members/vera"),
+        &alice,
+        Some(json!({"role": "viewer"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // CSV: a preview writes nothing; the commit writes every row at once.
+    let csv = b"date,amount,payee,description\n2026-01-02,-3.50,Cafe Central,\n2026-01-02,-3.50,Cafe Central,\n2026-01-03,-12.00,=HYPERLINK(\"x\"),bus\n";
+    let query = format!("account={account}&format=csv&preset=iso-signed&filename=jan.csv");
+    let (status, first) = upload(&api, &alice, &b, &query, csv).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["rows_total"], 3);
+    assert_eq!(first["duplicates"], 0);
+    assert_eq!(first["import"]["status"], "preview");
+    assert_eq!(
+        count(&api, &b, &account, &alice).await,
+        0,
+        "a preview writes nothing"
+    );
+    let first_id = first["import"]["id"].as_str().expect("id").to_string();
+    let (status, done) = call(
+        &api,
+        Method::POST,
+        &format!("/api/v1/books/{b}/imports/{first_id}/commit"),
+        &alice,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(
+        done["committed_rows"], 3,
+        "two coffees on one day are two transactions"
+    );
+    assert_eq!(count(&api, &b, &account, &alice).await, 3);
+    let (status, _) = call(
+        &api,
+        Method::POST,
+        &format!("/api/v1/books/{b}/imports/{first_id}/commit"),
+        &alice,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "committed once only");
+
+    // The same file again: every row flagged with the row it duplicates;
+    // an overlapping statement: only the overlap.
+    let (_, again) = upload(&api, &alice, &b, &query, csv).await;
+    assert_eq!(again["duplicates"], 3, "{again}");
+    assert!(again["rows"][0]["duplicate_of"].is_string());
+    let overlap = b"date,amount,payee,description\n2026-01-03,-12.00,=HYPERLINK(\"x\"),bus\n2026-01-04,-7.00,Bakery,\n";
+    let (_, overlapping) = upload(&api, &alice, &b, &query, overlap).await;
+    assert_eq!(overlapping["duplicates"], 1, "{overlapping}");
+    let overlap_id = overlapping["import"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let (status, done) = call(
+        &api,
+        Method::POST,
+        &format!("/api/v1/books/{b}/imports/{overlap_id}/commit"),
+        &alice,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(
+        done["committed_rows"], 1,
+        "the duplicate is left out unless kept"
+    );
+    assert_eq!(count(&api, &b, &account, &alice).await, 4);
+
+    // OFX, twice: the bank's ids mark the second as duplicates.
+    let ofx_query = format!("account={account}&format=ofx");
+    let (status, ofx) = upload(&api, &alice, &b, &ofx_query, OFX.as_bytes()).await;
+    assert_eq!(status, StatusCode::CREATED, "{ofx}");
+    let ofx_id = ofx["import"]["id"].as_str().expect("id").to_string();
+    let (status, _) = call(
+        &api,
+        Method::POST,
+        &format!("/api/v1/books/{b}/imports/{ofx_id}/commit"),
+        &alice,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, ofx_again) = upload(&api, &alice, &b, &ofx_query, OFX.as_bytes()).await;
+    assert_eq!(ofx_again["duplicates"], 2, "{ofx_again}");
+    assert_eq!(count(&api, &b, &account, &alice).await, 6);
+
+    // QIF and CAMT.053 too.
+    let qif = b"!Type:Bank\nD02/01/2026\nT-9.99\nPStreaming\n^\n";
+    let (status, qif) = upload(
+        &api,
+        &alice,
+        &b,
+        &format!("account={account}&format=qif&date_order=month_first"),
+        qif,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{qif}");
+    assert_eq!(qif["rows"][0]["date"], "2026-02-01");
+    let camt = "<?xml version=\"1.0\"?><Document><BkToCstmrStmt><Stmt><Acct><Ccy>EUR</Ccy></Acct><Ntry><Amt Ccy=\"EUR\">20.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><BookgDt><Dt>2026-02-02</Dt></BookgDt><AcctSvcrRef>C1</AcctSvcrRef></Ntry></Stmt></BkToCstmrStmt></Document>";
+    let (status, camt) = upload(
+        &api,
+        &alice,
+        &b,
+        &format!("account={account}&format=camt"),
+        camt.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{camt}");
+    assert_eq!(camt["rows"][0]["amount"], -2000);
+
+    // Undo takes every row of an import out again, and only once.
+    let (status, undone) = call(
+        &api,
+        Method::POST,
+        &format!("/api/v1/books/{b}/imports/{ofx_id}/undo"),
+        &alice,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{undone}");
+    assert_eq!(undone["status"], "undone");
+    assert_eq!(count(&api, &b, &account, &alice).await, 4);
+    let (status, _) = call(
+        &api,
+        Method::POST,
+        &format!("/api/v1/books/{b}/imports/{ofx_id}/undo"),
+        &alice,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Hostile and broken files: problems with places, nothing imported.
+    let bomb = "<?xml version=\"1.0\"?>\n<!DOCTYPE d [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]>\n<Document><BkToCstmrStmt><Stmt><Ntry><Amt>&b;</Amt></Ntry></Stmt></BkToCstmrStmt></Document>";
+    let (status, refused) = upload(
+        &api,
+        &alice,
+        &b,
+        &format!("account={account}&format=camt"),
+        bomb.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{refused}");
+    assert_eq!(refused["rows_total"], 0);
+    assert_eq!(refused["problems"][0]["line"], 2);
+    let refused_id = refused["import"]["id"].as_str().expect("id").to_string();
+    let (status, body) = call(
+        &api,
+        Method::POST,
+        &format!("/api/v1/books/{b}/imports/{refused_id}/commit"),
+        &alice,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let ragged =
+        b"date,amount,payee,description\n2026-03-01,-1.00,A,\n2026-03-02\n2026-03-03,-1.x0,B,\n";
+    let (_, ragged) = upload(&api, &alice, &b, &query, ragged).await;
+    let places: Vec<(i64, Option<i64>)> = ragged["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|p| (p["line"].as_i64().unwrap_or(0), p["column"].as_i64()))
+        .collect();
+    assert_eq!(places, [(3, None), (4, Some(2))]);
+    let ragged_id = ragged["import"]["id"].as_str().expect("id").to_string();
+    let (status, _) = call(
+        &api,
+        Method::POST,
+        &format!("/api/v1/books/{b}/imports/{ragged_id}/commit"),
+        &alice,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nothing is half-imported"
+    );
+    let (status, body) = upload(&api, &alice, &b, &query, &vec![b'x'; 5000]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let (status, body) = upload(&api, &vera, &b, &query, csv).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a viewer imports nothing: {body}"
+    );
+    assert_eq!(
+        count(&api, &b, &account, &alice).await,
+        4,
+        "and the daemon is unharmed"
+    );
+    let (status, list) = call(
+        &api,
+        Method::GET,
+        &format!("/api/v1/books/{b}/imports"),
+        &vera,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(9), "{list}");
+}

@@ -7,31 +7,55 @@
 mod accounts;
 mod books;
 mod categories;
+mod imports;
 mod transactions;
 
 pub use accounts::{AccountPatch, NewAccount};
 pub use books::{BookPatch, NewBook};
 pub use categories::NewCategory;
+pub use imports::{FORMATS, ImportView, PreviewRow, Upload};
 pub use transactions::{
     NewTransaction, NewTransfer, SplitInput, TransactionList, TransactionPatch, TransactionQuery,
 };
 
+pub use crate::import::{Problem, Row};
 /// The ledger's records as the store reads them: plain data, handed to the
 /// front ends as they are.
-pub use crate::store::{AccountRecord, BookRecord, CategoryRecord, MemberRecord, TxnRecord};
+pub use crate::store::{
+    AccountRecord, BookRecord, CategoryRecord, ImportRecord, MemberRecord, TxnRecord,
+};
 
 use super::ServiceError;
 use super::auth::sessions::Principal;
+use super::blobs::Blobs;
 use crate::domain::ledger::{Invalid, Need};
 use crate::store::Store;
 
+/// Limits of the ledger, from `[import]`.
+#[derive(Debug, Clone)]
+pub struct LedgerSettings {
+    /// The largest statement file taken.
+    pub max_import_bytes: u64,
+}
+
 pub struct Ledger {
     store: Store,
+    /// Statement files are kept here, like receipt images.
+    blobs: Blobs,
+    settings: LedgerSettings,
 }
 
 impl Ledger {
-    pub fn new(store: Store) -> Ledger {
-        Ledger { store }
+    pub fn new(store: Store, blobs: Blobs, settings: LedgerSettings) -> Ledger {
+        Ledger {
+            store,
+            blobs,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &LedgerSettings {
+        &self.settings
     }
 }
 
@@ -42,6 +66,11 @@ fn actor(principal: &Principal, need: Need) -> Result<&str, ServiceError> {
         return Err(ServiceError::Forbidden("guests can only read".into()));
     }
     Ok(&principal.user_id)
+}
+
+/// The CSV presets shipped with fin, as (name, TOML text).
+pub fn shipped_presets() -> Vec<(String, String)> {
+    crate::import::shipped_texts()
 }
 
 impl From<Invalid> for ServiceError {

@@ -584,9 +584,9 @@ impl Ledger {
                 "category_id must be a category id, or null for none".into(),
             ));
         }
-        if tids.len() > MAX_BULK {
+        if tids.is_empty() || tids.len() > MAX_BULK {
             return Err(ServiceError::Invalid(format!(
-                "at most {MAX_BULK} transactions at once"
+                "name 1 to {MAX_BULK} transactions"
             )));
         }
         Ok(self
@@ -597,7 +597,7 @@ impl Ledger {
 
     /// 403 before anything else for a member who may only read, so that a
     /// viewer learns nothing from the checks of the values they sent.
-    async fn require_writer(&self, actor: &str, bid: &str) -> Result<(), ServiceError> {
+    pub(super) async fn require_writer(&self, actor: &str, bid: &str) -> Result<(), ServiceError> {
         let role = self.store.book_role(actor, bid).await?;
         match BookRole::parse(&role) {
             Some(role) if role.can_write() => Ok(()),
@@ -606,7 +606,7 @@ impl Ledger {
     }
 
     /// An account a request body names: 422 when the book has none of that id.
-    async fn body_account(
+    pub(super) async fn body_account(
         &self,
         actor: &str,
         bid: &str,

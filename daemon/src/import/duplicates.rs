@@ -1,0 +1,155 @@
+//! Which rows of a statement are already in the account. A bank's own id
+//! (OFX `FITID`, CAMT `AcctSvcrRef`) is compared by equality where both
+//! sides have one (two different ids are two transactions); otherwise a fingerprint of account, date, amount and
+//! normalised payee. Fingerprints are matched as a multiset: two identical
+//! coffees on one day in the file need two in the account to both be
+//! duplicates, so the same file imported twice is all duplicates and an
+//! overlapping statement only where it overlaps. A transaction the user
+//! deleted is no longer in the account, so it never blocks a later import.
+
+use std::collections::HashMap;
+
+use super::Row;
+use crate::support::sha256_hex;
+
+/// A transaction already in the account.
+pub struct Known {
+    pub tid: String,
+    pub external_id: Option<String>,
+    pub fingerprint: Option<String>,
+}
+
+/// The payee as the fingerprint sees it: letters and digits, lower case,
+/// single spaces (`ACME  Corp.` and `acme corp` are one payee).
+pub fn normal_payee(payee: &str) -> String {
+    payee
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_lowercase().next().unwrap_or(c)
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The fingerprint of a row in account `aid`.
+pub fn fingerprint(aid: &str, row: &Row) -> String {
+    let key = format!(
+        "{aid}\u{1f}{}\u{1f}{}\u{1f}{}",
+        row.date,
+        row.amount,
+        normal_payee(&row.payee)
+    );
+    sha256_hex(key.as_bytes())[..32].to_string()
+}
+
+/// For each row, the id of the transaction it duplicates, if any.
+pub fn duplicates(aid: &str, rows: &[Row], known: &[Known]) -> Vec<Option<String>> {
+    let mut by_external: HashMap<&str, &str> = HashMap::new();
+    let mut by_fingerprint: HashMap<&str, Vec<(&str, bool)>> = HashMap::new();
+    for k in known {
+        if let Some(external) = k.external_id.as_deref() {
+            by_external.insert(external, &k.tid);
+        }
+        if let Some(print) = k.fingerprint.as_deref() {
+            by_fingerprint
+                .entry(print)
+                .or_default()
+                .push((&k.tid, k.external_id.is_some()));
+        }
+    }
+    // A known transaction matched once is not matched again.
+    let mut used: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    rows.iter()
+        .map(|row| {
+            if let Some(tid) = row.external_id.as_deref().and_then(|e| by_external.get(e))
+                && used.insert(tid)
+            {
+                return Some(tid.to_string());
+            }
+            let print = fingerprint(aid, row);
+            let candidates = by_fingerprint.get(print.as_str())?;
+            let has_id = row.external_id.is_some();
+            let (tid, _) = candidates.iter().find(|(tid, known_id)| {
+                // Two different bank ids are two transactions.
+                let other_bank_id = has_id && *known_id;
+                !used.contains(tid) && !other_bank_id
+            })?;
+            used.insert(tid);
+            Some(tid.to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(date: &str, amount: i64, payee: &str, external: Option<&str>) -> Row {
+        Row {
+            line: 1,
+            date: date.into(),
+            amount,
+            payee: payee.into(),
+            description: String::new(),
+            external_id: external.map(str::to_string),
+        }
+    }
+
+    fn known(tid: &str, r: &Row) -> Known {
+        Known {
+            tid: tid.into(),
+            external_id: r.external_id.clone(),
+            fingerprint: Some(fingerprint("a1", r)),
+        }
+    }
+
+    #[test]
+    fn the_same_file_twice_is_all_duplicates_and_two_coffees_stay_two() {
+        let coffee = row("2026-01-02", -350, "Café  Central", None);
+        let file = vec![
+            coffee.clone(),
+            coffee.clone(),
+            row("2026-01-03", -100, "Bus", None),
+        ];
+        let existing: Vec<Known> = file
+            .iter()
+            .enumerate()
+            .map(|(i, r)| known(&format!("t{i}"), r))
+            .collect();
+        let again = duplicates("a1", &file, &existing);
+        assert_eq!(
+            again,
+            [Some("t0".into()), Some("t1".into()), Some("t2".into())]
+        );
+        // Only one coffee imported before: the second is new.
+        let third = duplicates("a1", &file, &existing[..1]);
+        assert_eq!(third, [Some("t0".into()), None, None]);
+        assert_eq!(normal_payee("CAFÉ central!"), "café central");
+    }
+
+    #[test]
+    fn bank_ids_decide_where_both_sides_have_one() {
+        let booked = row("2026-01-02", -350, "Shop", Some("FIT-1"));
+        let existing = vec![known("t1", &booked)];
+        // The bank corrected the payee text: the id still matches.
+        let renamed = row("2026-01-02", -350, "SHOP 1234 BERLIN", Some("FIT-1"));
+        assert_eq!(duplicates("a1", &[renamed], &existing), [Some("t1".into())]);
+        // Same day, amount and payee but another bank id: another purchase.
+        let other = row("2026-01-02", -350, "Shop", Some("FIT-2"));
+        assert_eq!(duplicates("a1", &[other], &existing), [None]);
+        // A row without an id matches a booked one by its fingerprint.
+        let bare = row("2026-01-02", -350, "shop", None);
+        assert_eq!(duplicates("a1", &[bare], &existing), [Some("t1".into())]);
+        // Another account's fingerprint never matches.
+        assert_eq!(
+            duplicates("a2", &[row("2026-01-02", -350, "Shop", None)], &existing),
+            [None]
+        );
+    }
+}

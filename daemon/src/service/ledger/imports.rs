@@ -1,0 +1,392 @@
+//! Bank statement imports: upload → preview (parsed rows, duplicates
+//! flagged with the transaction they duplicate, problems with line and
+//! column) → commit (every row at once, or none) → undo (every row at
+//! once). The file is kept as a blob and read again at each step, so what
+//! is committed is exactly what was previewed, minus what the user left out.
+
+use bytes::Bytes;
+
+use super::{Ledger, actor, not_found};
+use crate::domain::ledger::{MAX_NAME_CHARS, MAX_TEXT_CHARS, Need};
+use crate::import::{self, DateOrder, Known, Problem, Row, Statement};
+use crate::service::ServiceError;
+use crate::service::auth::sessions::Principal;
+use crate::store::{AccountRecord, ImportRecord, StoreError, TxnRecord};
+use crate::support::{sha256_hex, unix_now};
+
+/// The formats an import reads.
+pub const FORMATS: [&str; 4] = ["csv", "ofx", "qif", "camt"];
+
+/// What an upload says about its file.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub account_id: String,
+    /// `csv`, `ofx` (also QFX), `qif` or `camt` (CAMT.053).
+    pub format: String,
+    /// For CSV: the name of a shipped preset.
+    pub preset: Option<String>,
+    /// For QIF: `day_first` or `month_first`; detected when absent.
+    pub date_order: Option<String>,
+    pub filename: String,
+    pub bytes: Bytes,
+}
+
+/// A row of a preview and what will become of it.
+#[derive(Debug, Clone)]
+pub struct PreviewRow {
+    pub row: Row,
+    /// The transaction already in the account this row duplicates.
+    pub duplicate_of: Option<String>,
+}
+
+/// An import and what its file holds now.
+pub struct ImportView {
+    pub import: ImportRecord,
+    pub rows: Vec<PreviewRow>,
+    pub problems: Vec<Problem>,
+}
+
+impl ImportView {
+    pub fn duplicates(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.duplicate_of.is_some())
+            .count()
+    }
+}
+
+fn read(
+    format: &str,
+    preset: Option<&str>,
+    order: Option<&str>,
+    bytes: &[u8],
+    currency: &str,
+) -> Result<Statement, ServiceError> {
+    let digits = crate::domain::money::minor_unit_digits(currency);
+    let mut statement = match format {
+        "csv" => {
+            let name = preset.unwrap_or("iso-signed");
+            let preset = import::shipped()
+                .into_iter()
+                .find(|p| p.name == name)
+                .ok_or_else(|| ServiceError::Invalid(format!("no CSV preset {name:?}")))?;
+            import::parse_csv(bytes, &preset, digits)
+        }
+        "ofx" => import::parse_ofx(bytes, currency),
+        "qif" => {
+            let order = match order {
+                None => DateOrder::Detect,
+                Some("day_first") => DateOrder::DayFirst,
+                Some("month_first") => DateOrder::MonthFirst,
+                Some(other) => {
+                    return Err(ServiceError::Invalid(format!(
+                        "date_order must be day_first or month_first, not {other:?}"
+                    )));
+                }
+            };
+            import::parse_qif(bytes, digits, order)
+        }
+        "camt" => import::parse_camt(bytes, currency),
+        other => {
+            return Err(ServiceError::Invalid(format!(
+                "format must be one of {}, not {other:?}",
+                FORMATS.join(", ")
+            )));
+        }
+    };
+    if let Some(declared) = statement.currency.clone().filter(|c| c != currency) {
+        statement.problems.insert(
+            0,
+            Problem::at(
+                1,
+                None,
+                format!("the file is in {declared}, the account in {currency}"),
+            ),
+        );
+    }
+    Ok(statement)
+}
+
+impl Ledger {
+    /// Reads an uploaded statement, keeps it, and answers the preview.
+    pub async fn preview_import(
+        &self,
+        principal: &Principal,
+        bid: &str,
+        upload: Upload,
+    ) -> Result<ImportView, ServiceError> {
+        let actor = actor(principal, Need::Write)?;
+        self.require_writer(actor, bid).await?;
+        if upload.bytes.len() as u64 > self.settings.max_import_bytes {
+            return Err(ServiceError::TooLarge(format!(
+                "statement files are limited to {} bytes",
+                self.settings.max_import_bytes
+            )));
+        }
+        let account = self.body_account(actor, bid, &upload.account_id).await?;
+        let preset = (upload.format == "csv")
+            .then(|| upload.preset.clone().unwrap_or_else(|| "iso-signed".into()));
+        let bytes = upload.bytes.clone();
+        let (format, order, currency) = (
+            upload.format.clone(),
+            upload.date_order.clone(),
+            account.currency.clone(),
+        );
+        let preset_name = preset.clone();
+        // Parsing a large file is CPU work: off the async runtime.
+        let statement = tokio::task::spawn_blocking(move || {
+            read(
+                &format,
+                preset_name.as_deref(),
+                order.as_deref(),
+                &bytes,
+                &currency,
+            )
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        let sha256 = sha256_hex(&upload.bytes);
+        self.blobs.put(&sha256, upload.bytes.clone()).await?;
+        let now = unix_now();
+        let record = ImportRecord {
+            iid: crate::service::new_id()?,
+            bid: bid.to_string(),
+            aid: account.aid.clone(),
+            format: upload.format,
+            preset,
+            filename: upload.filename.chars().take(200).collect(),
+            sha256,
+            byte_size: upload.bytes.len() as i64,
+            status: "preview".into(),
+            created_by: actor.to_string(),
+            created_at: now,
+            committed_at: None,
+            undone_at: None,
+            committed_rows: 0,
+        };
+        let import = self.store.create_import(actor, &record).await?;
+        let rows = self
+            .flag_duplicates(actor, bid, &account, statement.rows)
+            .await?;
+        Ok(ImportView {
+            import,
+            rows,
+            problems: statement.problems,
+        })
+    }
+
+    /// An import, with its file read again (a preview's duplicates as they are now).
+    pub async fn import(
+        &self,
+        principal: &Principal,
+        bid: &str,
+        iid: &str,
+    ) -> Result<ImportView, ServiceError> {
+        let actor = actor(principal, Need::Read)?;
+        let import = self
+            .store
+            .import(actor, bid, iid)
+            .await?
+            .ok_or_else(|| not_found("import"))?;
+        let (statement, account) = self.reread(actor, &import).await?;
+        let rows = match account {
+            Some(account) if import.status == "preview" => {
+                self.flag_duplicates(actor, bid, &account, statement.rows)
+                    .await?
+            }
+            _ => statement
+                .rows
+                .into_iter()
+                .map(|row| PreviewRow {
+                    row,
+                    duplicate_of: None,
+                })
+                .collect(),
+        };
+        Ok(ImportView {
+            import,
+            rows,
+            problems: statement.problems,
+        })
+    }
+
+    pub async fn imports(
+        &self,
+        principal: &Principal,
+        bid: &str,
+    ) -> Result<Vec<ImportRecord>, ServiceError> {
+        let actor = actor(principal, Need::Read)?;
+        Ok(self.store.imports(actor, bid).await?)
+    }
+
+    /// Writes the previewed rows: every new one, and the duplicates whose
+    /// lines the user chose to keep. Refused while the file has problems.
+    pub async fn commit_import(
+        &self,
+        principal: &Principal,
+        bid: &str,
+        iid: &str,
+        keep_duplicate_lines: &[usize],
+    ) -> Result<ImportRecord, ServiceError> {
+        let actor = actor(principal, Need::Write)?;
+        self.require_writer(actor, bid).await?;
+        let import = self
+            .store
+            .import(actor, bid, iid)
+            .await?
+            .ok_or_else(|| not_found("import"))?;
+        if import.status != "preview" {
+            return Err(ServiceError::Conflict(format!(
+                "the import is {}: only a preview can be committed",
+                import.status
+            )));
+        }
+        let (statement, account) = self.reread(actor, &import).await?;
+        let account = account
+            .ok_or_else(|| ServiceError::Conflict("the import's account was deleted".into()))?;
+        if let Some(first) = statement.problems.first() {
+            return Err(ServiceError::Invalid(format!(
+                "the file has {} problem(s), the first at {first}; nothing was imported",
+                statement.problems.len()
+            )));
+        }
+        let rows = self
+            .flag_duplicates(actor, bid, &account, statement.rows)
+            .await?;
+        let now = unix_now();
+        let mut records = Vec::with_capacity(rows.len());
+        for preview in rows {
+            if preview.duplicate_of.is_some() && !keep_duplicate_lines.contains(&preview.row.line) {
+                continue;
+            }
+            records.push(self.imported(&import, &account, preview.row, now)?);
+        }
+        Ok(self
+            .store
+            .commit_import(actor, bid, iid, &records, now)
+            .await?)
+    }
+
+    /// Deletes every transaction the import made (edited ones too).
+    pub async fn undo_import(
+        &self,
+        principal: &Principal,
+        bid: &str,
+        iid: &str,
+    ) -> Result<ImportRecord, ServiceError> {
+        let actor = actor(principal, Need::Write)?;
+        self.require_writer(actor, bid).await?;
+        match self.store.undo_import(actor, bid, iid, unix_now()).await {
+            Err(StoreError::NoBook) if self.store.import(actor, bid, iid).await?.is_none() => {
+                Err(not_found("import"))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// The statement in the import's file, read as at upload, and its account if it still exists.
+    async fn reread(
+        &self,
+        actor: &str,
+        import: &ImportRecord,
+    ) -> Result<(Statement, Option<AccountRecord>), ServiceError> {
+        let account = self.store.account(actor, &import.bid, &import.aid).await?;
+        let currency = match &account {
+            Some(a) => a.currency.clone(),
+            None => return Ok((Statement::default(), None)),
+        };
+        let bytes = self.blobs.get(&import.sha256).await?;
+        let (format, preset) = (import.format.clone(), import.preset.clone());
+        let statement = tokio::task::spawn_blocking(move || {
+            read(&format, preset.as_deref(), None, &bytes, &currency)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        Ok((statement, account))
+    }
+
+    async fn flag_duplicates(
+        &self,
+        actor: &str,
+        bid: &str,
+        account: &AccountRecord,
+        rows: Vec<Row>,
+    ) -> Result<Vec<PreviewRow>, ServiceError> {
+        let (Some(from), Some(to)) = (
+            rows.iter().map(|r| &r.date).min(),
+            rows.iter().map(|r| &r.date).max(),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let existing = self
+            .store
+            .existing_between(actor, bid, &account.aid, from, to)
+            .await?;
+        let known: Vec<Known> = existing
+            .into_iter()
+            .map(|e| Known {
+                tid: e.tid,
+                external_id: e.external_id,
+                fingerprint: e.fingerprint,
+            })
+            .collect();
+        let flags = import::duplicates(&account.aid, &rows, &known);
+        Ok(rows
+            .into_iter()
+            .zip(flags)
+            .map(|(row, duplicate_of)| PreviewRow { row, duplicate_of })
+            .collect())
+    }
+
+    fn imported(
+        &self,
+        import: &ImportRecord,
+        account: &AccountRecord,
+        row: Row,
+        now: i64,
+    ) -> Result<TxnRecord, ServiceError> {
+        let fingerprint = import::fingerprint(&account.aid, &row);
+        let payee = clean(&row.payee, MAX_NAME_CHARS, false);
+        Ok(TxnRecord {
+            tid: crate::service::new_id()?,
+            bid: import.bid.clone(),
+            aid: account.aid.clone(),
+            date: row.date,
+            amount: row.amount,
+            currency: account.currency.clone(),
+            payee_folded: payee.to_lowercase(),
+            payee,
+            description: clean(&row.description, MAX_TEXT_CHARS, true),
+            cid: None,
+            tags: Vec::new(),
+            notes: String::new(),
+            state: "cleared".into(),
+            splits: Vec::new(),
+            receipts: Vec::new(),
+            transfer_id: None,
+            import_id: Some(import.iid.clone()),
+            external_id: row.external_id,
+            fingerprint: Some(fingerprint),
+            rev: 1,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
+/// Text from a file as the ledger keeps it: control characters become
+/// spaces (newlines too, in a payee), cut to `max` characters.
+fn clean(text: &str, max: usize, newlines: bool) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && !(newlines && c == '\n') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .take(max)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
