@@ -310,3 +310,67 @@ async fn a_deleted_receipt_comes_off_its_transactions() {
     assert_eq!(after.receipts, Vec::<String>::new());
     assert_eq!(after.rev, 2, "a change others can see");
 }
+
+#[tokio::test]
+async fn pages_walk_every_transaction_once_even_within_one_day() {
+    let store = household().await;
+    let rows: Vec<TxnRecord> = (0..23)
+        .map(|i| {
+            let mut t = txn(&format!("t{i:02}"), "a1", -(i + 1), None);
+            // Seven days, several transactions on each.
+            t.date = format!("2026-03-{:02}", 1 + i % 7);
+            t
+        })
+        .collect();
+    store
+        .create_transactions("alice", "b1", &rows)
+        .await
+        .expect("rows");
+    let all = store
+        .transactions(
+            "alice",
+            "b1",
+            &TxnFilter {
+                limit: 100,
+                ..TxnFilter::default()
+            },
+        )
+        .await
+        .expect("all");
+    assert_eq!(all.len(), 23);
+    assert!(
+        all.windows(2).all(|w| w[0].date >= w[1].date),
+        "newest first"
+    );
+    for limit in [1u32, 2, 3, 5] {
+        let mut walked: Vec<String> = Vec::new();
+        let mut after: Option<(String, u32)> = None;
+        loop {
+            let filter = TxnFilter {
+                limit,
+                after: after.clone(),
+                ..TxnFilter::default()
+            };
+            let mut page = store
+                .transactions("alice", "b1", &filter)
+                .await
+                .expect("page");
+            let more = page.len() > limit as usize;
+            page.truncate(limit as usize);
+            walked.extend(page.iter().map(|t| t.tid.clone()));
+            if !more {
+                break;
+            }
+            let last = page.last().expect("a full page").date.clone();
+            let mut shown = page.iter().filter(|t| t.date == last).count() as u32;
+            if let Some((date, earlier)) = &after
+                && *date == last
+            {
+                shown += earlier;
+            }
+            after = Some((last, shown));
+        }
+        let expected: Vec<String> = all.iter().map(|t| t.tid.clone()).collect();
+        assert_eq!(walked, expected, "pages of {limit}");
+    }
+}

@@ -74,8 +74,9 @@ pub struct TxnFilter {
     pub tag: Option<String>,
     pub uncategorised: bool,
     pub has_receipt: Option<bool>,
-    /// After this (date, tid) in the listing's order: newest first.
-    pub after: Option<(String, String)>,
+    /// Where the page before ended: on this date, after this many of its
+    /// transactions (in the listing's order: newest first).
+    pub after: Option<(String, u32)>,
     pub limit: u32,
 }
 
@@ -162,8 +163,11 @@ impl Store {
         Ok(rows.pop())
     }
 
-    /// A page of transactions, newest first (then by id), one more than
-    /// `limit` when there is a next page.
+    /// A page of transactions, newest first (then by record id), one more
+    /// than `limit` when there is a next page. The order is the `(bid,
+    /// date)` index's, walked backwards, so a page reads about `limit` rows
+    /// however large the book; a page after a cursor starts at the
+    /// cursor's date and skips what was already shown of that day.
     pub async fn transactions(
         &self,
         actor: &str,
@@ -217,19 +221,15 @@ impl Store {
             "array::len(receipts) = 0",
             &mut conditions,
         );
-        on(
-            f.after.is_some(),
-            "(date < $after_date OR (date = $after_date AND tid < $after_tid))",
-            &mut conditions,
-        );
-        let (after_date, after_tid) = f.after.clone().unwrap_or_default();
+        on(f.after.is_some(), "date <= $after_date", &mut conditions);
+        let (after_date, skip) = f.after.clone().unwrap_or_default();
         self.guarded(
             actor,
             bid,
             Need::Read,
             "transaction",
             &format!(
-                "SELECT {FIELDS} FROM txn WHERE {} ORDER BY date DESC, tid DESC LIMIT $limit;",
+                "SELECT {FIELDS} FROM txn WHERE {} ORDER BY date DESC, id DESC LIMIT $limit;",
                 conditions.join(" AND ")
             ),
             Params::new()
@@ -241,11 +241,19 @@ impl Store {
                 .with("min_amount", f.min_amount)
                 .with("max_amount", f.max_amount)
                 .with("tag", f.tag.clone())
-                .with("after_date", after_date)
-                .with("after_tid", after_tid)
-                .with("limit", i64::from(f.limit) + 1),
+                .with("after_date", after_date.clone())
+                .with("limit", i64::from(f.limit) + i64::from(skip) + 1),
         )
         .await
+        .map(|mut rows: Vec<TxnRecord>| {
+            let shown = rows
+                .iter()
+                .take(skip as usize)
+                .take_while(|r| r.date == after_date)
+                .count();
+            rows.drain(..shown);
+            rows
+        })
     }
 
     /// Writes `change` over the transaction if it is still at revision

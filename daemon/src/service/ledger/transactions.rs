@@ -198,20 +198,33 @@ fn state(value: Option<String>) -> Result<String, ServiceError> {
     }
 }
 
-/// The opaque cursor for the page after `last`.
-fn cursor_after(last: &TxnRecord) -> String {
-    hex(format!("{}|{}", last.date, last.tid).as_bytes())
+/// The opaque cursor for the page after `page`: the last date shown and
+/// how many of that day's transactions have been shown, this page and the
+/// ones before (`before`, the cursor this page was asked with).
+fn cursor_after(page: &[TxnRecord], before: Option<&(String, u32)>) -> Option<String> {
+    let last = page.last()?;
+    let mut shown = page.iter().filter(|t| t.date == last.date).count() as u32;
+    if let Some((date, earlier)) = before
+        && *date == last.date
+    {
+        shown += earlier;
+    }
+    Some(hex(format!("{}|{shown}", last.date).as_bytes()))
 }
 
-fn parse_cursor(cursor: &str) -> Result<(String, String), ServiceError> {
+/// A cursor's day and count; at most this many of one day are skipped.
+const MAX_SKIP: u32 = 1_000_000;
+
+fn parse_cursor(cursor: &str) -> Result<(String, u32), ServiceError> {
     let bad = || ServiceError::Invalid("cursor is not one this server handed out".into());
     let bytes = unhex(cursor).ok_or_else(bad)?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (date, tid) = text.split_once('|').ok_or_else(bad)?;
-    Ok((
-        ledger::date("cursor", date).map_err(|_| bad())?,
-        tid.to_string(),
-    ))
+    let (date, shown) = text.split_once('|').ok_or_else(bad)?;
+    let shown: u32 = shown.parse().map_err(|_| bad())?;
+    if shown > MAX_SKIP {
+        return Err(bad());
+    }
+    Ok((ledger::date("cursor", date).map_err(|_| bad())?, shown))
 }
 
 impl Ledger {
@@ -387,7 +400,7 @@ impl Ledger {
         let mut items = self.store.transactions(actor, bid, &filter).await?;
         let next_cursor = if items.len() > query.limit as usize {
             items.truncate(query.limit as usize);
-            items.last().map(cursor_after)
+            cursor_after(&items, filter.after.as_ref())
         } else {
             None
         };
