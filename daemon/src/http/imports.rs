@@ -140,6 +140,8 @@ pub struct ImportList {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PreviewRow {
+    /// Its place among the file's rows, from 0: what `keep_duplicates` names.
+    pub index: usize,
     /// The line of the file it starts on.
     pub line: usize,
     pub date: String,
@@ -179,31 +181,32 @@ pub struct ImportPreview {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Commit {
-    /// Lines of rows flagged as duplicates to import anyway.
-    #[schema(max_items = 100000)]
+    /// The `index` of each row flagged as a duplicate to import anyway (at
+    /// most 1,000: more duplicates than that are a file imported twice).
+    #[schema(max_items = 1000)]
     #[serde(default)]
-    pub keep_duplicates: Vec<Line>,
+    pub keep_duplicates: Vec<RowIndex>,
 }
 
-/// A line of the file (1 is the first).
+/// A row's place among the file's rows (0 is the first).
 #[derive(Debug, Clone, Copy, Deserialize)]
-pub struct Line(u32);
+pub struct RowIndex(u32);
 
-/// The highest line number taken.
-const MAX_LINE: u32 = 100_000_000;
+/// The highest row index taken (a file has at most 500,000 rows).
+const MAX_ROW_INDEX: u32 = 1_000_000;
 
-impl utoipa::PartialSchema for Line {
+impl utoipa::PartialSchema for RowIndex {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
         ObjectBuilder::new()
             .schema_type(SchemaType::Type(Type::Integer))
-            .minimum(Some(1))
-            .maximum(Some(MAX_LINE))
+            .minimum(Some(0))
+            .maximum(Some(MAX_ROW_INDEX))
             .into()
     }
 }
 
-impl utoipa::ToSchema for Line {}
+impl utoipa::ToSchema for RowIndex {}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Preset {
@@ -243,9 +246,11 @@ fn preview(view: ImportView, offset: u32, limit: u32) -> ImportPreview {
         rows: view
             .rows
             .into_iter()
+            .enumerate()
             .skip(offset as usize)
             .take(limit as usize)
-            .map(|p| PreviewRow {
+            .map(|(index, p)| PreviewRow {
+                index,
                 line: p.row.line,
                 date: p.row.date,
                 amount: p.row.amount,
@@ -394,15 +399,13 @@ pub async fn commit(
     body: Commit,
     services: Services,
 ) -> Result<Response, Rejection> {
-    if body
-        .keep_duplicates
-        .iter()
-        .any(|l| l.0 == 0 || l.0 > MAX_LINE)
+    if body.keep_duplicates.len() > 1_000
+        || body.keep_duplicates.iter().any(|i| i.0 > MAX_ROW_INDEX)
     {
         return Err(warp::reject::custom(ApiRejection::new(
             StatusCode::BAD_REQUEST,
             "invalid_body",
-            format!("keep_duplicates holds line numbers, 1 to {MAX_LINE}"),
+            format!("keep_duplicates holds at most 1000 row indexes, 0 to {MAX_ROW_INDEX}"),
         )));
     }
     let record = services

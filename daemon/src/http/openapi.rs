@@ -44,7 +44,7 @@ use super::{accounts, books, imports, receipts, transactions};
         crate::service::ledger::NewTransfer, crate::service::ledger::TransactionPatch,
         crate::service::ledger::SplitInput,
         imports::Import, imports::ImportList, imports::PreviewRow, imports::ImportProblem,
-        imports::ImportPreview, imports::Commit, imports::Line, imports::Preset, imports::PresetList
+        imports::ImportPreview, imports::Commit, imports::RowIndex, imports::Preset, imports::PresetList
     )),
     modifiers(&BearerAuth),
     tags(

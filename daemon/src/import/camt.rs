@@ -40,8 +40,7 @@ pub fn parse_camt(bytes: &[u8], currency: &str) -> Statement {
             return statement;
         }
     };
-    let newlines: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
-    let line_at = |pos: u64| newlines.partition_point(|&n| (n as u64) < pos) + 1;
+    let mut lines = LineCounter::new(&text);
     let mut reader = quick_xml::Reader::from_str(&text);
     let mut path: Vec<String> = Vec::new();
     let mut buffer = String::new();
@@ -49,12 +48,13 @@ pub fn parse_camt(bytes: &[u8], currency: &str) -> Statement {
     let mut entry: Option<Entry> = None;
     let mut declared: Option<String> = None;
     let mut is_statement = false;
+    let mut statements = 0;
     loop {
         let at = reader.buffer_position();
         let event = match reader.read_event() {
             Ok(event) => event,
             Err(e) => {
-                let line = line_at(reader.error_position());
+                let line = lines.at(reader.error_position());
                 statement.problem(Problem::at(
                     line,
                     None,
@@ -67,7 +67,7 @@ pub fn parse_camt(bytes: &[u8], currency: &str) -> Statement {
             Event::Eof => break,
             Event::DocType(_) => {
                 statement.problem(Problem::at(
-                    line_at(at),
+                    lines.at(at),
                     None,
                     "DOCTYPE declarations are refused: no entity is expanded or fetched",
                 ));
@@ -76,12 +76,27 @@ pub fn parse_camt(bytes: &[u8], currency: &str) -> Statement {
             Event::Start(start) => {
                 let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
                 buffer.clear();
+                if path.len() >= MAX_DEPTH {
+                    statement.problem(Problem::at(
+                        lines.at(at),
+                        None,
+                        format!("elements nested deeper than {MAX_DEPTH}"),
+                    ));
+                    return statement;
+                }
+                if name == "Stmt" {
+                    statements += 1;
+                    if statements > 1 {
+                        statement.problem(Problem::at(lines.at(at), None, "the file holds several statements (accounts); import each account's own file"));
+                        return statement;
+                    }
+                }
                 if name == "BkToCstmrStmt" {
                     is_statement = true;
                 }
                 if name == "Ntry" && path.last().is_some_and(|p| p == "Stmt") {
                     entry = Some(Entry {
-                        line: line_at(at),
+                        line: lines.at(at),
                         ..Entry::default()
                     });
                 }
@@ -98,7 +113,7 @@ pub fn parse_camt(bytes: &[u8], currency: &str) -> Statement {
                 Ok(s) => buffer.push_str(&s),
                 Err(e) => {
                     statement.problem(Problem::at(
-                        line_at(at),
+                        lines.at(at),
                         None,
                         format!("text that does not decode: {e}"),
                     ));
@@ -120,7 +135,7 @@ pub fn parse_camt(bytes: &[u8], currency: &str) -> Statement {
                     Some(c) => buffer.push(c),
                     None => {
                         statement.problem(Problem::at(
-                            line_at(at),
+                            lines.at(at),
                             None,
                             format!("unknown entity &{name}; (none is expanded)"),
                         ));
@@ -174,6 +189,42 @@ pub fn parse_camt(bytes: &[u8], currency: &str) -> Statement {
         }
     }
     statement
+}
+
+/// Elements nested deeper than this are refused (CAMT needs about ten).
+const MAX_DEPTH: usize = 64;
+
+/// Line numbers of byte positions, counted as the reader moves forward
+/// (no table of every newline, whatever the file holds).
+struct LineCounter<'a> {
+    text: &'a [u8],
+    at: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCounter {
+            text: text.as_bytes(),
+            at: 0,
+            line: 1,
+        }
+    }
+
+    fn at(&mut self, pos: u64) -> usize {
+        let pos = (pos as usize).min(self.text.len());
+        if pos < self.at {
+            // Backwards (an error position): count again from the start.
+            self.at = 0;
+            self.line = 1;
+        }
+        self.line += self.text[self.at..pos]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.at = pos;
+        self.line
+    }
 }
 
 fn ends(path: &[String], tail: &[&str]) -> bool {

@@ -63,27 +63,40 @@ pub fn duplicates(aid: &str, rows: &[Row], known: &[Known]) -> Vec<Option<String
                 .push((&k.tid, k.external_id.is_some()));
         }
     }
-    // A known transaction matched once is not matched again.
+    // A known transaction matched once is not matched again; bank ids are
+    // matched first, so that a row without one cannot take the transaction
+    // a later row names by its id.
     let mut used: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    rows.iter()
+    let mut found: Vec<Option<String>> = rows
+        .iter()
         .map(|row| {
-            if let Some(tid) = row.external_id.as_deref().and_then(|e| by_external.get(e))
-                && used.insert(tid)
-            {
-                return Some(tid.to_string());
-            }
-            let print = fingerprint(aid, row);
-            let candidates = by_fingerprint.get(print.as_str())?;
-            let has_id = row.external_id.is_some();
-            let (tid, _) = candidates.iter().find(|(tid, known_id)| {
-                // Two different bank ids are two transactions.
-                let other_bank_id = has_id && *known_id;
-                !used.contains(tid) && !other_bank_id
-            })?;
-            used.insert(tid);
-            Some(tid.to_string())
+            let tid = row
+                .external_id
+                .as_deref()
+                .and_then(|e| by_external.get(e))?;
+            used.insert(tid).then(|| tid.to_string())
         })
-        .collect()
+        .collect();
+    for (row, slot) in rows.iter().zip(found.iter_mut()) {
+        if slot.is_some() {
+            continue;
+        }
+        let print = fingerprint(aid, row);
+        let Some(candidates) = by_fingerprint.get(print.as_str()) else {
+            continue;
+        };
+        let has_id = row.external_id.is_some();
+        let free = candidates.iter().find(|(tid, known_id)| {
+            // Two different bank ids are two transactions.
+            let other_bank_id = has_id && *known_id;
+            !used.contains(tid) && !other_bank_id
+        });
+        if let Some((tid, _)) = free {
+            used.insert(tid);
+            *slot = Some(tid.to_string());
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -146,6 +159,14 @@ mod tests {
         // A row without an id matches a booked one by its fingerprint.
         let bare = row("2026-01-02", -350, "shop", None);
         assert_eq!(duplicates("a1", &[bare], &existing), [Some("t1".into())]);
+        // A row without an id cannot take the transaction a later row names
+        // by its bank id, whatever the order.
+        let first = row("2026-01-02", -350, "Shop", None);
+        let named = row("2026-01-02", -350, "Shop", Some("FIT-1"));
+        assert_eq!(
+            duplicates("a1", &[first, named], &existing),
+            [None, Some("t1".into())]
+        );
         // Another account's fingerprint never matches.
         assert_eq!(
             duplicates("a2", &[row("2026-01-02", -350, "Shop", None)], &existing),

@@ -77,6 +77,19 @@ pub fn parse_ofx(bytes: &[u8], currency: &str) -> Statement {
             "the file ends inside a transaction (STMTTRN)",
         ));
     }
+    let statements = tags
+        .iter()
+        .filter(|t| t.kind == Kind::Open && (t.name == "STMTRS" || t.name == "CCSTMTRS"))
+        .count();
+    if statements > 1 {
+        statement.problem(Problem::at(
+            1,
+            None,
+            format!(
+                "the file holds {statements} statements (accounts); import each account's own file"
+            ),
+        ));
+    }
     if !tags.iter().any(|t| t.name == "OFX") {
         statement.problem(Problem::at(
             1,
@@ -169,6 +182,10 @@ struct Tag {
     line: usize,
 }
 
+/// Elements in one file, at most: a bound on memory (a tag costs about a
+/// hundred bytes) whatever the file holds.
+const MAX_TAGS: usize = 2_000_000;
+
 /// The body as tags; a leaf's text is its value.
 fn tokens(text: &str, start: usize) -> Result<Vec<Tag>, Problem> {
     let mut tags: Vec<Tag> = Vec::new();
@@ -236,6 +253,13 @@ fn tokens(text: &str, start: usize) -> Result<Vec<Tag>, Problem> {
         {
             continue;
         }
+        if tags.len() >= MAX_TAGS {
+            return Err(Problem::at(
+                line,
+                None,
+                format!("more than {MAX_TAGS} elements: split the file"),
+            ));
+        }
         tags.push(Tag {
             name: name.to_ascii_uppercase(),
             kind,
@@ -262,7 +286,9 @@ fn unescape(text: &str, line: usize) -> Result<String, Problem> {
     while let Some(at) = rest.find('&') {
         out.push_str(&rest[..at]);
         let after = &rest[at..];
-        let end = after.find(';').filter(|&e| e <= 10);
+        // An entity is short: look for its ';' nearby only, or text full
+        // of bare '&' would be scanned to its end once for each.
+        let end = after.as_bytes().iter().take(12).position(|&b| b == b';');
         let Some(end) = end else {
             // A bare '&' in SGML text (a payee "A & B") is the character itself.
             out.push('&');

@@ -4,7 +4,7 @@
 
 use surrealdb::types::SurrealValue;
 
-use super::guard::REFUSED;
+use super::guard::{MISSING, REFUSED};
 use super::query::Params;
 use super::{Store, StoreError, TxnRecord};
 use crate::domain::ledger::Need;
@@ -16,6 +16,7 @@ pub struct ImportRecord {
     pub aid: String,
     pub format: String,
     pub preset: Option<String>,
+    pub date_order: Option<String>,
     pub filename: String,
     pub sha256: String,
     pub byte_size: i64,
@@ -36,7 +37,7 @@ pub struct Existing {
     pub fingerprint: Option<String>,
 }
 
-const FIELDS: &str = "iid, bid, aid, format, preset, filename, sha256, byte_size, status, created_by, \
+const FIELDS: &str = "iid, bid, aid, format, preset, date_order, filename, sha256, byte_size, status, created_by, \
      created_at, committed_at, undone_at, committed_rows";
 
 impl Store {
@@ -171,7 +172,9 @@ impl Store {
                 Need::Write,
                 "import",
                 &format!(
-                    "IF (SELECT VALUE status FROM import WHERE bid = $book AND iid = $iid)[0] != 'committed' \
+                    "LET $status = (SELECT VALUE status FROM import WHERE bid = $book AND iid = $iid)[0];\n\
+                     IF $status = NONE {{ THROW \"{MISSING}: import of that id\" }};\n\
+                     IF $status != 'committed' \
                      {{ THROW \"{REFUSED}: only a committed import can be undone\" }};\n\
                      DELETE txn WHERE bid = $book AND import_id = $iid;\n\
                      UPDATE import SET status = 'undone', undone_at = $now WHERE bid = $book AND iid = $iid;\n\

@@ -576,6 +576,19 @@ async fn upload(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// `POST .../imports/{import}/{action}` (`commit` with an empty body, or `undo`).
+async fn step(
+    api: &Api,
+    token: &str,
+    book: &str,
+    import: &str,
+    action: &str,
+) -> (StatusCode, Value) {
+    let path = format!("/api/v1/books/{book}/imports/{import}/{action}");
+    let body = (action == "commit").then(|| json!({}));
+    call(api, Method::POST, &path, token, body).await
+}
+
 async fn count(api: &Api, book: &str, account: &str, token: &str) -> usize {
     let path = format!("/api/v1/books/{book}/transactions?account={account}&limit=500");
     let (status, page) = call(api, Method::GET, &path, token, None).await;
@@ -632,28 +645,14 @@ async fn statements_are_previewed_committed_at_once_flagged_when_seen_again_and_
         "a preview writes nothing"
     );
     let first_id = first["import"]["id"].as_str().expect("id").to_string();
-    let (status, done) = call(
-        &api,
-        Method::POST,
-        &format!("/api/v1/books/{b}/imports/{first_id}/commit"),
-        &alice,
-        Some(json!({})),
-    )
-    .await;
+    let (status, done) = step(&api, &alice, &b, &first_id, "commit").await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(
         done["committed_rows"], 3,
         "two coffees on one day are two transactions"
     );
     assert_eq!(count(&api, &b, &account, &alice).await, 3);
-    let (status, _) = call(
-        &api,
-        Method::POST,
-        &format!("/api/v1/books/{b}/imports/{first_id}/commit"),
-        &alice,
-        Some(json!({})),
-    )
-    .await;
+    let (status, _) = step(&api, &alice, &b, &first_id, "commit").await;
     assert_eq!(status, StatusCode::CONFLICT, "committed once only");
 
     // The same file again: every row flagged with the row it duplicates;
@@ -661,6 +660,14 @@ async fn statements_are_previewed_committed_at_once_flagged_when_seen_again_and_
     let (_, again) = upload(&api, &alice, &b, &query, csv).await;
     assert_eq!(again["duplicates"], 3, "{again}");
     assert!(again["rows"][0]["duplicate_of"].is_string());
+    // A duplicate can be kept on purpose, by its index in the file.
+    let again_id = again["import"]["id"].as_str().expect("id").to_string();
+    let path = format!("/api/v1/books/{b}/imports/{again_id}/commit");
+    let body = json!({"keep_duplicates": [0]});
+    let (status, done) = call(&api, Method::POST, &path, &alice, Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["committed_rows"], 1);
+    assert_eq!(count(&api, &b, &account, &alice).await, 4);
     let overlap = b"date,amount,payee,description\n2026-01-03,-12.00,=HYPERLINK(\"x\"),bus\n2026-01-04,-7.00,Bakery,\n";
     let (_, overlapping) = upload(&api, &alice, &b, &query, overlap).await;
     assert_eq!(overlapping["duplicates"], 1, "{overlapping}");
@@ -668,38 +675,24 @@ async fn statements_are_previewed_committed_at_once_flagged_when_seen_again_and_
         .as_str()
         .expect("id")
         .to_string();
-    let (status, done) = call(
-        &api,
-        Method::POST,
-        &format!("/api/v1/books/{b}/imports/{overlap_id}/commit"),
-        &alice,
-        Some(json!({})),
-    )
-    .await;
+    let (status, done) = step(&api, &alice, &b, &overlap_id, "commit").await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(
         done["committed_rows"], 1,
         "the duplicate is left out unless kept"
     );
-    assert_eq!(count(&api, &b, &account, &alice).await, 4);
+    assert_eq!(count(&api, &b, &account, &alice).await, 5);
 
     // OFX, twice: the bank's ids mark the second as duplicates.
     let ofx_query = format!("account={account}&format=ofx");
     let (status, ofx) = upload(&api, &alice, &b, &ofx_query, OFX.as_bytes()).await;
     assert_eq!(status, StatusCode::CREATED, "{ofx}");
     let ofx_id = ofx["import"]["id"].as_str().expect("id").to_string();
-    let (status, _) = call(
-        &api,
-        Method::POST,
-        &format!("/api/v1/books/{b}/imports/{ofx_id}/commit"),
-        &alice,
-        Some(json!({})),
-    )
-    .await;
+    let (status, _) = step(&api, &alice, &b, &ofx_id, "commit").await;
     assert_eq!(status, StatusCode::OK);
     let (_, ofx_again) = upload(&api, &alice, &b, &ofx_query, OFX.as_bytes()).await;
     assert_eq!(ofx_again["duplicates"], 2, "{ofx_again}");
-    assert_eq!(count(&api, &b, &account, &alice).await, 6);
+    assert_eq!(count(&api, &b, &account, &alice).await, 7);
 
     // QIF and CAMT.053 too.
     let qif = b"!Type:Bank\nD02/01/2026\nT-9.99\nPStreaming\n^\n";
@@ -726,25 +719,11 @@ async fn statements_are_previewed_committed_at_once_flagged_when_seen_again_and_
     assert_eq!(camt["rows"][0]["amount"], -2000);
 
     // Undo takes every row of an import out again, and only once.
-    let (status, undone) = call(
-        &api,
-        Method::POST,
-        &format!("/api/v1/books/{b}/imports/{ofx_id}/undo"),
-        &alice,
-        None,
-    )
-    .await;
+    let (status, undone) = step(&api, &alice, &b, &ofx_id, "undo").await;
     assert_eq!(status, StatusCode::OK, "{undone}");
     assert_eq!(undone["status"], "undone");
-    assert_eq!(count(&api, &b, &account, &alice).await, 4);
-    let (status, _) = call(
-        &api,
-        Method::POST,
-        &format!("/api/v1/books/{b}/imports/{ofx_id}/undo"),
-        &alice,
-        None,
-    )
-    .await;
+    assert_eq!(count(&api, &b, &account, &alice).await, 5);
+    let (status, _) = step(&api, &alice, &b, &ofx_id, "undo").await;
     assert_eq!(status, StatusCode::CONFLICT);
 
     // Hostile and broken files: problems with places, nothing imported.
@@ -761,14 +740,7 @@ async fn statements_are_previewed_committed_at_once_flagged_when_seen_again_and_
     assert_eq!(refused["rows_total"], 0);
     assert_eq!(refused["problems"][0]["line"], 2);
     let refused_id = refused["import"]["id"].as_str().expect("id").to_string();
-    let (status, body) = call(
-        &api,
-        Method::POST,
-        &format!("/api/v1/books/{b}/imports/{refused_id}/commit"),
-        &alice,
-        Some(json!({})),
-    )
-    .await;
+    let (status, body) = step(&api, &alice, &b, &refused_id, "commit").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let ragged =
         b"date,amount,payee,description\n2026-03-01,-1.00,A,\n2026-03-02\n2026-03-03,-1.x0,B,\n";
@@ -781,14 +753,7 @@ async fn statements_are_previewed_committed_at_once_flagged_when_seen_again_and_
         .collect();
     assert_eq!(places, [(3, None), (4, Some(2))]);
     let ragged_id = ragged["import"]["id"].as_str().expect("id").to_string();
-    let (status, _) = call(
-        &api,
-        Method::POST,
-        &format!("/api/v1/books/{b}/imports/{ragged_id}/commit"),
-        &alice,
-        Some(json!({})),
-    )
-    .await;
+    let (status, _) = step(&api, &alice, &b, &ragged_id, "commit").await;
     assert_eq!(
         status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -804,7 +769,7 @@ async fn statements_are_previewed_committed_at_once_flagged_when_seen_again_and_
     );
     assert_eq!(
         count(&api, &b, &account, &alice).await,
-        4,
+        5,
         "and the daemon is unharmed"
     );
     let (status, list) = call(

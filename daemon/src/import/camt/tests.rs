@@ -134,3 +134,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn deep_nesting_and_several_statements_are_refused() {
+    let deep = format!("<Document>{}", "<a>".repeat(10_000));
+    let statement = parse_camt(deep.as_bytes(), "EUR");
+    assert!(
+        statement.problems[0].message.contains("nested deeper"),
+        "{:?}",
+        statement.problems
+    );
+    let two = FILE.replace(
+        "    </Stmt>\n",
+        "    </Stmt>\n    <Stmt><Acct><Ccy>EUR</Ccy></Acct></Stmt>\n",
+    );
+    let statement = parse_camt(two.as_bytes(), "EUR");
+    assert!(
+        statement.problems[0].message.contains("several statements"),
+        "{:?}",
+        statement.problems
+    );
+}

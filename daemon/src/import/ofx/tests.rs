@@ -129,3 +129,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn hostile_text_is_read_in_linear_time_and_several_statements_are_refused() {
+    // A million bare '&' in one value: once quadratic (each '&' looked for
+    // its ';' to the end of the file), now one pass.
+    let value = "&".repeat(1_000_000);
+    let file = SGML.replace("CORNER STORE &amp; DELI", &value);
+    let statement = parse_ofx(file.as_bytes(), "USD");
+    assert_eq!(statement.rows[0].payee.len(), 1_000_000);
+    let two = SGML.replace("</STMTRS>", "</STMTRS><STMTRS><CURDEF>USD</STMTRS>");
+    let statement = parse_ofx(two.as_bytes(), "USD");
+    assert!(
+        statement
+            .problems
+            .iter()
+            .any(|p| p.message.contains("2 statements")),
+        "{:?}",
+        statement.problems
+    );
+}

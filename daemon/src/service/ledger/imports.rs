@@ -14,6 +14,9 @@ use crate::service::auth::sessions::Principal;
 use crate::store::{AccountRecord, ImportRecord, StoreError, TxnRecord};
 use crate::support::{sha256_hex, unix_now};
 
+/// The longest bank id kept; a longer one is not an id a bank gave.
+const MAX_EXTERNAL_ID: usize = 255;
+
 /// The formats an import reads.
 pub const FORMATS: [&str; 4] = ["csv", "ofx", "qif", "camt"];
 
@@ -154,6 +157,7 @@ impl Ledger {
             aid: account.aid.clone(),
             format: upload.format,
             preset,
+            date_order: upload.date_order.clone(),
             filename: upload.filename.chars().take(200).collect(),
             sha256,
             byte_size: upload.bytes.len() as i64,
@@ -165,6 +169,9 @@ impl Ledger {
             committed_rows: 0,
         };
         let import = self.store.create_import(actor, &record).await?;
+        // Again, now that the import names it: the collector may have
+        // taken an older copy of the same file that nothing used.
+        self.blobs.put(&import.sha256, upload.bytes).await?;
         let rows = self
             .flag_duplicates(actor, bid, &account, statement.rows)
             .await?;
@@ -219,14 +226,15 @@ impl Ledger {
         Ok(self.store.imports(actor, bid).await?)
     }
 
-    /// Writes the previewed rows: every new one, and the duplicates whose
-    /// lines the user chose to keep. Refused while the file has problems.
+    /// Writes the previewed rows: every new one, and the duplicates the user
+    /// chose to keep (by their index in the file's rows, from 0). Refused
+    /// while the file has problems.
     pub async fn commit_import(
         &self,
         principal: &Principal,
         bid: &str,
         iid: &str,
-        keep_duplicate_lines: &[usize],
+        keep_duplicate_rows: &[usize],
     ) -> Result<ImportRecord, ServiceError> {
         let actor = actor(principal, Need::Write)?;
         self.require_writer(actor, bid).await?;
@@ -254,9 +262,10 @@ impl Ledger {
             .flag_duplicates(actor, bid, &account, statement.rows)
             .await?;
         let now = unix_now();
+        let keep: std::collections::HashSet<usize> = keep_duplicate_rows.iter().copied().collect();
         let mut records = Vec::with_capacity(rows.len());
-        for preview in rows {
-            if preview.duplicate_of.is_some() && !keep_duplicate_lines.contains(&preview.row.line) {
+        for (index, preview) in rows.into_iter().enumerate() {
+            if preview.duplicate_of.is_some() && !keep.contains(&index) {
                 continue;
             }
             records.push(self.imported(&import, &account, preview.row, now)?);
@@ -277,9 +286,7 @@ impl Ledger {
         let actor = actor(principal, Need::Write)?;
         self.require_writer(actor, bid).await?;
         match self.store.undo_import(actor, bid, iid, unix_now()).await {
-            Err(StoreError::NoBook) if self.store.import(actor, bid, iid).await?.is_none() => {
-                Err(not_found("import"))
-            }
+            Err(StoreError::Missing(_)) => Err(not_found("import")),
             other => Ok(other?),
         }
     }
@@ -296,9 +303,19 @@ impl Ledger {
             None => return Ok((Statement::default(), None)),
         };
         let bytes = self.blobs.get(&import.sha256).await?;
-        let (format, preset) = (import.format.clone(), import.preset.clone());
+        let (format, preset, order) = (
+            import.format.clone(),
+            import.preset.clone(),
+            import.date_order.clone(),
+        );
         let statement = tokio::task::spawn_blocking(move || {
-            read(&format, preset.as_deref(), None, &bytes, &currency)
+            read(
+                &format,
+                preset.as_deref(),
+                order.as_deref(),
+                &bytes,
+                &currency,
+            )
         })
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))??;
@@ -365,7 +382,7 @@ impl Ledger {
             receipts: Vec::new(),
             transfer_id: None,
             import_id: Some(import.iid.clone()),
-            external_id: row.external_id,
+            external_id: row.external_id.filter(|e| e.len() <= MAX_EXTERNAL_ID),
             fingerprint: Some(fingerprint),
             rev: 1,
             created_at: now,

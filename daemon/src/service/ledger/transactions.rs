@@ -212,8 +212,9 @@ fn cursor_after(page: &[TxnRecord], before: Option<&(String, u32)>) -> Option<St
     Some(hex(format!("{}|{shown}", last.date).as_bytes()))
 }
 
-/// A cursor's day and count; at most this many of one day are skipped.
-const MAX_SKIP: u32 = 1_000_000;
+/// A cursor's day and count; at most this many of one day are skipped, so
+/// a made-up cursor cannot make one page read the whole book.
+const MAX_SKIP: u32 = 10_000;
 
 fn parse_cursor(cursor: &str) -> Result<(String, u32), ServiceError> {
     let bad = || ServiceError::Invalid("cursor is not one this server handed out".into());
