@@ -97,6 +97,16 @@ fn read(
             )));
         }
     };
+    // Text as the ledger will keep it, so that the preview shows what the
+    // commit writes and both fingerprint the same text.
+    for row in &mut statement.rows {
+        row.payee = clean(&row.payee, MAX_NAME_CHARS, false);
+        row.description = clean(&row.description, MAX_TEXT_CHARS, true);
+        row.external_id = row
+            .external_id
+            .take()
+            .filter(|e| e.len() <= MAX_EXTERNAL_ID);
+    }
     if let Some(declared) = statement.currency.clone().filter(|c| c != currency) {
         statement.problems.insert(
             0,
@@ -363,7 +373,7 @@ impl Ledger {
         now: i64,
     ) -> Result<TxnRecord, ServiceError> {
         let fingerprint = import::fingerprint(&account.aid, &row);
-        let payee = clean(&row.payee, MAX_NAME_CHARS, false);
+        let payee = row.payee;
         Ok(TxnRecord {
             tid: crate::service::new_id()?,
             bid: import.bid.clone(),
@@ -373,7 +383,7 @@ impl Ledger {
             currency: account.currency.clone(),
             payee_folded: payee.to_lowercase(),
             payee,
-            description: clean(&row.description, MAX_TEXT_CHARS, true),
+            description: row.description,
             cid: None,
             tags: Vec::new(),
             notes: String::new(),
@@ -382,7 +392,7 @@ impl Ledger {
             receipts: Vec::new(),
             transfer_id: None,
             import_id: Some(import.iid.clone()),
-            external_id: row.external_id.filter(|e| e.len() <= MAX_EXTERNAL_ID),
+            external_id: row.external_id,
             fingerprint: Some(fingerprint),
             rev: 1,
             created_at: now,
@@ -406,4 +416,32 @@ fn clean(text: &str, max: usize, newlines: bool) -> String {
         .collect::<String>()
         .trim()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_preview_shows_the_text_the_commit_keeps() {
+        let file =
+            "date,amount,payee,description\n2026-01-02,-1.00,\"Tab\there\",\"two\nlines\u{7}\"\n";
+        let statement = read("csv", None, None, file.as_bytes(), "EUR").expect("read");
+        assert_eq!(statement.rows[0].payee, "Tab here");
+        assert_eq!(statement.rows[0].description, "two\nlines");
+        let other = read(
+            "ofx",
+            None,
+            None,
+            b"<?xml version=\"1.0\"?><?OFX OFXHEADER=\"200\"?><OFX><CURDEF>USD</CURDEF></OFX>",
+            "EUR",
+        )
+        .expect("read");
+        assert!(
+            other.problems[0].message.contains("USD"),
+            "{:?}",
+            other.problems
+        );
+        assert!(read("xls", None, None, b"", "EUR").is_err());
+    }
 }
