@@ -20,11 +20,22 @@ pub struct Field<T> {
     pub source: Option<Source>,
 }
 
+/// A confidence between 0 and 1. A score that came out NaN (a division of
+/// nothing by nothing somewhere) is 0: `clamp` keeps NaN, JSON writes it as
+/// `null`, and a stored `null` would make the whole reading unreadable.
+pub fn confidence(score: f32) -> f32 {
+    if score.is_nan() {
+        0.0
+    } else {
+        score.clamp(0.0, 1.0)
+    }
+}
+
 impl<T> Field<T> {
     pub fn read(value: T, confidence: f32, line: usize, text: &str) -> Field<T> {
         Field {
             value,
-            confidence: confidence.clamp(0.0, 1.0),
+            confidence: self::confidence(confidence),
             source: Some(Source {
                 line: u32::try_from(line).unwrap_or(u32::MAX),
                 text: text.to_string(),
@@ -131,6 +142,16 @@ pub struct ReceiptQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nan_score_is_no_confidence_and_survives_json() {
+        let field = Field::read(5_i64, f32::NAN, 1, "5.00");
+        assert_eq!(field.confidence, 0.0);
+        let json = serde_json::to_string(&field).expect("json");
+        let back: Field<i64> = serde_json::from_str(&json).expect("reads back");
+        assert_eq!(back.confidence, 0.0);
+        assert_eq!(confidence(1.5), 1.0);
+    }
 
     #[test]
     fn leap_days_follow_the_gregorian_rule() {

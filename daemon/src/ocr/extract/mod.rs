@@ -52,7 +52,7 @@ pub fn extract(page: &Page, options: &ExtractOptions) -> ReceiptFields {
         ),
         None => Field {
             value: code.clone(),
-            confidence: currency_confidence,
+            confidence: crate::domain::receipt::confidence(currency_confidence),
             source: None,
         },
     });

@@ -20,7 +20,14 @@ impl ReceiptView {
             .receipt
             .extracted
             .as_deref()
-            .and_then(|json| serde_json::from_str(json).ok())
+            .and_then(|json| match serde_json::from_str(json) {
+                Ok(fields) => Some(fields),
+                Err(e) => {
+                    // Never silent: a reading stored but not readable back.
+                    tracing::error!(receipt = %self.receipt.rid, error = %e, "stored OCR fields do not parse");
+                    None
+                }
+            })
             .unwrap_or_default();
         if let Some(corrections) = self.corrections() {
             corrections.apply(&mut fields);
