@@ -31,6 +31,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("csv", "import"),
     ("quick_xml", "import"),
     ("encoding_rs", "import"),
+    ("regex", "domain"),
     // The `config` crate shares its name with fin's own `config` module, so
     // it cannot be told apart by text; `modules_depend_downwards_only` keeps
     // everything below `app` from reading `config` at all.

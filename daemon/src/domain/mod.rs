@@ -5,4 +5,6 @@ pub mod image;
 pub mod ledger;
 pub mod money;
 pub mod receipt;
+pub mod reports;
+pub mod rules;
 pub mod text;

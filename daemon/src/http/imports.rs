@@ -154,6 +154,11 @@ pub struct PreviewRow {
     /// The transaction already in the account that this row duplicates:
     /// left out at commit unless its line is kept.
     pub duplicate_of: Option<String>,
+    /// The category, payee and tags the transaction will have once the
+    /// book's rules have run over it (`payee` above is the bank's).
+    pub after_rules: super::rules::TidiedView,
+    /// The rules that held, in the order they ran.
+    pub rule_ids: Vec<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -258,6 +263,8 @@ fn preview(view: ImportView, offset: u32, limit: u32) -> ImportPreview {
                 description: p.row.description,
                 external_id: p.row.external_id,
                 duplicate_of: p.duplicate_of,
+                after_rules: super::rules::tidied(p.tidied),
+                rule_ids: p.rules,
             })
             .collect(),
         problems: view

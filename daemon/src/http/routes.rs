@@ -7,7 +7,10 @@ use bytes::Bytes;
 
 use super::limits::RateLimits;
 use super::router::{BodyLimits, Router};
-use super::{accounts, admin, auth, books, imports, openapi, receipts, system, transactions};
+use super::{
+    accounts, admin, auth, books, budgets, imports, openapi, receipts, reports, rules, system,
+    transactions,
+};
 use crate::service::Services;
 
 /// Every route the HTTPS API serves, behind one router.
@@ -22,6 +25,9 @@ pub fn router(services: &Services, limits: RateLimits, body_limits: BodyLimits) 
     routes.extend(accounts::routes(services, &limits));
     routes.extend(transactions::routes(services, &limits));
     routes.extend(imports::routes(services, &limits));
+    routes.extend(rules::routes(services, &limits));
+    routes.extend(budgets::routes(services, &limits));
+    routes.extend(reports::routes(services, &limits));
     let json = serde_json::to_vec(&openapi::document(&routes))
         .expect("the OpenAPI document is plain data and always serialises");
     let _ = document.set(Bytes::from(json));
@@ -44,7 +50,8 @@ mod tests {
         let limits = RateLimits::new(super::super::limits::RateLimitOptions {
             login: quota(login_burst),
             upload: quota(60),
-            api: quota(60),
+            // More than one request to every route.
+            api: quota(500),
             max_tracked_clients: 1000,
             trusted_proxies: Vec::new(),
         });

@@ -2,12 +2,15 @@
 //! QIF and CAMT.053. Pure: bytes in, rows and problems out, no I/O, so
 //! they can be fuzzed. Every problem names its line (and column where
 //! there is one); a file with problems is shown, never half-imported.
+//! Also the way back out: reports as CSV (`export`), so one module knows
+//! the CSV format both ways.
 
 mod amount;
 mod camt;
 mod csv;
 mod dates;
 mod duplicates;
+mod export;
 mod ofx;
 mod presets;
 mod qif;
@@ -18,6 +21,7 @@ pub use camt::parse_camt;
 pub use csv::{ColumnRef, Columns, Preset, parse_csv};
 pub use dates::{check_pattern, parse_date};
 pub use duplicates::{Known, duplicates, fingerprint, normal_payee};
+pub use export::{Field, csv as export_csv};
 pub use ofx::parse_ofx;
 pub use presets::{preset_from_toml, shipped, shipped_texts};
 pub use qif::{DateOrder, parse_qif};

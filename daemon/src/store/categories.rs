@@ -121,6 +121,8 @@ impl Store {
                      IF array::len((SELECT VALUE tid FROM txn WHERE bid = $book AND $cid IN splits.*.cid LIMIT 1)) > 0 \
                      {{ THROW \"{REFUSED}: split transactions use the category; change their parts first\" }};\n\
                      UPDATE txn SET cid = NONE, rev = rev + 1, updated_at = $now WHERE bid = $book AND cid = $cid;\n\
+                     UPDATE rule SET set_cid = NONE, updated_at = $now WHERE bid = $book AND set_cid = $cid;\n\
+                     DELETE budget WHERE bid = $book AND cid = $cid;\n\
                      DELETE category WHERE bid = $book AND cid = $cid RETURN BEFORE;"
                 ),
                 Params::new()

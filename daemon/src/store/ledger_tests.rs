@@ -39,7 +39,7 @@ fn account(aid: &str, name: &str) -> AccountRecord {
     }
 }
 
-fn txn(tid: &str, aid: &str, amount: i64, transfer: Option<&str>) -> TxnRecord {
+pub(super) fn txn(tid: &str, aid: &str, amount: i64, transfer: Option<&str>) -> TxnRecord {
     TxnRecord {
         tid: tid.into(),
         bid: "b1".into(),
@@ -67,7 +67,7 @@ fn txn(tid: &str, aid: &str, amount: i64, transfer: Option<&str>) -> TxnRecord {
 }
 
 /// A book `b1` owned by `alice`, with `bob` as a viewer and two accounts.
-async fn household() -> Store {
+pub(super) async fn household() -> Store {
     let store = store().await;
     for uid in ["alice", "bob", "eve"] {
         user(&store, uid).await;

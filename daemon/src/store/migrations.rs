@@ -69,6 +69,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "bank statement imports",
         sql: include_str!("migrations/0011_imports.surql"),
     },
+    Migration {
+        version: 12,
+        name: "ledger rules and budgets",
+        sql: include_str!("migrations/0012_rules_budgets.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -6,6 +6,7 @@ mod accounts;
 mod api_keys;
 mod audit;
 mod books;
+mod budgets;
 mod categories;
 mod guard;
 mod imports;
@@ -14,6 +15,8 @@ mod jobs;
 mod migrations;
 mod query;
 mod receipts;
+mod reports;
+mod rules;
 mod sessions;
 mod transactions;
 mod users;
@@ -27,11 +30,14 @@ pub use accounts::{AccountChange, AccountRecord};
 pub use api_keys::ApiKeyRecord;
 pub use audit::{AuditQuery, AuditRecord};
 pub use books::{BookRecord, MemberRecord};
+pub use budgets::BudgetRecord;
 pub use categories::CategoryRecord;
 pub use imports::{Existing, ImportRecord};
 pub use jobs::{JobOutcome, JobRecord};
 pub use migrations::LATEST_SCHEMA;
 pub use receipts::ReceiptRecord;
+pub use reports::{AccountTotal, ReportRow};
+pub use rules::{RuleChange, RuleRecord};
 pub use sessions::SessionRecord;
 pub use transactions::{SplitRecord, TxnChange, TxnFilter, TxnRecord};
 pub use users::{NewUser, UserChange, UserRecord};
@@ -169,3 +175,5 @@ mod jobs_tests;
 
 #[cfg(test)]
 mod ledger_tests;
+#[cfg(test)]
+mod rules_tests;

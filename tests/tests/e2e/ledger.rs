@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// `method path` with `token` and an optional body.
-async fn call(
+pub(crate) async fn call(
     api: &Api,
     method: Method,
     path: &str,
@@ -18,13 +18,13 @@ async fn call(
     api.call(method, path, Some(token), body.as_ref()).await
 }
 
-async fn created(api: &Api, path: &str, token: &str, body: Value) -> Value {
+pub(crate) async fn created(api: &Api, path: &str, token: &str, body: Value) -> Value {
     let (status, value) = call(api, Method::POST, path, token, Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "POST {path}: {value}");
     value
 }
 
-fn id(value: &Value) -> String {
+pub(crate) fn id(value: &Value) -> String {
     value["id"].as_str().expect("id").to_string()
 }
 
@@ -553,7 +553,7 @@ async fn a_household_shares_a_book_with_rights_enforced_and_balances_that_add_up
 }
 
 /// Uploads `file` as a statement of `account`: the status and the preview.
-async fn upload(
+pub(crate) async fn upload(
     api: &Api,
     token: &str,
     book: &str,
@@ -577,7 +577,7 @@ async fn upload(
 }
 
 /// `POST .../imports/{import}/{action}` (`commit` with an empty body, or `undo`).
-async fn step(
+pub(crate) async fn step(
     api: &Api,
     token: &str,
     book: &str,

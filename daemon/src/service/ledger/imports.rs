@@ -6,8 +6,10 @@
 
 use bytes::Bytes;
 
+use super::rules::Tidied;
 use super::{Ledger, actor, not_found};
 use crate::domain::ledger::{MAX_NAME_CHARS, MAX_TEXT_CHARS, Need};
+use crate::domain::rules::{self, Subject};
 use crate::import::{self, DateOrder, Known, Problem, Row, Statement};
 use crate::service::ServiceError;
 use crate::service::auth::sessions::Principal;
@@ -40,6 +42,11 @@ pub struct PreviewRow {
     pub row: Row,
     /// The transaction already in the account this row duplicates.
     pub duplicate_of: Option<String>,
+    /// What the book's rules make of it: the category, payee and tags the
+    /// transaction will have.
+    pub tidied: Tidied,
+    /// The rules that held, in order.
+    pub rules: Vec<String>,
 }
 
 /// An import and what its file holds now.
@@ -215,8 +222,14 @@ impl Ledger {
                 .rows
                 .into_iter()
                 .map(|row| PreviewRow {
+                    tidied: Tidied {
+                        category_id: None,
+                        payee: row.payee.clone(),
+                        tags: Vec::new(),
+                    },
                     row,
                     duplicate_of: None,
+                    rules: Vec::new(),
                 })
                 .collect(),
         };
@@ -278,7 +291,7 @@ impl Ledger {
             if preview.duplicate_of.is_some() && !keep.contains(&index) {
                 continue;
             }
-            records.push(self.imported(&import, &account, preview.row, now)?);
+            records.push(self.imported(&import, &account, preview, now)?);
         }
         Ok(self
             .store
@@ -358,10 +371,28 @@ impl Ledger {
             })
             .collect();
         let flags = import::duplicates(&account.aid, &rows, &known);
+        let rules = self.compiled_rules(actor, bid, None).await?;
         Ok(rows
             .into_iter()
             .zip(flags)
-            .map(|(row, duplicate_of)| PreviewRow { row, duplicate_of })
+            .map(|(row, duplicate_of)| {
+                let mut subject = Subject {
+                    account_id: account.aid.clone(),
+                    amount: row.amount,
+                    payee: row.payee.clone(),
+                    description: row.description.clone(),
+                    category_id: None,
+                    tags: Vec::new(),
+                    categorisable: true,
+                };
+                let held = rules::apply(&rules, &mut subject);
+                PreviewRow {
+                    row,
+                    duplicate_of,
+                    tidied: Tidied::from(&subject),
+                    rules: held,
+                }
+            })
             .collect())
     }
 
@@ -369,11 +400,14 @@ impl Ledger {
         &self,
         import: &ImportRecord,
         account: &AccountRecord,
-        row: Row,
+        preview: PreviewRow,
         now: i64,
     ) -> Result<TxnRecord, ServiceError> {
-        let fingerprint = import::fingerprint(&account.aid, &row);
-        let payee = row.payee;
+        // The fingerprint is of the bank's text, not of what the rules
+        // made of it: the same line imported again still matches.
+        let fingerprint = import::fingerprint(&account.aid, &preview.row);
+        let (row, tidied) = (preview.row, preview.tidied);
+        let payee = tidied.payee;
         Ok(TxnRecord {
             tid: crate::service::new_id()?,
             bid: import.bid.clone(),
@@ -384,8 +418,8 @@ impl Ledger {
             payee_folded: payee.to_lowercase(),
             payee,
             description: row.description,
-            cid: None,
-            tags: Vec::new(),
+            cid: tidied.category_id,
+            tags: tidied.tags,
             notes: String::new(),
             state: "cleared".into(),
             splits: Vec::new(),

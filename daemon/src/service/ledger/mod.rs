@@ -6,14 +6,23 @@
 
 mod accounts;
 mod books;
+mod budgets;
 mod categories;
 mod imports;
+mod reports;
+mod rules;
 mod transactions;
 
 pub use accounts::{AccountPatch, NewAccount};
 pub use books::{BookPatch, NewBook};
+pub use budgets::{BudgetMonth, NewBudget};
 pub use categories::NewCategory;
 pub use imports::{FORMATS, ImportView, PreviewRow, Upload};
+pub use reports::{Cell, REPORT_KINDS, Report, ReportQuery};
+pub use rules::{
+    NewRule, RuleActions, RuleConditions, RuleEffect, RuleOutcome, RuleRun, TextConditionInput,
+    Tidied,
+};
 pub use transactions::{
     NewTransaction, NewTransfer, SplitInput, TransactionList, TransactionPatch, TransactionQuery,
 };
@@ -22,7 +31,8 @@ pub use crate::import::{Problem, Row};
 /// The ledger's records as the store reads them: plain data, handed to the
 /// front ends as they are.
 pub use crate::store::{
-    AccountRecord, BookRecord, CategoryRecord, ImportRecord, MemberRecord, TxnRecord,
+    AccountRecord, BookRecord, BudgetRecord, CategoryRecord, ImportRecord, MemberRecord,
+    RuleRecord, TxnRecord,
 };
 
 use super::ServiceError;

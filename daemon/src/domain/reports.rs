@@ -1,0 +1,415 @@
+//! Reports over a book's transactions: spending by category per month,
+//! income against expense per month, top payees, account balances at each
+//! month's end, and what a budget's month has spent. Pure sums over the
+//! entries handed in, in integer minor units, grouped by currency and
+//! never converted: every report adds up exactly to its entries.
+//!
+//! A split counts each part under its own category. A transfer moves money
+//! inside the book: it is not income, expense or a payee's, but it does
+//! move the balances of its two accounts.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// A transaction as the reports read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub account_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub category_id: Option<String>,
+    /// The parts of a split: (category, amount).
+    pub splits: Vec<(Option<String>, i64)>,
+    pub transfer: bool,
+    pub payee: String,
+}
+
+impl Entry {
+    /// The amounts this entry puts in each category.
+    fn parts(&self) -> Vec<(Option<&str>, i64)> {
+        if self.splits.is_empty() {
+            vec![(self.category_id.as_deref(), self.amount)]
+        } else {
+            self.splits
+                .iter()
+                .map(|(c, a)| (c.as_deref(), *a))
+                .collect()
+        }
+    }
+
+    fn month(&self) -> &str {
+        self.date.get(..7).unwrap_or(&self.date)
+    }
+}
+
+/// Money in and out of one group: `spent` and `received` are both at least
+/// 0, and `net = received - spent`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flow {
+    pub spent: i64,
+    pub received: i64,
+    /// Entries (or split parts) counted.
+    pub count: i64,
+}
+
+impl Flow {
+    fn add(&mut self, amount: i64) {
+        if amount < 0 {
+            self.spent -= amount;
+        } else {
+            self.received += amount;
+        }
+        self.count += 1;
+    }
+
+    pub fn net(&self) -> i64 {
+        self.received - self.spent
+    }
+}
+
+/// One line of spending by category: a month, a category (none for the
+/// uncategorised), a currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryMonth {
+    pub month: String,
+    pub category_id: Option<String>,
+    pub currency: String,
+    pub flow: Flow,
+}
+
+/// Spending by category per month, by month then currency then category.
+pub fn by_category(entries: &[Entry]) -> Vec<CategoryMonth> {
+    let mut groups: BTreeMap<(&str, &str, Option<&str>), Flow> = BTreeMap::new();
+    for entry in entries.iter().filter(|e| !e.transfer) {
+        for (category, amount) in entry.parts() {
+            groups
+                .entry((entry.month(), entry.currency.as_str(), category))
+                .or_default()
+                .add(amount);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((month, currency, category), flow)| CategoryMonth {
+            month: month.to_string(),
+            category_id: category.map(str::to_string),
+            currency: currency.to_string(),
+            flow,
+        })
+        .collect()
+}
+
+/// Income against expense in one month and currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthFlow {
+    pub month: String,
+    pub currency: String,
+    pub flow: Flow,
+}
+
+/// Income (`received`) against expense (`spent`) per month and currency.
+/// A split counts as the one transaction it is, by its total.
+pub fn income_expense(entries: &[Entry]) -> Vec<MonthFlow> {
+    let mut groups: BTreeMap<(&str, &str), Flow> = BTreeMap::new();
+    for entry in entries.iter().filter(|e| !e.transfer) {
+        groups
+            .entry((entry.month(), entry.currency.as_str()))
+            .or_default()
+            .add(entry.amount);
+    }
+    groups
+        .into_iter()
+        .map(|((month, currency), flow)| MonthFlow {
+            month: month.to_string(),
+            currency: currency.to_string(),
+            flow,
+        })
+        .collect()
+}
+
+/// A payee's totals in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayeeTotal {
+    pub payee: String,
+    pub currency: String,
+    pub flow: Flow,
+}
+
+/// The payees money went to most, at most `limit` per currency: by spent,
+/// then by name. Payees are told apart without case and outer spaces, and
+/// shown as first written.
+pub fn top_payees(entries: &[Entry], limit: usize) -> Vec<PayeeTotal> {
+    let mut groups: HashMap<(String, &str), (String, Flow)> = HashMap::new();
+    for entry in entries.iter().filter(|e| !e.transfer) {
+        let key = (entry.payee.trim().to_lowercase(), entry.currency.as_str());
+        groups
+            .entry(key)
+            .or_insert_with(|| (entry.payee.trim().to_string(), Flow::default()))
+            .1
+            .add(entry.amount);
+    }
+    let mut totals: Vec<PayeeTotal> = groups
+        .into_iter()
+        .map(|((_, currency), (payee, flow))| PayeeTotal {
+            payee,
+            currency: currency.to_string(),
+            flow,
+        })
+        .collect();
+    totals.sort_by(|a, b| {
+        a.currency
+            .cmp(&b.currency)
+            .then(b.flow.spent.cmp(&a.flow.spent))
+            .then(a.payee.cmp(&b.payee))
+    });
+    let mut shown: HashMap<String, usize> = HashMap::new();
+    totals.retain(|t| {
+        let n = shown.entry(t.currency.clone()).or_default();
+        *n += 1;
+        *n <= limit
+    });
+    totals
+}
+
+/// An account as the balance report needs it: its balance before the
+/// first month reported (opening balance plus every earlier transaction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountStart {
+    pub account_id: String,
+    pub currency: String,
+    pub balance: i64,
+}
+
+/// An account's balance at the end of a month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalancePoint {
+    pub month: String,
+    pub account_id: String,
+    pub currency: String,
+    pub balance: i64,
+}
+
+/// Each account's balance at the end of each of `months` (ascending,
+/// `YYYY-MM`), from its start and the entries in those months.
+pub fn balances(
+    accounts: &[AccountStart],
+    entries: &[Entry],
+    months: &[String],
+) -> Vec<BalancePoint> {
+    let mut moved: HashMap<(&str, &str), i64> = HashMap::new();
+    for entry in entries {
+        *moved
+            .entry((entry.account_id.as_str(), entry.month()))
+            .or_default() += entry.amount;
+    }
+    let mut points = Vec::with_capacity(accounts.len() * months.len());
+    for account in accounts {
+        let mut balance = account.balance;
+        for month in months {
+            balance += moved
+                .get(&(account.account_id.as_str(), month.as_str()))
+                .copied()
+                .unwrap_or(0);
+            points.push(BalancePoint {
+                month: month.clone(),
+                account_id: account.account_id.clone(),
+                currency: account.currency.clone(),
+                balance,
+            });
+        }
+    }
+    points
+}
+
+/// What the entries spent in `categories` and `currency`: money out less
+/// refunds, so a month with more refunds than purchases spent less than 0.
+pub fn spent_in(entries: &[Entry], categories: &HashSet<&str>, currency: &str) -> i64 {
+    entries
+        .iter()
+        .filter(|e| !e.transfer && e.currency == currency)
+        .flat_map(Entry::parts)
+        .filter(|(c, _)| c.is_some_and(|c| categories.contains(c)))
+        .map(|(_, amount)| -amount)
+        .sum()
+}
+
+/// The months from `from` to `to` (`YYYY-MM`), both included; empty when
+/// either is not a month or `to` comes first.
+pub fn months_between(from: &str, to: &str) -> Vec<String> {
+    let parse = |m: &str| -> Option<(i32, u32)> {
+        let (y, mo) = m.split_once('-')?;
+        let (y, mo) = (y.parse().ok()?, mo.parse().ok()?);
+        (m.len() == 7 && (1..=12).contains(&mo)).then_some((y, mo))
+    };
+    let (Some((mut y, mut m)), Some(end)) = (parse(from), parse(to)) else {
+        return Vec::new();
+    };
+    let mut months = Vec::new();
+    while (y, m) <= end {
+        months.push(format!("{y:04}-{m:02}"));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    months
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn entry(date: &str, amount: i64, category: Option<&str>) -> Entry {
+        Entry {
+            date: date.into(),
+            account_id: "a".into(),
+            amount,
+            currency: "EUR".into(),
+            category_id: category.map(str::to_string),
+            splits: vec![],
+            transfer: false,
+            payee: "Shop".into(),
+        }
+    }
+
+    #[test]
+    fn splits_count_by_part_and_transfers_only_in_balances() {
+        let mut split = entry("2026-03-04", -1000, None);
+        split.splits = vec![(Some("food".into()), -700), (Some("home".into()), -300)];
+        let mut transfer = entry("2026-03-05", -5000, None);
+        transfer.transfer = true;
+        let entries = vec![
+            split,
+            transfer,
+            entry("2026-03-09", 200, Some("food")),
+            entry("2026-04-01", 250000, None),
+        ];
+        let cats = by_category(&entries);
+        let food = cats
+            .iter()
+            .find(|c| c.category_id.as_deref() == Some("food"))
+            .expect("present");
+        assert_eq!(
+            (food.flow.spent, food.flow.received, food.flow.net()),
+            (700, 200, -500)
+        );
+        let flows = income_expense(&entries);
+        assert_eq!(flows[0].flow.spent, 1000);
+        assert_eq!(flows[1].flow.received, 250000);
+        let set: HashSet<&str> = ["food"].into();
+        assert_eq!(spent_in(&entries, &set, "EUR"), 500);
+        assert_eq!(spent_in(&entries, &set, "USD"), 0);
+        let start = [AccountStart {
+            account_id: "a".into(),
+            currency: "EUR".into(),
+            balance: 10_000,
+        }];
+        let points = balances(&start, &entries, &months_between("2026-02", "2026-04"));
+        let shown: Vec<i64> = points.iter().map(|p| p.balance).collect();
+        assert_eq!(
+            shown,
+            vec![10_000, 10_000 - 1000 - 5000 + 200, 10_000 - 5800 + 250_000]
+        );
+    }
+
+    #[test]
+    fn payees_ranked_per_currency_and_cut() {
+        let mut entries = vec![];
+        for (payee, amount) in [
+            ("Lidl", -500),
+            ("lidl ", -700),
+            ("Rent", -90000),
+            ("Cafe", -300),
+        ] {
+            let mut e = entry("2026-01-01", amount, None);
+            e.payee = payee.into();
+            entries.push(e);
+        }
+        let top = top_payees(&entries, 2);
+        assert_eq!(top.len(), 2);
+        assert_eq!(top[0].payee, "Rent");
+        assert_eq!(
+            (top[1].payee.as_str(), top[1].flow.spent, top[1].flow.count),
+            ("Lidl", 1200, 2)
+        );
+    }
+
+    #[test]
+    fn months_run_across_years() {
+        assert_eq!(
+            months_between("2025-11", "2026-02"),
+            ["2025-11", "2025-12", "2026-01", "2026-02"]
+        );
+        assert!(months_between("2026-02", "2026-01").is_empty());
+        assert!(months_between("2026-13", "2027-01").is_empty());
+    }
+
+    fn arb_entry() -> impl Strategy<Value = Entry> {
+        (
+            1u32..=12,
+            1u32..=28,
+            -1_000_000i64..1_000_000,
+            prop::sample::select(vec!["EUR", "USD"]),
+            prop::option::of(prop::sample::select(vec!["food", "home", "fun"])),
+            prop::bool::weighted(0.2),
+            prop::bool::weighted(0.1),
+            prop::sample::select(vec!["A", "a", "B", "C "]),
+        )
+            .prop_map(|(m, d, amount, cur, cat, split, transfer, payee)| {
+                let splits = if split {
+                    let first = amount / 3;
+                    vec![
+                        (cat.map(str::to_string), first),
+                        (Some("fun".into()), amount - first),
+                    ]
+                } else {
+                    vec![]
+                };
+                Entry {
+                    date: format!("2026-{m:02}-{d:02}"),
+                    account_id: if amount % 2 == 0 {
+                        "a".into()
+                    } else {
+                        "b".into()
+                    },
+                    amount,
+                    currency: cur.into(),
+                    category_id: cat.map(str::to_string),
+                    splits,
+                    transfer,
+                    payee: payee.into(),
+                }
+            })
+    }
+
+    proptest! {
+        /// Every report adds up exactly to the entries it covers, per currency.
+        #[test]
+        fn reports_add_up_to_their_entries(entries in prop::collection::vec(arb_entry(), 0..60)) {
+            for currency in ["EUR", "USD"] {
+                let total: i64 = entries.iter().filter(|e| !e.transfer && e.currency == currency).map(|e| e.amount).sum();
+                let cats: i64 = by_category(&entries).iter().filter(|c| c.currency == currency).map(|c| c.flow.net()).sum();
+                let months: i64 = income_expense(&entries).iter().filter(|c| c.currency == currency).map(|c| c.flow.net()).sum();
+                let payees: i64 = top_payees(&entries, usize::MAX).iter().filter(|c| c.currency == currency).map(|c| c.flow.net()).sum();
+                prop_assert_eq!(total, cats);
+                prop_assert_eq!(total, months);
+                prop_assert_eq!(total, payees);
+                let all: HashSet<&str> = ["food", "home", "fun"].into();
+                let categorised: i64 = entries.iter().filter(|e| !e.transfer && e.currency == currency)
+                    .flat_map(Entry::parts).filter(|(c, _)| c.is_some()).map(|(_, a)| a).sum();
+                prop_assert_eq!(spent_in(&entries, &all, currency), -categorised);
+            }
+            let start = [
+                AccountStart { account_id: "a".into(), currency: "EUR".into(), balance: 7 },
+                AccountStart { account_id: "b".into(), currency: "EUR".into(), balance: -3 },
+            ];
+            let points = balances(&start, &entries, &months_between("2026-01", "2026-12"));
+            for account in ["a", "b"] {
+                let last = points.iter().rfind(|p| p.account_id == account).expect("present");
+                let first = start.iter().find(|s| s.account_id == account).expect("present").balance;
+                let moved: i64 = entries.iter().filter(|e| e.account_id == account).map(|e| e.amount).sum();
+                prop_assert_eq!(last.balance, first + moved);
+            }
+        }
+    }
+}
