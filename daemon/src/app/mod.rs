@@ -232,6 +232,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     }
     let workers = jobs::start(
         ocr_queue,
+        services.ledger.clone(),
         engine,
         settings.ocr.workers,
         &format!("{node}/{}", std::process::id()),

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod image;
 pub mod ledger;
+pub mod matching;
 pub mod money;
 pub mod receipt;
 pub mod reports;

@@ -12,6 +12,7 @@ mod extract;
 mod imports;
 mod json;
 mod limits;
+mod matches;
 mod openapi;
 mod pace;
 mod peer;

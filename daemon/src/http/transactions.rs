@@ -201,7 +201,7 @@ pub struct ListParams {
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
 
-fn transaction(r: TxnRecord) -> Transaction {
+pub(super) fn transaction(r: TxnRecord) -> Transaction {
     Transaction {
         id: r.tid,
         account_id: r.aid,

@@ -74,6 +74,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "ledger rules and budgets",
         sql: include_str!("migrations/0012_rules_budgets.surql"),
     },
+    Migration {
+        version: 13,
+        name: "receipts matched to bank lines",
+        sql: include_str!("migrations/0013_receipt_matches.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -201,6 +201,7 @@ impl Store {
             "BEGIN TRANSACTION;\n\
              DELETE receipt WHERE rid = $rid AND owner_uid = $owner;\n\
              DELETE ocr_job WHERE rid = $rid;\n\
+             DELETE receipt_match WHERE rid = $rid;\n\
              UPDATE txn SET receipts = array::complement(receipts, [$rid]), rev = rev + 1 \
              WHERE $rid IN receipts;\n\
              COMMIT TRANSACTION;",

@@ -80,7 +80,7 @@ pub struct TxnFilter {
     pub limit: u32,
 }
 
-const FIELDS: &str = "tid, bid, aid, date, amount, currency, payee, payee_folded, description, cid, tags, \
+pub(super) const FIELDS: &str = "tid, bid, aid, date, amount, currency, payee, payee_folded, description, cid, tags, \
      notes, state, splits, receipts, transfer_id, import_id, external_id, fingerprint, rev, created_at, updated_at";
 
 /// Stops unless every account in `$aids` and category in `$cids` is in the book.

@@ -252,6 +252,7 @@ impl Store {
                  DELETE session WHERE user_uid = $uid;\n\
                  DELETE api_key WHERE user_uid = $uid;\n\
                  DELETE ocr_job WHERE owner_uid = $uid;\n\
+                 DELETE receipt_match WHERE owner_uid = $uid;\n\
                  LET $gone = (SELECT VALUE rid FROM receipt WHERE owner_uid = $uid);\n\
                  UPDATE txn SET receipts = array::complement(receipts, $gone), rev = rev + 1 \
                  WHERE array::len(array::intersect(receipts, $gone)) > 0;\n\

@@ -8,6 +8,7 @@ mod config;
 mod connections;
 mod http_api;
 mod ledger;
+mod ledger_receipts;
 mod ledger_rules;
 mod lifecycle;
 mod limits;

@@ -25,7 +25,7 @@ async fn api(extra: &str) -> Api {
 }
 
 /// A plain image with a few dark bars: something to read, quickly.
-fn synthetic_png(seed: u32, width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn synthetic_png(seed: u32, width: u32, height: u32) -> Vec<u8> {
     let img = image::GrayImage::from_fn(width, height, |x, y| {
         let row = y / 40;
         let bar = y % 40 < 18 && x > 40 && x < 80 + (row * 97 + seed * 31) % (width - 120);

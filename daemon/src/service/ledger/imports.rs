@@ -293,10 +293,22 @@ impl Ledger {
             }
             records.push(self.imported(&import, &account, preview, now)?);
         }
-        Ok(self
+        let dates = (
+            records.iter().map(|r| r.date.clone()).min(),
+            records.iter().map(|r| r.date.clone()).max(),
+        );
+        let committed = self
             .store
             .commit_import(actor, bid, iid, &records, now)
-            .await?)
+            .await?;
+        // The lines just written may be the payments of receipts already
+        // read. The import stands whatever comes of this.
+        if let (Some(from), Some(to)) = dates
+            && let Err(e) = self.propose_for_lines(actor, bid, &from, &to).await
+        {
+            tracing::warn!(import = %iid, error = %e, "cannot look for receipts the imported lines paid");
+        }
+        Ok(committed)
     }
 
     /// Deletes every transaction the import made (edited ones too).

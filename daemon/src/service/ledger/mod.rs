@@ -9,6 +9,7 @@ mod books;
 mod budgets;
 mod categories;
 mod imports;
+mod matching;
 mod reports;
 mod rules;
 mod transactions;
@@ -18,6 +19,7 @@ pub use books::{BookPatch, NewBook};
 pub use budgets::{BudgetMonth, NewBudget};
 pub use categories::NewCategory;
 pub use imports::{FORMATS, ImportView, PreviewRow, Upload};
+pub use matching::{ConfirmReceipt, ItemCategory, MatchSearch, MatchView};
 pub use reports::{Cell, REPORT_KINDS, Report, ReportQuery};
 pub use rules::{
     NewRule, RuleActions, RuleConditions, RuleEffect, RuleOutcome, RuleRun, TextConditionInput,
@@ -31,8 +33,8 @@ pub use crate::import::{Problem, Row};
 /// The ledger's records as the store reads them: plain data, handed to the
 /// front ends as they are.
 pub use crate::store::{
-    AccountRecord, BookRecord, BudgetRecord, CategoryRecord, ImportRecord, MemberRecord,
-    RuleRecord, TxnRecord,
+    AccountRecord, BookRecord, BudgetRecord, CategoryRecord, ImportRecord, MatchRecord,
+    MemberRecord, RuleRecord, TxnRecord,
 };
 
 use super::ServiceError;
