@@ -16,6 +16,7 @@ mod matches;
 mod openapi;
 mod pace;
 mod peer;
+mod presets;
 mod problem;
 mod receipts;
 mod redirect;

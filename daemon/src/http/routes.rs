@@ -8,8 +8,8 @@ use bytes::Bytes;
 use super::limits::RateLimits;
 use super::router::{BodyLimits, Router};
 use super::{
-    accounts, admin, auth, books, budgets, imports, matches, openapi, receipts, reports, rules,
-    system, transactions,
+    accounts, admin, auth, books, budgets, imports, matches, openapi, presets, receipts, reports,
+    rules, system, transactions,
 };
 use crate::service::Services;
 
@@ -29,6 +29,7 @@ pub fn router(services: &Services, limits: RateLimits, body_limits: BodyLimits) 
     routes.extend(budgets::routes(services, &limits));
     routes.extend(reports::routes(services, &limits));
     routes.extend(matches::routes(services, &limits));
+    routes.extend(presets::routes(services, &limits));
     let json = serde_json::to_vec(&openapi::document(&routes))
         .expect("the OpenAPI document is plain data and always serialises");
     let _ = document.set(Bytes::from(json));

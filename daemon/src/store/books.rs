@@ -250,7 +250,7 @@ pub(super) const USER_BOOKS_ON_DELETE: &str = "\
                 AND uid IN (SELECT VALUE uid FROM user WHERE disabled = false) ORDER BY added_at LIMIT 1)[0];\n\
             IF $heir = NONE {\n\
                 DELETE txn WHERE bid = $owned; DELETE import WHERE bid = $owned; DELETE category WHERE bid = $owned; DELETE account WHERE bid = $owned;\n\
-                DELETE rule WHERE bid = $owned; DELETE budget WHERE bid = $owned; DELETE receipt_match WHERE bid = $owned;\n\
+                DELETE rule WHERE bid = $owned; DELETE budget WHERE bid = $owned; DELETE receipt_match WHERE bid = $owned; DELETE csv_preset WHERE bid = $owned;\n\
                 DELETE book_member WHERE bid = $owned; DELETE book WHERE bid = $owned;\n\
             } ELSE {\n\
                 UPDATE book_member SET role = 'owner' WHERE bid = $owned AND uid = $heir;\n\
@@ -265,6 +265,7 @@ const DELETE_BOOK_CONTENT: &str = "DELETE txn WHERE bid = $book;\n\
      DELETE rule WHERE bid = $book;\n\
      DELETE budget WHERE bid = $book;\n\
      DELETE receipt_match WHERE bid = $book;\n\
+     DELETE csv_preset WHERE bid = $book;\n\
      DELETE account WHERE bid = $book;\n\
      DELETE book_member WHERE bid = $book;\n\
      DELETE book WHERE bid = $book;";

@@ -16,6 +16,8 @@ pub struct ImportRecord {
     pub aid: String,
     pub format: String,
     pub preset: Option<String>,
+    /// The preset's TOML as it was at upload.
+    pub preset_toml: Option<String>,
     pub date_order: Option<String>,
     pub filename: String,
     pub sha256: String,
@@ -37,7 +39,7 @@ pub struct Existing {
     pub fingerprint: Option<String>,
 }
 
-const FIELDS: &str = "iid, bid, aid, format, preset, date_order, filename, sha256, byte_size, status, created_by, \
+const FIELDS: &str = "iid, bid, aid, format, preset, preset_toml, date_order, filename, sha256, byte_size, status, created_by, \
      created_at, committed_at, undone_at, committed_rows";
 
 impl Store {

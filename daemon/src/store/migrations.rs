@@ -79,6 +79,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "receipts matched to bank lines",
         sql: include_str!("migrations/0013_receipt_matches.surql"),
     },
+    Migration {
+        version: 14,
+        name: "CSV presets per book",
+        sql: include_str!("migrations/0014_book_presets.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

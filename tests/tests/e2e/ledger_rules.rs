@@ -553,3 +553,121 @@ async fn rules_tidy_imports_budgets_count_and_reports_add_up() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_book_keeps_its_own_csv_presets_and_imports_keep_theirs() {
+    let mut api = Api::start(TestBox::with_config(
+        "[limits]\napi_per_second = 10000\napi_burst = 10000\nupload_per_second = 10000\nupload_burst = 10000\n",
+    ));
+    api.add_user("alice", "user");
+    let alice = api.sign_in("alice").await;
+    let b = id(&created(
+        &api,
+        "/api/v1/books",
+        &alice,
+        json!({"name": "Home", "currency": "EUR"}),
+    )
+    .await);
+    let books = |p: &str| format!("/api/v1/books/{b}{p}");
+    let giro = id(&created(
+        &api,
+        &books("/accounts"),
+        &alice,
+        json!({"name": "Giro", "kind": "checking"}),
+    )
+    .await);
+    let toml = "name = \"my-bank\"\ndelimiter = \"|\"\nencoding = \"utf-8\"\ndate_format = \"%Y%m%d\"\ndecimal = \".\"\n\n[columns]\ndate = \"When\"\namount = \"How much\"\npayee = \"Who\"\n";
+    let saved = created(
+        &api,
+        &books("/import-presets"),
+        &alice,
+        json!({"toml": toml}),
+    )
+    .await;
+    assert_eq!(
+        (saved["name"].as_str(), saved["shipped"].as_bool()),
+        (Some("my-bank"), Some(false))
+    );
+    for (body, status) in [
+        (json!({"toml": toml}), StatusCode::CONFLICT),
+        (
+            json!({"toml": toml.replace("my-bank", "iso-signed")}),
+            StatusCode::CONFLICT,
+        ),
+        (
+            json!({"toml": "name = \"x\"\ndelimiter = \"||\"\n"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"toml": toml.replace("%Y%m%d", "%Q")}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (got, problem) = call(
+            &api,
+            Method::POST,
+            &books("/import-presets"),
+            &alice,
+            Some(body),
+        )
+        .await;
+        assert_eq!(got, status, "{problem}");
+    }
+    let (_, list) = call(&api, Method::GET, &books("/import-presets"), &alice, None).await;
+    assert_eq!(list["items"][0]["name"], "my-bank");
+    assert!(
+        list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|p| p["name"] == "eu-semicolon" && p["shipped"] == true)
+    );
+
+    let file = "When|How much|Who\n20260301|-4.20|Bakery\n20260302|-60.00|Garage\n";
+    let (status, preview) = upload(
+        &api,
+        &alice,
+        &b,
+        &format!("account={giro}&format=csv&preset=my-bank"),
+        file.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{preview}");
+    assert_eq!(preview["rows_total"], 2, "{preview}");
+    assert_eq!(preview["rows"][1]["amount"], -6000);
+    // The preset goes; the import read with it still commits the same rows.
+    let (status, _) = call(
+        &api,
+        Method::DELETE,
+        &books("/import-presets/my-bank"),
+        &alice,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(
+        &api,
+        Method::DELETE,
+        &books("/import-presets/eu-semicolon"),
+        &alice,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "fin's own presets stay");
+    let iid = preview["import"]["id"].as_str().expect("id").to_string();
+    let (status, done) = step(&api, &alice, &b, &iid, "commit").await;
+    assert_eq!(
+        (status, done["committed_rows"].as_i64()),
+        (StatusCode::OK, Some(2)),
+        "{done}"
+    );
+    let (status, problem) = upload(
+        &api,
+        &alice,
+        &b,
+        &format!("account={giro}&format=csv&preset=my-bank"),
+        file.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+}

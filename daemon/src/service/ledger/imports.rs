@@ -75,11 +75,12 @@ fn read(
     let digits = crate::domain::money::minor_unit_digits(currency);
     let mut statement = match format {
         "csv" => {
-            let name = preset.unwrap_or("iso-signed");
-            let preset = import::shipped()
-                .into_iter()
-                .find(|p| p.name == name)
-                .ok_or_else(|| ServiceError::Invalid(format!("no CSV preset {name:?}")))?;
+            // The preset's TOML, checked when it was saved or shipped.
+            let text = preset
+                .ok_or_else(|| ServiceError::Internal("a CSV import without its preset".into()))?;
+            let preset = import::preset_from_toml(text).map_err(|e| {
+                ServiceError::Invalid(format!("the import's preset cannot be read: {e}"))
+            })?;
             import::parse_csv(bytes, &preset, digits)
         }
         "ofx" => import::parse_ofx(bytes, currency),
@@ -144,20 +145,25 @@ impl Ledger {
             )));
         }
         let account = self.body_account(actor, bid, &upload.account_id).await?;
-        let preset = (upload.format == "csv")
-            .then(|| upload.preset.clone().unwrap_or_else(|| "iso-signed".into()));
+        let (preset, preset_toml) = if upload.format == "csv" {
+            let name = upload.preset.as_deref().unwrap_or("iso-signed");
+            let toml = self.preset_text(actor, bid, name).await?;
+            (Some(name.to_string()), Some(toml))
+        } else {
+            (None, None)
+        };
         let bytes = upload.bytes.clone();
         let (format, order, currency) = (
             upload.format.clone(),
             upload.date_order.clone(),
             account.currency.clone(),
         );
-        let preset_name = preset.clone();
+        let preset_text = preset_toml.clone();
         // Parsing a large file is CPU work: off the async runtime.
         let statement = tokio::task::spawn_blocking(move || {
             read(
                 &format,
-                preset_name.as_deref(),
+                preset_text.as_deref(),
                 order.as_deref(),
                 &bytes,
                 &currency,
@@ -174,6 +180,7 @@ impl Ledger {
             aid: account.aid.clone(),
             format: upload.format,
             preset,
+            preset_toml,
             date_order: upload.date_order.clone(),
             filename: upload.filename.chars().take(200).collect(),
             sha256,
@@ -338,11 +345,15 @@ impl Ledger {
             None => return Ok((Statement::default(), None)),
         };
         let bytes = self.blobs.get(&import.sha256).await?;
-        let (format, preset, order) = (
-            import.format.clone(),
-            import.preset.clone(),
-            import.date_order.clone(),
-        );
+        // Imports from before presets were kept with them name a shipped one.
+        let preset = import.preset_toml.clone().or_else(|| {
+            let name = import.preset.as_deref()?;
+            import::shipped_texts()
+                .into_iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, text)| text)
+        });
+        let (format, order) = (import.format.clone(), import.date_order.clone());
         let statement = tokio::task::spawn_blocking(move || {
             read(
                 &format,
@@ -472,7 +483,11 @@ mod tests {
     fn the_preview_shows_the_text_the_commit_keeps() {
         let file =
             "date,amount,payee,description\n2026-01-02,-1.00,\"Tab\there\",\"two\nlines\u{7}\"\n";
-        let statement = read("csv", None, None, file.as_bytes(), "EUR").expect("read");
+        let iso = import::shipped_texts()
+            .into_iter()
+            .find(|(name, _)| name == "iso-signed")
+            .map(|(_, text)| text);
+        let statement = read("csv", iso.as_deref(), None, file.as_bytes(), "EUR").expect("read");
         assert_eq!(statement.rows[0].payee, "Tab here");
         assert_eq!(statement.rows[0].description, "two\nlines");
         let other = read(

@@ -10,6 +10,7 @@ mod budgets;
 mod categories;
 mod imports;
 mod matching;
+mod presets;
 mod reports;
 mod rules;
 mod transactions;
@@ -20,6 +21,7 @@ pub use budgets::{BudgetMonth, NewBudget};
 pub use categories::NewCategory;
 pub use imports::{FORMATS, ImportView, PreviewRow, Upload};
 pub use matching::{ConfirmReceipt, ItemCategory, MatchSearch, MatchView};
+pub use presets::{NewPreset, PresetView};
 pub use reports::{Cell, REPORT_KINDS, Report, ReportQuery};
 pub use rules::{
     NewRule, RuleActions, RuleConditions, RuleEffect, RuleOutcome, RuleRun, TextConditionInput,
