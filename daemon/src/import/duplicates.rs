@@ -114,6 +114,13 @@ mod tests {
         }
     }
 
+    impl Row {
+        fn with_external(mut self, id: Option<String>) -> Row {
+            self.external_id = id;
+            self
+        }
+    }
+
     fn known(tid: &str, r: &Row) -> Known {
         Known {
             tid: tid.into(),
@@ -172,5 +179,66 @@ mod tests {
             duplicates("a2", &[row("2026-01-02", -350, "Shop", None)], &existing),
             [None]
         );
+    }
+
+    proptest::proptest! {
+        /// Importing a statement, then the same statement again, then a
+        /// statement overlapping it: the second is all duplicates (each row
+        /// of a different transaction), and the third duplicates exactly its
+        /// overlap. Rows may repeat (two coffees on one day) and may or may
+        /// not carry bank ids.
+        #[test]
+        fn importing_again_adds_nothing_and_overlaps_only_their_part(
+            rows in proptest::collection::vec(
+                (0u8..4, -3i64..3, 0u8..3, proptest::option::of(0u16..400)),
+                1..40,
+            ),
+            overlap in 0usize..40,
+        ) {
+            let rows: Vec<Row> = rows
+                .into_iter()
+                .map(|(day, amount, payee, id)| {
+                    row(
+                        &format!("2026-01-0{}", day + 1),
+                        amount,
+                        ["Cafe", "CAFE ", "Shop"][payee as usize],
+                        None,
+                    )
+                    .with_external(id.map(|n| format!("B{n}")))
+                })
+                .collect();
+            // Bank ids are unique within one statement, as banks give them.
+            let mut seen = std::collections::HashSet::new();
+            let rows: Vec<Row> = rows
+                .into_iter()
+                .map(|mut r| {
+                    if let Some(id) = r.external_id.clone() && !seen.insert(id) {
+                        r.external_id = None;
+                    }
+                    r
+                })
+                .collect();
+            // First import: nothing known, nothing flagged; all written.
+            proptest::prop_assert!(duplicates("a1", &rows, &[]).iter().all(Option::is_none));
+            let written: Vec<Known> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| known(&format!("t{i}"), r))
+                .collect();
+            let again = duplicates("a1", &rows, &written);
+            proptest::prop_assert!(again.iter().all(Option::is_some), "{:?}", again);
+            let mut tids: Vec<&String> = again.iter().flatten().collect();
+            tids.sort();
+            tids.dedup();
+            proptest::prop_assert_eq!(tids.len(), rows.len(), "each row its own transaction");
+            // An overlapping statement: the tail of this one and new rows.
+            let start = overlap.min(rows.len());
+            let mut next: Vec<Row> = rows[start..].to_vec();
+            let fresh = row("2026-02-01", 7, "New Shop", Some("NEW1"));
+            next.push(fresh);
+            let flags = duplicates("a1", &next, &written);
+            proptest::prop_assert!(flags[..next.len() - 1].iter().all(Option::is_some));
+            proptest::prop_assert!(flags[next.len() - 1].is_none());
+        }
     }
 }
