@@ -100,6 +100,10 @@ async fn thousands_of_silent_connections_neither_starve_others_nor_stay_open() {
         "only {} connected",
         silent.len()
     );
+    // Kept connections are closed after the 3 s header timeout even while
+    // the loop is still connecting, and each such round frees 100 places:
+    // a slow machine is allowed one more round per 3 s the loop took.
+    let rounds = 1 + (started.elapsed().as_secs_f64() / 3.0).ceil() as usize;
 
     // Another address is served while they are open.
     let client = daemon
@@ -119,7 +123,7 @@ async fn thousands_of_silent_connections_neither_starve_others_nor_stay_open() {
     let m = daemon.metrics().await;
     let refused = sample(&m, "fin_connections_refused_total{reason=\"per_address\"}");
     assert!(
-        refused >= (silent.len() - 100) as f64,
+        refused >= silent.len().saturating_sub(100 * rounds) as f64,
         "refused {refused} of {}\n{m}",
         silent.len()
     );
