@@ -14,7 +14,7 @@ use crate::support::unix_now;
 
 /// Transactions one run of the rules looks at: a larger book is done a
 /// date range at a time.
-pub const MAX_RULE_RUN: u32 = 50_000;
+const MAX_RULE_RUN: u32 = 50_000;
 
 /// Changes a preview lists one by one (all are counted).
 const MAX_LISTED_CHANGES: usize = 1_000;
@@ -161,7 +161,7 @@ fn record(rid: String, name: String, spec: RuleSpec, now: i64) -> RuleRecord {
 }
 
 /// The rule a stored record describes.
-pub fn stored_spec(r: &RuleRecord) -> RuleSpec {
+fn stored_spec(r: &RuleRecord) -> RuleSpec {
     let text = |kind: &Option<String>, value: &Option<String>| match (kind, value) {
         (Some(kind), Some(value)) => Some(TextCondition {
             kind: kind.clone(),
