@@ -102,10 +102,16 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     let engine = load_ocr_engine(&settings).await?;
     let node = startup::node_id(&settings.state_dir)?;
     let blobs = Blobs::new(settings.state_dir.join("blobs"));
+    let ledger = Arc::new(crate::service::ledger::Ledger::new(
+        store.clone(),
+        blobs.clone(),
+        options::ledger_settings(&settings),
+    ));
     let (receipts, ocr_queue) = receipts::open(
         store.clone(),
         blobs.clone(),
         options::receipt_settings(&settings.ocr),
+        crate::service::ledger::receipt_matcher(ledger.clone()),
     );
     let (receipts, ocr_queue) = (Arc::new(receipts), Arc::new(ocr_queue));
     let released = ocr_queue
@@ -147,11 +153,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         )),
         audit,
         receipts: receipts.clone(),
-        ledger: Arc::new(crate::service::ledger::Ledger::new(
-            store.clone(),
-            blobs.clone(),
-            options::ledger_settings(&settings),
-        )),
+        ledger,
     };
     let observer: RequestObserver = {
         let metrics = metrics.clone();
@@ -232,7 +234,6 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     }
     let workers = jobs::start(
         ocr_queue,
-        services.ledger.clone(),
         engine,
         settings.ocr.workers,
         &format!("{node}/{}", std::process::id()),

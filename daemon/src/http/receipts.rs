@@ -497,11 +497,6 @@ pub async fn correct(
         .correct(&principal, &id, corrections)
         .await
         .map_err(reject)?;
-    // A corrected total or date may now fit a bank line already imported.
-    // The correction stands whatever comes of this.
-    if let Err(e) = services.ledger.propose_for_receipt(&id).await {
-        tracing::warn!(receipt = %id, error = %e, "cannot look for the receipt's bank line");
-    }
     Ok(warp::reply::json(&to_api(&view)).into_response())
 }
 

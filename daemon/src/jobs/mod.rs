@@ -10,7 +10,6 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use crate::ocr::{Engine, Timings};
-use crate::service::ledger::Ledger;
 use crate::service::receipts::{ClaimedJob, OcrQueue};
 
 /// How often idle workers look for due retries and expired leases.
@@ -33,7 +32,6 @@ pub type JobCountsObserver = Box<dyn Fn(&[(String, u64)]) + Send + Sync>;
 /// `shutdown` turns true; a job in flight then finishes or is left to its lease.
 pub fn start(
     queue: Arc<OcrQueue>,
-    ledger: Arc<Ledger>,
     engine: Arc<Engine>,
     workers: usize,
     node: &str,
@@ -50,7 +48,6 @@ pub fn start(
             let worker = Worker {
                 id: format!("{node}/{n}"),
                 queue: queue.clone(),
-                ledger: ledger.clone(),
                 engine: engine.clone(),
                 cpu: cpu.clone(),
                 observer: observer.clone(),
@@ -65,8 +62,6 @@ pub fn start(
 struct Worker {
     id: String,
     queue: Arc<OcrQueue>,
-    /// Told of each receipt read, to find the bank line it paid.
-    ledger: Arc<Ledger>,
     engine: Arc<Engine>,
     cpu: Arc<Semaphore>,
     observer: Arc<OcrObserver>,
@@ -138,10 +133,6 @@ impl Worker {
                     Ok(true) => {
                         (self.observer.outcome)("done");
                         tracing::info!(receipt = %job.rid, total_ms = reading.timings.total().as_millis(), "receipt read");
-                        // The reading is stored whatever comes of this.
-                        if let Err(e) = self.ledger.propose_for_receipt(&job.rid).await {
-                            tracing::warn!(receipt = %job.rid, error = %e, "cannot look for the receipt's bank line");
-                        }
                     }
                     Ok(false) => {
                         (self.observer.outcome)("lost_lease");

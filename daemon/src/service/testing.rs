@@ -45,6 +45,13 @@ pub(crate) async fn services() -> Services {
     let audit = Arc::new(Audit::new(store.clone()));
     let keys = JwtKeys::load_or_create(secrets.path(), 0).expect("keys");
     let minutes = |m: u64| Duration::from_secs(m * 60);
+    let ledger = Arc::new(super::ledger::Ledger::new(
+        store.clone(),
+        Blobs::new(secrets.path().join("blobs")),
+        super::ledger::LedgerSettings {
+            max_import_bytes: 50 * 1024 * 1024,
+        },
+    ));
     let (receipts, _queue) = receipts::open(
         store.clone(),
         Blobs::new(secrets.path().join("blobs")),
@@ -63,16 +70,11 @@ pub(crate) async fn services() -> Services {
                 default_currency: "EUR".into(),
             },
         },
+        super::ledger::receipt_matcher(ledger.clone()),
     );
     Services {
         receipts: Arc::new(receipts),
-        ledger: Arc::new(super::ledger::Ledger::new(
-            store.clone(),
-            Blobs::new(secrets.path().join("blobs")),
-            super::ledger::LedgerSettings {
-                max_import_bytes: 50 * 1024 * 1024,
-            },
-        )),
+        ledger,
         system: Arc::new(
             System::new(store.clone(), tls, listeners)
                 .with_ocr_models(super::system_tests::test_models()),

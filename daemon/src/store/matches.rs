@@ -38,16 +38,16 @@ fn unattached_check() -> String {
 }
 
 impl Store {
-    /// Transactions of the book that could be the payment of a receipt:
-    /// this amount and currency, dated `from` to `to`, no receipt yet, not
-    /// a transfer.
+    /// Transactions of the book that could be the payments of receipts:
+    /// one of these amounts, dated `from` to `to`, no receipt yet, not a
+    /// transfer; at most `limit`, earliest first.
     pub async fn match_candidates(
         &self,
         actor: &str,
         bid: &str,
         (from, to): (&str, &str),
-        amount: i64,
-        currency: &str,
+        amounts: &[i64],
+        limit: usize,
     ) -> Result<Vec<TxnRecord>, StoreError> {
         self.guarded(
             actor,
@@ -56,14 +56,14 @@ impl Store {
             "transaction",
             &format!(
                 "SELECT {TXN_FIELDS} FROM txn WHERE bid = $book AND date >= $from AND date <= $to \
-                 AND amount = $amount AND currency = $currency AND transfer_id = NONE \
-                 AND array::len(receipts) = 0 LIMIT 100;"
+                 AND amount IN $amounts AND transfer_id = NONE \
+                 AND array::len(receipts) = 0 ORDER BY date LIMIT $limit;"
             ),
             Params::new()
                 .with("from", from.to_string())
                 .with("to", to.to_string())
-                .with("amount", amount)
-                .with("currency", currency.to_string()),
+                .with("amounts", amounts.to_vec())
+                .with("limit", limit as i64),
         )
         .await
     }

@@ -109,6 +109,23 @@ impl Store {
         Ok(found.pop())
     }
 
+    /// The owner's receipts of these ids (the others are left out).
+    pub async fn receipts_by_id(
+        &self,
+        owner_uid: &str,
+        rids: &[String],
+    ) -> Result<Vec<ReceiptRecord>, StoreError> {
+        let mut response = self
+            .run(
+                format!("SELECT {FIELDS} FROM receipt WHERE rid IN $rids AND owner_uid = $owner"),
+                Params::new()
+                    .with("rids", rids.to_vec())
+                    .with("owner", owner_uid.to_string()),
+            )
+            .await?;
+        Ok(response.take(0)?)
+    }
+
     /// A receipt by id whoever owns it: for the OCR workers only.
     pub(crate) async fn receipt_for_job(
         &self,

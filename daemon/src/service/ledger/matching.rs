@@ -6,6 +6,8 @@
 //! accepts (the receipt is attached: one transaction, never two) or
 //! rejects (the pair is never proposed again).
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use super::{Ledger, NewTransaction, SplitInput, actor, not_found};
@@ -14,12 +16,14 @@ use crate::domain::matching::{self, DAYS_AFTER, DAYS_BEFORE, LineFacts, ReceiptF
 use crate::domain::receipt::ReceiptQuery;
 use crate::service::ServiceError;
 use crate::service::auth::sessions::Principal;
-use crate::service::receipts::ReceiptView;
+use crate::service::receipts::{FieldsChanged, ReceiptView};
 use crate::store::{MatchRecord, ReceiptRecord, StoreError, TxnRecord};
 use crate::support::unix_now;
 
 /// Receipts one search looks at: the newest in the date range.
 const MAX_RECEIPTS_PER_SEARCH: u32 = 1_000;
+/// Bank lines read for one search, at most (earliest first).
+const MAX_CANDIDATES: usize = 10_000;
 
 /// A line item's category, for confirming a receipt as a split.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -207,13 +211,19 @@ impl Ledger {
             offset: 0,
         };
         let (receipts, _) = self.store.receipts(actor, &query).await?;
+        let receipts: Vec<(String, ReceiptFacts)> = receipts
+            .into_iter()
+            .filter_map(|r| {
+                let rid = r.rid.clone();
+                facts(r).map(|f| (rid, f))
+            })
+            .collect();
+        let facts: Vec<&ReceiptFacts> = receipts.iter().map(|(_, f)| f).collect();
+        let lines = self.candidates(actor, bid, &facts).await?;
         let mut proposals = Vec::new();
-        for receipt in receipts {
-            let rid = receipt.rid.clone();
-            if let Some(facts) = facts(receipt)
-                && let Some(best) = self.best_line(actor, bid, &facts).await?
-            {
-                proposals.push(proposal(bid, &rid, actor, best)?);
+        for (rid, receipt) in &receipts {
+            if let Some(best) = best_line(&lines, receipt) {
+                proposals.push(proposal(bid, rid, actor, best)?);
             }
         }
         Ok(self
@@ -238,7 +248,8 @@ impl Ledger {
             if !BookRole::parse(&book.role).is_some_and(BookRole::can_write) {
                 continue;
             }
-            if let Some(best) = self.best_line(&owner, &book.bid, &facts).await? {
+            let lines = self.candidates(&owner, &book.bid, &[&facts]).await?;
+            if let Some(best) = best_line(&lines, &facts) {
                 let p = proposal(&book.bid, rid, &owner, best)?;
                 proposed += self
                     .store
@@ -250,48 +261,32 @@ impl Ledger {
         Ok(proposed)
     }
 
-    /// The line of the book that best fits the receipt, with its score.
-    async fn best_line(
+    /// The book's lines that could have paid any of the receipts, in one
+    /// query: their amounts, dated within the window of the earliest and
+    /// the latest receipt.
+    async fn candidates(
         &self,
         actor: &str,
         bid: &str,
-        receipt: &ReceiptFacts,
-    ) -> Result<Option<(TxnRecord, f64)>, ServiceError> {
+        receipts: &[&ReceiptFacts],
+    ) -> Result<Vec<TxnRecord>, ServiceError> {
+        let dates = receipts.iter().map(|r| r.date.as_str());
+        let (Some(first), Some(last)) = (dates.clone().min(), dates.max()) else {
+            return Ok(Vec::new());
+        };
         let (Some(from), Some(to)) = (
-            matching::shift_day(&receipt.date, -DAYS_BEFORE),
-            matching::shift_day(&receipt.date, DAYS_AFTER),
+            matching::shift_day(first, -DAYS_BEFORE),
+            matching::shift_day(last, DAYS_AFTER),
         ) else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
-        let mut candidates = Vec::new();
-        // The currency: the receipt's if it says, else each line's own.
-        let currencies: Vec<String> = if receipt.currency.is_empty() {
-            self.store
-                .accounts(actor, bid)
-                .await?
-                .into_iter()
-                .map(|a| a.currency)
-                .collect()
-        } else {
-            vec![receipt.currency.clone()]
-        };
-        for currency in currencies.iter().collect::<std::collections::BTreeSet<_>>() {
-            candidates.extend(
-                self.store
-                    .match_candidates(actor, bid, (&from, &to), -receipt.total, currency)
-                    .await?,
-            );
-        }
-        Ok(candidates
-            .into_iter()
-            .filter_map(|t| {
-                let mut facts = receipt.clone();
-                if facts.currency.is_empty() {
-                    facts.currency = t.currency.clone();
-                }
-                matching::score(&facts, &line(&t)).map(|s| (t, s))
-            })
-            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.date.cmp(&a.0.date))))
+        let mut amounts: Vec<i64> = receipts.iter().map(|r| -r.total).collect();
+        amounts.sort_unstable();
+        amounts.dedup();
+        Ok(self
+            .store
+            .match_candidates(actor, bid, (&from, &to), &amounts, MAX_CANDIDATES)
+            .await?)
     }
 
     /// The caller's open proposals in the book, best first, with both ends.
@@ -304,6 +299,8 @@ impl Ledger {
         let open = self.store.open_matches(actor, bid).await?;
         let tids: Vec<String> = open.iter().map(|m| m.tid.clone()).collect();
         let lines = self.store.transactions_by_id(actor, bid, &tids).await?;
+        let rids: Vec<String> = open.iter().map(|m| m.rid.clone()).collect();
+        let receipts = self.store.receipts_by_id(actor, &rids).await?;
         let mut views = Vec::with_capacity(open.len());
         for record in open {
             // A line deleted or given a receipt since is no longer a candidate.
@@ -314,10 +311,10 @@ impl Ledger {
             else {
                 continue;
             };
-            let Some(receipt) = self
-                .store
-                .receipt(actor, &record.rid)
-                .await?
+            let Some(receipt) = receipts
+                .iter()
+                .find(|r| r.rid == record.rid)
+                .cloned()
                 .and_then(facts)
             else {
                 continue;
@@ -359,6 +356,40 @@ impl Ledger {
             Err(not_found("proposal of yours"))
         }
     }
+}
+
+/// What the receipts service is told to do when a receipt's fields change:
+/// a receipt just read or corrected may be the one a bank line paid.
+pub fn receipt_matcher(ledger: Arc<Ledger>) -> FieldsChanged {
+    Arc::new(move |rid: String| {
+        let ledger = ledger.clone();
+        Box::pin(async move {
+            if let Err(e) = ledger.propose_for_receipt(&rid).await {
+                tracing::warn!(receipt = %rid, error = %e, "cannot look for the receipt's bank line");
+            }
+        })
+    })
+}
+
+/// The line that best fits the receipt, with its score: the receipt's
+/// amount, its currency (any when it names none), dated in its window;
+/// the earlier line when two score alike.
+fn best_line(lines: &[TxnRecord], receipt: &ReceiptFacts) -> Option<(TxnRecord, f64)> {
+    lines
+        .iter()
+        .filter(|t| {
+            t.amount == -receipt.total
+                && (receipt.currency.is_empty() || t.currency == receipt.currency)
+        })
+        .filter_map(|t| {
+            let mut facts = receipt.clone();
+            if facts.currency.is_empty() {
+                facts.currency = t.currency.clone();
+            }
+            matching::score(&facts, &line(t)).map(|s| (t, s))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.date.cmp(&a.0.date)))
+        .map(|(t, s)| (t.clone(), s))
 }
 
 fn proposal(

@@ -14,13 +14,15 @@ mod presets;
 mod reports;
 mod rules;
 mod transactions;
+#[cfg(test)]
+mod transfers_tests;
 
 pub use accounts::{AccountPatch, NewAccount};
 pub use books::{BookPatch, NewBook};
 pub use budgets::{BudgetMonth, NewBudget};
 pub use categories::NewCategory;
 pub use imports::{FORMATS, ImportView, PreviewRow, Upload};
-pub use matching::{ConfirmReceipt, ItemCategory, MatchSearch, MatchView};
+pub use matching::{ConfirmReceipt, ItemCategory, MatchSearch, MatchView, receipt_matcher};
 pub use presets::{NewPreset, PresetView};
 pub use reports::{Cell, REPORT_KINDS, Report, ReportQuery};
 pub use rules::{

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, Semaphore};
 
 pub use queue::{ClaimedJob, OcrQueue, ReadLimits};
@@ -43,6 +44,12 @@ pub struct ReceiptSettings {
     pub extract: ExtractOptions,
 }
 
+/// Told the id of a receipt whose fields just changed (read by OCR, or
+/// corrected by its owner), once the change is stored: whatever it does
+/// cannot undo the change. `app` hands the ledger's matching in here, so
+/// neither the workers nor the HTTP layer reach for a sibling service.
+pub type FieldsChanged = Arc<dyn Fn(String) -> BoxFuture<'static, ()> + Send + Sync>;
+
 /// The result of an upload: the receipt, and whether it is new.
 pub struct Uploaded {
     pub view: ReceiptView,
@@ -51,16 +58,28 @@ pub struct Uploaded {
 
 /// The owner's use cases on one side, the workers' queue on the other,
 /// sharing the store, the blobs and the signal that wakes idle workers.
-pub fn open(store: Store, blobs: Blobs, settings: ReceiptSettings) -> (Receipts, OcrQueue) {
+pub fn open(
+    store: Store,
+    blobs: Blobs,
+    settings: ReceiptSettings,
+    changed: FieldsChanged,
+) -> (Receipts, OcrQueue) {
     let wake = Arc::new(Notify::new());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let queue = OcrQueue::new(store.clone(), blobs.clone(), settings.clone(), wake.clone());
+    let queue = OcrQueue::new(
+        store.clone(),
+        blobs.clone(),
+        settings.clone(),
+        wake.clone(),
+        changed.clone(),
+    );
     let receipts = Receipts {
         store,
         blobs,
         settings,
         wake,
         checks: Arc::new(Semaphore::new(cores)),
+        changed,
     };
     (receipts, queue)
 }
@@ -73,6 +92,7 @@ pub struct Receipts {
     wake: Arc<Notify>,
     /// Full decodes at upload time, at most one per core at once.
     checks: Arc<Semaphore>,
+    changed: FieldsChanged,
 }
 
 impl Receipts {
@@ -314,6 +334,7 @@ impl Receipts {
                 unix_now(),
             )
             .await?;
+        (self.changed)(rid.to_string()).await;
         self.get(principal, rid).await
     }
 

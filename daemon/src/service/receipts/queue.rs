@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::ReceiptSettings;
+use super::{FieldsChanged, ReceiptSettings};
 use crate::domain::receipt::ExtractOptions;
 use crate::ocr::ReceiptReading;
 use crate::service::ServiceError;
@@ -38,6 +38,7 @@ pub struct OcrQueue {
     blobs: Blobs,
     settings: ReceiptSettings,
     wake: Arc<Notify>,
+    changed: FieldsChanged,
 }
 
 impl OcrQueue {
@@ -46,12 +47,14 @@ impl OcrQueue {
         blobs: Blobs,
         settings: ReceiptSettings,
         wake: Arc<Notify>,
+        changed: FieldsChanged,
     ) -> Self {
         OcrQueue {
             store,
             blobs,
             settings,
             wake,
+            changed,
         }
     }
 
@@ -122,10 +125,14 @@ impl OcrQueue {
             recognise_ms: ms(timings.recognise),
             extract_ms: ms(timings.extract),
         };
-        Ok(self
+        let stored = self
             .store
             .finish_job(&job.rid, worker, &outcome, unix_now_ms())
-            .await?)
+            .await?;
+        if stored {
+            (self.changed)(job.rid.clone()).await;
+        }
+        Ok(stored)
     }
 
     /// Records a failed attempt; retried with backoff while attempts remain
