@@ -10,7 +10,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// A transaction as the reports read it.
+/// A transaction as the reports read it, or several of one month, account,
+/// category, currency and sign summed into one (`count` says how many).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// `YYYY-MM-DD`.
@@ -23,17 +24,21 @@ pub struct Entry {
     pub splits: Vec<(Option<String>, i64)>,
     pub transfer: bool,
     pub payee: String,
+    /// The transactions it stands for: 1, or more for a monthly sum, whose
+    /// transactions all have the sign of `amount` (or are transfers).
+    pub count: i64,
 }
 
 impl Entry {
-    /// The amounts this entry puts in each category.
-    fn parts(&self) -> Vec<(Option<&str>, i64)> {
+    /// The amounts this entry puts in each category, with the number of
+    /// transactions (or split parts) each stands for.
+    fn parts(&self) -> Vec<(Option<&str>, i64, i64)> {
         if self.splits.is_empty() {
-            vec![(self.category_id.as_deref(), self.amount)]
+            vec![(self.category_id.as_deref(), self.amount, self.count)]
         } else {
             self.splits
                 .iter()
-                .map(|(c, a)| (c.as_deref(), *a))
+                .map(|(c, a)| (c.as_deref(), *a, 1))
                 .collect()
         }
     }
@@ -54,13 +59,14 @@ pub struct Flow {
 }
 
 impl Flow {
-    fn add(&mut self, amount: i64) {
+    /// Adds `count` entries of one sign summing to `amount`.
+    fn add(&mut self, amount: i64, count: i64) {
         if amount < 0 {
             self.spent -= amount;
         } else {
             self.received += amount;
         }
-        self.count += 1;
+        self.count += count;
     }
 
     pub fn net(&self) -> i64 {
@@ -82,11 +88,11 @@ pub struct CategoryMonth {
 pub fn by_category(entries: &[Entry]) -> Vec<CategoryMonth> {
     let mut groups: BTreeMap<(&str, &str, Option<&str>), Flow> = BTreeMap::new();
     for entry in entries.iter().filter(|e| !e.transfer) {
-        for (category, amount) in entry.parts() {
+        for (category, amount, count) in entry.parts() {
             groups
                 .entry((entry.month(), entry.currency.as_str(), category))
                 .or_default()
-                .add(amount);
+                .add(amount, count);
         }
     }
     groups
@@ -116,7 +122,7 @@ pub fn income_expense(entries: &[Entry]) -> Vec<MonthFlow> {
         groups
             .entry((entry.month(), entry.currency.as_str()))
             .or_default()
-            .add(entry.amount);
+            .add(entry.amount, entry.count);
     }
     groups
         .into_iter()
@@ -147,7 +153,7 @@ pub fn top_payees(entries: &[Entry], limit: usize) -> Vec<PayeeTotal> {
             .entry(key)
             .or_insert_with(|| (entry.payee.trim().to_string(), Flow::default()))
             .1
-            .add(entry.amount);
+            .add(entry.amount, entry.count);
     }
     let mut totals: Vec<PayeeTotal> = groups
         .into_iter()
@@ -229,9 +235,22 @@ pub fn spent_in(entries: &[Entry], categories: &HashSet<&str>, currency: &str) -
         .iter()
         .filter(|e| !e.transfer && e.currency == currency)
         .flat_map(Entry::parts)
-        .filter(|(c, _)| c.is_some_and(|c| categories.contains(c)))
-        .map(|(_, amount)| -amount)
+        .filter(|(c, _, _)| c.is_some_and(|c| categories.contains(c)))
+        .map(|(_, amount, _)| -amount)
         .sum()
+}
+
+/// The month after `month` (`YYYY-MM`), if it is one.
+pub fn next_month(month: &str) -> Option<String> {
+    let (y, m) = month.split_once('-')?;
+    let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+    (month.len() == 7 && (1..=12).contains(&m)).then(|| {
+        if m == 12 {
+            format!("{:04}-01", y + 1)
+        } else {
+            format!("{y:04}-{:02}", m + 1)
+        }
+    })
 }
 
 /// The months from `from` to `to` (`YYYY-MM`), both included; empty when
@@ -269,7 +288,16 @@ mod tests {
             splits: vec![],
             transfer: false,
             payee: "Shop".into(),
+            count: 1,
         }
+    }
+
+    #[test]
+    fn the_month_after() {
+        assert_eq!(next_month("2026-12").as_deref(), Some("2027-01"));
+        assert_eq!(next_month("2026-03").as_deref(), Some("2026-04"));
+        assert_eq!(next_month("2026-13"), None);
+        assert_eq!(next_month("2026-1"), None);
     }
 
     #[test]
@@ -378,8 +406,60 @@ mod tests {
                     splits,
                     transfer,
                     payee: payee.into(),
+                    count: 1,
                 }
             })
+    }
+
+    /// Month, account, category, currency, kind.
+    type GroupKey = (String, String, Option<String>, String, &'static str);
+
+    /// The entries summed the way the store's monthly table sums them: by
+    /// month, account, category, currency and kind (transfer, split or not,
+    /// sign). Splits keep their parts only in `raw_splits`.
+    fn monthly(entries: &[Entry]) -> (Vec<Entry>, Vec<Entry>) {
+        let mut groups: BTreeMap<GroupKey, (i64, i64)> = BTreeMap::new();
+        for e in entries {
+            let kind = match (e.transfer, !e.splits.is_empty(), e.amount < 0) {
+                (true, _, _) => "transfer",
+                (false, true, true) => "split-out",
+                (false, true, false) => "split-in",
+                (false, false, true) => "out",
+                (false, false, false) => "in",
+            };
+            let key = (
+                e.month().to_string(),
+                e.account_id.clone(),
+                e.category_id.clone(),
+                e.currency.clone(),
+                kind,
+            );
+            let sum = groups.entry(key).or_default();
+            sum.0 += e.amount;
+            sum.1 += 1;
+        }
+        let summed = groups
+            .into_iter()
+            .map(
+                |((month, account_id, category_id, currency, kind), (amount, count))| Entry {
+                    date: format!("{month}-01"),
+                    account_id,
+                    amount,
+                    currency,
+                    category_id,
+                    splits: vec![],
+                    transfer: kind == "transfer",
+                    payee: String::new(),
+                    count,
+                },
+            )
+            .collect();
+        let splits = entries
+            .iter()
+            .filter(|e| !e.splits.is_empty())
+            .cloned()
+            .collect();
+        (summed, splits)
     }
 
     proptest! {
@@ -396,7 +476,7 @@ mod tests {
                 prop_assert_eq!(total, payees);
                 let all: HashSet<&str> = ["food", "home", "fun"].into();
                 let categorised: i64 = entries.iter().filter(|e| !e.transfer && e.currency == currency)
-                    .flat_map(Entry::parts).filter(|(c, _)| c.is_some()).map(|(_, a)| a).sum();
+                    .flat_map(Entry::parts).filter(|(c, _, _)| c.is_some()).map(|(_, a, _)| a).sum();
                 prop_assert_eq!(spent_in(&entries, &all, currency), -categorised);
             }
             let start = [
@@ -410,6 +490,30 @@ mod tests {
                 let moved: i64 = entries.iter().filter(|e| e.account_id == account).map(|e| e.amount).sum();
                 prop_assert_eq!(last.balance, first + moved);
             }
+        }
+    }
+
+    proptest! {
+        /// Monthly sums (with split transactions read part by part) give
+        /// exactly the reports the transactions themselves give.
+        #[test]
+        fn monthly_sums_report_like_their_transactions(entries in prop::collection::vec(arb_entry(), 0..60)) {
+            let (summed, splits) = monthly(&entries);
+            let unsplit: Vec<Entry> = entries.iter().filter(|e| e.splits.is_empty()).cloned().collect();
+            let (not_split, _) = monthly(&unsplit);
+            let spending: Vec<Entry> = not_split.into_iter().chain(splits).collect();
+            prop_assert_eq!(by_category(&spending), by_category(&entries));
+            prop_assert_eq!(income_expense(&summed), income_expense(&entries));
+            let all: HashSet<&str> = ["food", "home", "fun"].into();
+            for currency in ["EUR", "USD"] {
+                prop_assert_eq!(spent_in(&spending, &all, currency), spent_in(&entries, &all, currency));
+            }
+            let start = [
+                AccountStart { account_id: "a".into(), currency: "EUR".into(), balance: 0 },
+                AccountStart { account_id: "b".into(), currency: "EUR".into(), balance: 0 },
+            ];
+            let months = months_between("2026-01", "2026-12");
+            prop_assert_eq!(balances(&start, &summed, &months), balances(&start, &entries, &months));
         }
     }
 }

@@ -144,7 +144,7 @@ impl Store {
                      {{ THROW \"{REFUSED}: only a preview can be committed, once\" }};\n\
                      IF array::len((SELECT VALUE aid FROM account WHERE bid = $book AND aid = (SELECT VALUE aid FROM import WHERE iid = $iid)[0])) = 0 \
                      {{ THROW \"{REFUSED}: the import's account was deleted\" }};\n\
-                     INSERT INTO txn $rows;\n\
+                     INSERT INTO txn $rows RETURN NONE;\n\
                      UPDATE import SET status = 'committed', committed_at = $now, committed_rows = $count \
                      WHERE bid = $book AND iid = $iid;\n\
                      SELECT {FIELDS} FROM import WHERE iid = $iid;"

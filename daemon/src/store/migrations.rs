@@ -84,6 +84,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "CSV presets per book",
         sql: include_str!("migrations/0014_book_presets.surql"),
     },
+    Migration {
+        version: 15,
+        name: "monthly sums for reports",
+        sql: include_str!("migrations/0015_report_months.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

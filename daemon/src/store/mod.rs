@@ -40,7 +40,7 @@ pub use matches::MatchRecord;
 pub use migrations::LATEST_SCHEMA;
 pub use presets::PresetRecord;
 pub use receipts::ReceiptRecord;
-pub use reports::{AccountTotal, ReportRow};
+pub use reports::{AccountTotal, MonthTotal, ReportRow};
 pub use rules::{RuleChange, RuleRecord};
 pub use sessions::SessionRecord;
 pub use transactions::{SplitRecord, TxnChange, TxnFilter, TxnRecord};
@@ -179,5 +179,7 @@ mod jobs_tests;
 
 #[cfg(test)]
 mod ledger_tests;
+#[cfg(test)]
+mod reports_tests;
 #[cfg(test)]
 mod rules_tests;

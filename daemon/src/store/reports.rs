@@ -1,4 +1,6 @@
-//! What the reports and budgets read: the slim part of a book's
+//! What the reports and budgets read: the monthly sums the database keeps
+//! (`txn_month`, a table view: one book's months are a range of its record
+//! ids), the split transactions part by part, the slim part of a book's
 //! transactions in a date range, and each account's balance before it.
 
 use surrealdb::types::SurrealValue;
@@ -18,6 +20,19 @@ pub struct ReportRow {
     pub splits: Vec<SplitRecord>,
     pub transfer: bool,
     pub payee: String,
+}
+
+/// The transactions of one month, account, category, currency and `flow`
+/// (`transfer`, `split-out`, `split-in`, `out` or `in`), summed.
+#[derive(Debug, Clone, PartialEq, Eq, SurrealValue)]
+pub struct MonthTotal {
+    pub month: String,
+    pub aid: String,
+    pub cid: Option<String>,
+    pub currency: String,
+    pub flow: String,
+    pub n: i64,
+    pub total: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, SurrealValue)]
@@ -50,8 +65,64 @@ impl Store {
         .await
     }
 
-    /// Each account's transactions dated before `before`, summed (accounts
-    /// with none are left out).
+    /// The book's monthly sums from month `from` up to, not including,
+    /// month `until` (`YYYY-MM`).
+    pub async fn month_totals(
+        &self,
+        actor: &str,
+        bid: &str,
+        from: &str,
+        until: &str,
+    ) -> Result<Vec<MonthTotal>, StoreError> {
+        self.guarded(
+            actor,
+            bid,
+            Need::Read,
+            "transaction",
+            "SELECT month, aid, cid, currency, flow, n, <int> total AS total \
+             FROM txn_month:[$book, $from]..[$book, $until] WHERE n > 0;",
+            Params::new()
+                .with("from", from.to_string())
+                .with("until", until.to_string()),
+        )
+        .await
+    }
+
+    /// The book's split transactions dated `from` to `to` (both included).
+    pub async fn split_rows(
+        &self,
+        actor: &str,
+        bid: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<ReportRow>, StoreError> {
+        // One index range per flow: a list of values on a compound index
+        // is not narrowed by this SurrealDB.
+        let select = |flow: &str| {
+            format!(
+                "(SELECT date, aid, amount, currency, cid, splits, false AS transfer, payee FROM txn \
+                 WHERE bid = $book AND flow = '{flow}' AND date >= $from AND date <= $to)"
+            )
+        };
+        self.guarded(
+            actor,
+            bid,
+            Need::Read,
+            "transaction",
+            &format!(
+                "RETURN array::concat({}, {});",
+                select("split-out"),
+                select("split-in")
+            ),
+            Params::new()
+                .with("from", from.to_string())
+                .with("to", to.to_string()),
+        )
+        .await
+    }
+
+    /// Each account's transactions dated before month `before` (`YYYY-MM`),
+    /// summed (accounts with none are left out).
     pub async fn totals_before(
         &self,
         actor: &str,
@@ -63,7 +134,7 @@ impl Store {
             bid,
             Need::Read,
             "transaction",
-            "SELECT aid, math::sum(amount) AS total FROM txn WHERE bid = $book AND date < $before GROUP BY aid;",
+            "SELECT aid, <int> math::sum(total) AS total FROM txn_month:[$book]..[$book, $before] GROUP BY aid;",
             Params::new().with("before", before.to_string()),
         )
         .await

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
-use super::reports::entries;
 use super::{Ledger, actor, not_found};
 use crate::domain::ledger::{self, Need};
 use crate::domain::reports;
@@ -118,11 +117,7 @@ impl Ledger {
             return Ok(Vec::new());
         }
         let categories = self.store.categories(actor, bid).await?;
-        let entries = entries(
-            self.store
-                .report_rows(actor, bid, &format!("{month}-01"), &format!("{month}-31"))
-                .await?,
-        );
+        let entries = self.by_category_entries(actor, bid, &month, &month).await?;
         Ok(budgets
             .into_iter()
             .map(|budget| {

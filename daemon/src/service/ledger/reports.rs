@@ -9,7 +9,7 @@ use crate::domain::reports::{self, AccountStart, Entry};
 use crate::import::{self, Field};
 use crate::service::ServiceError;
 use crate::service::auth::sessions::Principal;
-use crate::store::{CategoryRecord, ReportRow};
+use crate::store::{CategoryRecord, MonthTotal, ReportRow};
 use crate::support::{iso_date, unix_now};
 
 /// The reports there are.
@@ -63,8 +63,8 @@ pub struct ReportQuery {
     pub limit: Option<usize>,
 }
 
-/// The entries the report sums.
-pub(super) fn entries(rows: Vec<ReportRow>) -> Vec<Entry> {
+/// Transactions as entries, one each.
+fn entries(rows: Vec<ReportRow>) -> Vec<Entry> {
     rows.into_iter()
         .map(|r| Entry {
             date: r.date,
@@ -75,8 +75,28 @@ pub(super) fn entries(rows: Vec<ReportRow>) -> Vec<Entry> {
             splits: r.splits.into_iter().map(|s| (s.cid, s.amount)).collect(),
             transfer: r.transfer,
             payee: r.payee,
+            count: 1,
         })
         .collect()
+}
+
+/// A monthly sum as one entry standing for its transactions.
+fn summed(total: MonthTotal) -> Entry {
+    Entry {
+        date: format!("{}-01", total.month),
+        account_id: total.aid,
+        amount: total.total,
+        currency: total.currency,
+        category_id: total.cid,
+        splits: Vec::new(),
+        transfer: total.flow == "transfer",
+        payee: String::new(),
+        count: total.n,
+    }
+}
+
+fn is_split(total: &MonthTotal) -> bool {
+    total.flow.starts_with("split")
 }
 
 fn month_of(field: &str, text: &str) -> Result<String, ServiceError> {
@@ -162,19 +182,24 @@ impl Ledger {
                 "limit must be 1 to {MAX_TOP_PAYEES}"
             )));
         }
-        let rows = self
-            .store
-            .report_rows(actor, bid, &format!("{from}-01"), &format!("{to}-31"))
-            .await?;
-        let entries = entries(rows);
         let (columns, rows) = match kind {
             "spending-by-category" => {
+                let entries = self.by_category_entries(actor, bid, &from, &to).await?;
                 let categories = self.store.categories(actor, bid).await?;
                 spending_table(&entries, &categories)
             }
-            "income-expense" => income_table(&entries),
-            "top-payees" => payees_table(&entries, limit),
-            _ => self.balances_table(actor, bid, &entries, &months).await?,
+            "income-expense" => income_table(&self.summed_entries(actor, bid, &from, &to).await?),
+            "top-payees" => {
+                let rows = self
+                    .store
+                    .report_rows(actor, bid, &format!("{from}-01"), &format!("{to}-31"))
+                    .await?;
+                payees_table(&entries(rows), limit)
+            }
+            _ => {
+                let entries = self.summed_entries(actor, bid, &from, &to).await?;
+                self.balances_table(actor, bid, &entries, &months).await?
+            }
         };
         Ok(Report {
             kind: kind.to_string(),
@@ -183,6 +208,61 @@ impl Ledger {
             columns,
             rows,
         })
+    }
+
+    /// The book's monthly sums from month `from` to month `to`, one entry
+    /// each: enough for every report but the categories of split parts.
+    pub(super) async fn summed_entries(
+        &self,
+        actor: &str,
+        bid: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<Entry>, ServiceError> {
+        Ok(self
+            .month_totals(actor, bid, from, to)
+            .await?
+            .into_iter()
+            .map(summed)
+            .collect())
+    }
+
+    /// The entries category reports need: the monthly sums of unsplit
+    /// transactions, and split transactions one by one with their parts.
+    pub(super) async fn by_category_entries(
+        &self,
+        actor: &str,
+        bid: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<Entry>, ServiceError> {
+        let totals = self.month_totals(actor, bid, from, to).await?;
+        let any_split = totals.iter().any(is_split);
+        let mut entries: Vec<Entry> = totals
+            .into_iter()
+            .filter(|t| !is_split(t))
+            .map(summed)
+            .collect();
+        if any_split {
+            let rows = self
+                .store
+                .split_rows(actor, bid, &format!("{from}-01"), &format!("{to}-31"))
+                .await?;
+            entries.extend(self::entries(rows));
+        }
+        Ok(entries)
+    }
+
+    async fn month_totals(
+        &self,
+        actor: &str,
+        bid: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<MonthTotal>, ServiceError> {
+        let until = reports::next_month(to)
+            .ok_or_else(|| ServiceError::Invalid(format!("{to:?} is not a month")))?;
+        Ok(self.store.month_totals(actor, bid, from, &until).await?)
     }
 
     async fn balances_table(
@@ -195,7 +275,7 @@ impl Ledger {
         let accounts = self.store.accounts(actor, bid).await?;
         let before: HashMap<String, i64> = self
             .store
-            .totals_before(actor, bid, &format!("{}-01", months[0]))
+            .totals_before(actor, bid, &months[0])
             .await?
             .into_iter()
             .map(|t| (t.aid, t.total))

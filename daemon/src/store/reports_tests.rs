@@ -1,0 +1,191 @@
+//! The monthly sums the database keeps (`txn_month`) against the
+//! transactions themselves, after every kind of change the ledger makes.
+
+use std::collections::BTreeMap;
+
+use super::ledger_tests::{household, txn};
+use super::*;
+
+type Sums = BTreeMap<(String, String, Option<String>, String, String), (i64, i64)>;
+
+/// The transactions of 2026, summed the way `txn_month` is meant to.
+async fn from_rows(store: &Store) -> Sums {
+    let mut sums = Sums::new();
+    for r in store
+        .report_rows("alice", "b1", "2026-01-01", "2026-12-31")
+        .await
+        .expect("rows")
+    {
+        let flow = match (r.transfer, !r.splits.is_empty(), r.amount < 0) {
+            (true, _, _) => "transfer",
+            (false, true, true) => "split-out",
+            (false, true, false) => "split-in",
+            (false, false, true) => "out",
+            (false, false, false) => "in",
+        };
+        let key = (
+            r.date[..7].to_string(),
+            r.aid,
+            r.cid,
+            r.currency,
+            flow.to_string(),
+        );
+        let sum = sums.entry(key).or_default();
+        sum.0 += 1;
+        sum.1 += r.amount;
+    }
+    sums
+}
+
+async fn from_view(store: &Store) -> Sums {
+    store
+        .month_totals("alice", "b1", "2026-01", "2027-01")
+        .await
+        .expect("totals")
+        .into_iter()
+        .map(|t| ((t.month, t.aid, t.cid, t.currency, t.flow), (t.n, t.total)))
+        .collect()
+}
+
+async fn agree(store: &Store, when: &str) {
+    let (rows, view) = (from_rows(store).await, from_view(store).await);
+    assert!(!rows.is_empty(), "{when}: nothing to compare");
+    assert_eq!(view, rows, "{when}");
+}
+
+#[tokio::test]
+async fn monthly_sums_follow_every_change() {
+    let store = household().await;
+    for (cid, name) in [("food", "Food"), ("home", "Home")] {
+        store
+            .create_category(
+                "alice",
+                "b1",
+                &CategoryRecord {
+                    cid: cid.into(),
+                    name: name.into(),
+                    parent: String::new(),
+                    created_at: 1,
+                },
+            )
+            .await
+            .expect("category");
+    }
+    let mut food = txn("t1", "a1", -500, None);
+    food.cid = Some("food".into());
+    let mut split = txn("t5", "a2", -900, None);
+    split.splits = vec![
+        SplitRecord {
+            cid: Some("home".into()),
+            amount: -600,
+            memo: String::new(),
+        },
+        SplitRecord {
+            cid: None,
+            amount: -300,
+            memo: String::new(),
+        },
+    ];
+    let rows = [
+        food,
+        txn("t2", "a1", 300, None),
+        txn("t3", "a1", -1000, Some("x")),
+        txn("t4", "a2", 1000, Some("x")),
+        split,
+    ];
+    store
+        .create_transactions("alice", "b1", &rows)
+        .await
+        .expect("create");
+    agree(&store, "created").await;
+
+    let t1 = store
+        .transaction("alice", "b1", "t1")
+        .await
+        .expect("read")
+        .expect("t1");
+    let moved = TxnChange {
+        aid: "a2".into(),
+        date: "2026-05-20".into(),
+        amount: 250,
+        payee: t1.payee.clone(),
+        description: String::new(),
+        cid: None,
+        tags: vec![],
+        notes: String::new(),
+        state: t1.state.clone(),
+        splits: vec![],
+        receipts: vec![],
+    };
+    store
+        .update_transaction("alice", "b1", "t1", t1.rev, &moved, 2)
+        .await
+        .expect("update")
+        .expect("changed");
+    store
+        .update_transaction(
+            "alice",
+            "b1",
+            "t3",
+            1,
+            &TxnChange {
+                aid: "a1".into(),
+                date: "2026-07-01".into(),
+                amount: -1000,
+                payee: "Shop".into(),
+                description: String::new(),
+                cid: None,
+                tags: vec![],
+                notes: String::new(),
+                state: "uncleared".into(),
+                splits: vec![],
+                receipts: vec![],
+            },
+            2,
+        )
+        .await
+        .expect("transfer date")
+        .expect("changed");
+    agree(&store, "moved across months, accounts and signs").await;
+
+    store
+        .categorise(
+            "alice",
+            "b1",
+            &["t1".into(), "t2".into()],
+            Some("food".into()),
+            3,
+        )
+        .await
+        .expect("categorise");
+    agree(&store, "categorised").await;
+
+    assert!(
+        store
+            .delete_category("alice", "b1", "food", 4)
+            .await
+            .expect("delete")
+    );
+    agree(&store, "category deleted").await;
+
+    store
+        .delete_transaction("alice", "b1", "t4")
+        .await
+        .expect("delete pair");
+    store
+        .delete_transaction("alice", "b1", "t2")
+        .await
+        .expect("delete");
+    agree(&store, "deleted").await;
+
+    let totals = store
+        .totals_before("alice", "b1", "2026-06")
+        .await
+        .expect("before");
+    let a2: i64 = totals
+        .iter()
+        .filter(|t| t.aid == "a2")
+        .map(|t| t.total)
+        .sum();
+    assert_eq!(a2, 250 - 900, "{totals:?}");
+}
