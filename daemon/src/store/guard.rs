@@ -6,7 +6,7 @@
 use surrealdb::types::SurrealValue;
 
 use super::query::Params;
-use super::{Store, StoreError};
+use super::{Store, StoreError, back_off};
 use crate::domain::ledger::Need;
 
 /// Thrown by the guard and by ledger queries; told apart in [`classify`].
@@ -38,6 +38,17 @@ fn guarded_sql(need: Need, body: &str) -> String {
          COMMIT TRANSACTION;",
         allowed = roles(need)
     )
+}
+
+/// Runs of a guarded transaction the database refused for a conflict.
+const CONFLICT_RETRIES: u64 = 8;
+
+/// A transaction the database refused because another one committed a
+/// write it depended on first (nothing of it was applied). A unique
+/// index's message quotes a value the user chose, so it never counts.
+fn retryable(e: &surrealdb::Error) -> bool {
+    let text = e.to_string();
+    !text.contains("already contains") && text.contains("This transaction can be retried")
 }
 
 /// A failed ledger query: a guard refusal, a thrown rule, a unique index
@@ -87,14 +98,26 @@ impl Store {
         let params = params
             .with("actor", actor.to_string())
             .with("book", book.to_string());
-        let mut response = self
-            .run_explained(guarded_sql(need, body), params)
-            .await
-            .map_err(|e| classify(e, what))?;
-        // The body's last statement is the one before COMMIT, which has a
-        // result slot of its own.
-        let last = response.num_statements().saturating_sub(2);
-        response.take(last).map_err(|e| classify(e, what))
+        let sql = guarded_sql(need, body);
+        // Writes to one book meet in its monthly sums (`txn_month`): when
+        // two commit at once, the database refuses one, which applied
+        // nothing and is run again.
+        let mut round = 0;
+        loop {
+            match self.run_explained(sql.clone(), params.clone()).await {
+                Err(e) if retryable(&e) && round < CONFLICT_RETRIES => {
+                    back_off(round).await;
+                    round += 1;
+                }
+                Err(e) => return Err(classify(e, what)),
+                Ok(mut response) => {
+                    // The body's last statement is the one before COMMIT,
+                    // which has a result slot of its own.
+                    let last = response.num_statements().saturating_sub(2);
+                    return response.take(last).map_err(|e| classify(e, what));
+                }
+            }
+        }
     }
 
     /// The caller's role in the book, or [`StoreError::NoBook`].

@@ -91,6 +91,15 @@ pub enum StoreError {
     Query(String),
 }
 
+/// Waits before retry `round` (from 0) of a transaction that conflicted:
+/// longer each round, and spread, so a burst stops colliding.
+async fn back_off(round: u64) {
+    let mut byte = [0u8; 1];
+    let _ = getrandom::fill(&mut byte);
+    let pause = (round + 1) * 2 + u64::from(byte[0] % 8);
+    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+}
+
 impl From<surrealdb::Error> for StoreError {
     fn from(e: surrealdb::Error) -> Self {
         StoreError::Query(e.to_string())

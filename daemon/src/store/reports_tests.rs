@@ -86,7 +86,14 @@ async fn monthly_sums_follow_every_change() {
             memo: String::new(),
         },
     ];
+    // Just outside the year compared: neither side may count them.
+    let mut before = txn("t6", "a1", -70, None);
+    before.date = "2025-12-31".into();
+    let mut after = txn("t7", "a2", 80, None);
+    after.date = "2027-01-01".into();
     let rows = [
+        before,
+        after,
         food,
         txn("t2", "a1", 300, None),
         txn("t3", "a1", -1000, Some("x")),
@@ -188,4 +195,35 @@ async fn monthly_sums_follow_every_change() {
         .map(|t| t.total)
         .sum();
     assert_eq!(a2, 250 - 900, "{totals:?}");
+}
+
+/// Every write to one book's month, account and category meets the others
+/// in one monthly sum; when they commit at once the database refuses all
+/// but one, and the store runs the others again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_that_meet_in_one_monthly_sum_all_land() {
+    let store = household().await;
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..10 {
+                    let row = txn(&format!("w{w}-{i}"), "a1", -100, None);
+                    store
+                        .create_transactions("alice", "b1", &[row])
+                        .await
+                        .expect("a write at the same time as others");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    let totals = store
+        .month_totals("alice", "b1", "2026-03", "2026-04")
+        .await
+        .expect("totals");
+    assert_eq!(totals.iter().map(|t| t.n).sum::<i64>(), 40, "{totals:?}");
+    assert_eq!(totals.iter().map(|t| t.total).sum::<i64>(), -4000);
 }

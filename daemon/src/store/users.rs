@@ -164,11 +164,7 @@ impl Store {
                 Ok(response) => return Ok(response),
                 Err(e) => last_error = Some(e),
             }
-            // Spread the retries of a burst so they stop colliding.
-            let mut byte = [0u8; 1];
-            let _ = getrandom::fill(&mut byte);
-            let pause = (round + 1) * 2 + u64::from(byte[0] % 8);
-            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            super::back_off(round).await;
         }
         Err(last_error
             .map(StoreError::from)
