@@ -240,6 +240,19 @@ pub fn spent_in(entries: &[Entry], categories: &HashSet<&str>, currency: &str) -
         .sum()
 }
 
+/// How the monthly sums (`txn_month`, migration 15, which computes the same
+/// in SurrealQL) sort a transaction: a transfer, a split by the sign of its
+/// total, or money out or in.
+pub fn flow(transfer: bool, split: bool, amount: i64) -> &'static str {
+    match (transfer, split, amount < 0) {
+        (true, _, _) => "transfer",
+        (false, true, true) => "split-out",
+        (false, true, false) => "split-in",
+        (false, false, true) => "out",
+        (false, false, false) => "in",
+    }
+}
+
 /// The month after `month` (`YYYY-MM`), if it is one.
 pub fn next_month(month: &str) -> Option<String> {
     let (y, m) = month.split_once('-')?;
@@ -416,17 +429,11 @@ mod tests {
 
     /// The entries summed the way the store's monthly table sums them: by
     /// month, account, category, currency and kind (transfer, split or not,
-    /// sign). Splits keep their parts only in `raw_splits`.
+    /// sign), and the split entries with their parts.
     fn monthly(entries: &[Entry]) -> (Vec<Entry>, Vec<Entry>) {
         let mut groups: BTreeMap<GroupKey, (i64, i64)> = BTreeMap::new();
         for e in entries {
-            let kind = match (e.transfer, !e.splits.is_empty(), e.amount < 0) {
-                (true, _, _) => "transfer",
-                (false, true, true) => "split-out",
-                (false, true, false) => "split-in",
-                (false, false, true) => "out",
-                (false, false, false) => "in",
-            };
+            let kind = flow(e.transfer, !e.splits.is_empty(), e.amount);
             let key = (
                 e.month().to_string(),
                 e.account_id.clone(),

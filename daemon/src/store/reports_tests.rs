@@ -16,13 +16,7 @@ async fn from_rows(store: &Store) -> Sums {
         .await
         .expect("rows")
     {
-        let flow = match (r.transfer, !r.splits.is_empty(), r.amount < 0) {
-            (true, _, _) => "transfer",
-            (false, true, true) => "split-out",
-            (false, true, false) => "split-in",
-            (false, false, true) => "out",
-            (false, false, false) => "in",
-        };
+        let flow = crate::domain::reports::flow(r.transfer, !r.splits.is_empty(), r.amount);
         let key = (
             r.date[..7].to_string(),
             r.aid,
