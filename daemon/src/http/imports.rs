@@ -180,6 +180,11 @@ pub struct ImportPreview {
     pub rows: Vec<PreviewRow>,
     /// What could not be read (at most 100); while there is any, the import cannot be committed.
     pub problems: Vec<ImportProblem>,
+    /// Entries the file lists that are not transactions yet (a CAMT entry
+    /// pending or only for information), left out of the import (at most
+    /// 100). They do not stop a commit; a pending entry comes again, booked,
+    /// in a later statement.
+    pub skipped: Vec<ImportProblem>,
 }
 
 /// What to commit besides the new rows.
@@ -267,15 +272,16 @@ fn preview(view: ImportView, offset: u32, limit: u32) -> ImportPreview {
                 rule_ids: p.rules,
             })
             .collect(),
-        problems: view
-            .problems
-            .into_iter()
-            .map(|p| ImportProblem {
-                line: p.line,
-                column: p.column,
-                message: p.message,
-            })
-            .collect(),
+        problems: view.problems.into_iter().map(problem).collect(),
+        skipped: view.skipped.into_iter().map(problem).collect(),
+    }
+}
+
+fn problem(p: crate::import::Problem) -> ImportProblem {
+    ImportProblem {
+        line: p.line,
+        column: p.column,
+        message: p.message,
     }
 }
 

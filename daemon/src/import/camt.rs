@@ -1,7 +1,10 @@
 //! CAMT.053 (ISO 20022 bank-to-customer statement) XML: each `Ntry` is a
 //! row, signed by `CdtDbtInd`, dated by its booking date, named by the
 //! other party (the creditor of a debit, the debtor of a credit), described
-//! by its remittance text, identified by the bank's `AcctSvcrRef`. A
+//! by its remittance text, identified by the bank's `AcctSvcrRef`. Only
+//! booked entries (`Sts` BOOK, or none given) are transactions: a pending
+//! entry comes again, booked, in a later statement, so it is skipped and
+//! listed rather than imported twice. A
 //! DOCTYPE is refused and no entity but the five XML escapes and character
 //! references is read, so neither an entity bomb nor an external entity
 //! can do anything.
@@ -19,6 +22,7 @@ struct Entry {
     amount: Option<String>,
     currency: Option<String>,
     credit: Option<bool>,
+    status: Option<String>,
     booked: Option<String>,
     valued: Option<String>,
     reference: Option<String>,
@@ -183,6 +187,10 @@ pub fn parse_camt(bytes: &[u8], currency: &str) -> Statement {
     let digits = minor_unit_digits(&expected);
     statement.currency = declared;
     for e in entries {
+        if let Some(why) = not_booked(&e) {
+            statement.skip(why);
+            continue;
+        }
         match finish(e, &expected, digits) {
             Ok(row) => statement.rows.push(row),
             Err(problem) => statement.problem(problem),
@@ -250,6 +258,11 @@ fn take(e: &mut Entry, path: &[String], value: String) {
             "DBIT" => Some(false),
             _ => None,
         };
+    } else if under_entry(&["Sts"]) || under_entry(&["Sts", "Cd"]) {
+        // `<Sts>BOOK</Sts>` before camt.053.001.08, `<Sts><Cd>BOOK</Cd></Sts>` since.
+        if !value.is_empty() {
+            e.status = Some(value);
+        }
     } else if under_entry(&["BookgDt", "Dt"]) || under_entry(&["BookgDt", "DtTm"]) {
         e.booked = Some(value);
     } else if under_entry(&["ValDt", "Dt"]) || under_entry(&["ValDt", "DtTm"]) {
@@ -271,6 +284,25 @@ fn take(e: &mut Entry, path: &[String], value: String) {
     {
         e.debtor.get_or_insert(value);
     }
+}
+
+/// Why an entry is not a transaction yet, if it is not: its status is
+/// other than BOOK. A statement that gives no status books every entry.
+fn not_booked(e: &Entry) -> Option<Problem> {
+    let status = e.status.as_deref()?;
+    let why = match status {
+        "BOOK" => return None,
+        "PDNG" => "pending, not booked yet: it comes again in the statement that books it",
+        "INFO" => "for information only, not a booking",
+        "FUTR" => "booked for a future date: it comes again in the statement of that day",
+        _ => "not BOOK: only booked entries are imported",
+    };
+    let status: String = status.chars().take(16).collect();
+    Some(Problem::at(
+        e.line,
+        None,
+        format!("entry status {status:?} ({why}); not imported"),
+    ))
 }
 
 fn finish(e: Entry, currency: &str, digits: u32) -> Result<Row, Problem> {

@@ -77,6 +77,10 @@ impl fmt::Display for Problem {
 pub struct Statement {
     pub rows: Vec<Row>,
     pub problems: Vec<Problem>,
+    /// Entries the file lists that are not transactions yet (a CAMT entry
+    /// pending or only for information): left out, and named here so that
+    /// nothing is left out unseen. They do not stop a commit.
+    pub skipped: Vec<Problem>,
     /// The currency the file declares, if it does (OFX CURDEF, CAMT Ccy).
     pub currency: Option<String>,
 }
@@ -90,6 +94,12 @@ impl Statement {
     fn problem(&mut self, problem: Problem) {
         if self.problems.len() < MAX_PROBLEMS {
             self.problems.push(problem);
+        }
+    }
+
+    fn skip(&mut self, why: Problem) {
+        if self.skipped.len() < MAX_PROBLEMS {
+            self.skipped.push(why);
         }
     }
 }

@@ -20,12 +20,13 @@ pub mod support {
 use import::{MAX_PROBLEMS, MAX_ROWS, Statement};
 
 /// Panics when a statement breaks a promise the importer relies on: a
-/// bounded number of rows and problems, ISO dates, amounts in range,
+/// bounded number of rows, problems and skipped entries, ISO dates, amounts in range,
 /// 1-based lines, and rows from a file with problems are never committed
 /// (so nothing is promised of them beyond the above).
 pub fn check(statement: &Statement) {
     assert!(statement.rows.len() <= MAX_ROWS);
     assert!(statement.problems.len() <= MAX_PROBLEMS);
+    assert!(statement.skipped.len() <= MAX_PROBLEMS);
     for row in &statement.rows {
         assert!(
             domain::receipt::is_iso_date(&row.date),
@@ -39,7 +40,7 @@ pub fn check(statement: &Statement) {
         );
         assert!(row.line >= 1, "line 0 in {row:?}");
     }
-    for problem in &statement.problems {
+    for problem in statement.problems.iter().chain(&statement.skipped) {
         assert!(problem.line >= 1, "line 0 in {problem:?}");
         assert!(problem.column != Some(0), "column 0 in {problem:?}");
         assert!(!problem.message.is_empty());

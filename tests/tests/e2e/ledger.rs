@@ -706,7 +706,7 @@ async fn statements_are_previewed_committed_at_once_flagged_when_seen_again_and_
     .await;
     assert_eq!(status, StatusCode::CREATED, "{qif}");
     assert_eq!(qif["rows"][0]["date"], "2026-02-01");
-    let camt = "<?xml version=\"1.0\"?><Document><BkToCstmrStmt><Stmt><Acct><Ccy>EUR</Ccy></Acct><Ntry><Amt Ccy=\"EUR\">20.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><BookgDt><Dt>2026-02-02</Dt></BookgDt><AcctSvcrRef>C1</AcctSvcrRef></Ntry></Stmt></BkToCstmrStmt></Document>";
+    let camt = "<?xml version=\"1.0\"?><Document><BkToCstmrStmt><Stmt><Acct><Ccy>EUR</Ccy></Acct><Ntry><Amt Ccy=\"EUR\">20.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><BookgDt><Dt>2026-02-02</Dt></BookgDt><AcctSvcrRef>C1</AcctSvcrRef></Ntry><Ntry><Amt Ccy=\"EUR\">5.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>PDNG</Cd></Sts><BookgDt><Dt>2026-02-03</Dt></BookgDt></Ntry></Stmt></BkToCstmrStmt></Document>";
     let (status, camt) = upload(
         &api,
         &alice,
@@ -717,6 +717,9 @@ async fn statements_are_previewed_committed_at_once_flagged_when_seen_again_and_
     .await;
     assert_eq!(status, StatusCode::CREATED, "{camt}");
     assert_eq!(camt["rows"][0]["amount"], -2000);
+    // The pending entry is named, not imported.
+    assert_eq!(camt["rows_total"], 1, "{camt}");
+    assert_eq!(camt["skipped"].as_array().map(Vec::len), Some(1), "{camt}");
 
     // Undo takes every row of an import out again, and only once.
     let (status, undone) = step(&api, &alice, &b, &ofx_id, "undo").await;

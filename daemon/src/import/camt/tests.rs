@@ -155,3 +155,33 @@ fn deep_nesting_and_several_statements_are_refused() {
         statement.problems
     );
 }
+
+#[test]
+fn entries_not_booked_are_skipped_and_named_not_imported() {
+    // The first entry pending (the pre-2019 form), the second booked in the
+    // camt.053.001.08 form, where the status is a code element.
+    let file = FILE.replace("<Sts>BOOK</Sts>", "<Sts>PDNG</Sts>").replace(
+        "<CdtDbtInd>CRDT</CdtDbtInd>",
+        "<CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>",
+    );
+    let statement = parse_camt(file.as_bytes(), "EUR");
+    assert_eq!(statement.problems, vec![]);
+    let lines: Vec<usize> = statement.rows.iter().map(|r| r.line).collect();
+    assert_eq!(lines, [20]);
+    assert_eq!(statement.skipped.len(), 1);
+    assert_eq!(statement.skipped[0].line, 8);
+    assert!(
+        statement.skipped[0].message.contains("PDNG"),
+        "{:?}",
+        statement.skipped
+    );
+    // A pending entry that would be a problem is skipped, not a problem:
+    // it is not a transaction yet.
+    let file = FILE
+        .replace("<Sts>BOOK</Sts>", "<Sts><Cd>INFO</Cd></Sts>")
+        .replace("1234.56", "n/a");
+    let statement = parse_camt(file.as_bytes(), "EUR");
+    assert_eq!(statement.problems, vec![]);
+    assert_eq!(statement.rows.len(), 1);
+    assert!(statement.skipped[0].message.contains("INFO"));
+}

@@ -54,6 +54,8 @@ pub struct ImportView {
     pub import: ImportRecord,
     pub rows: Vec<PreviewRow>,
     pub problems: Vec<Problem>,
+    /// Entries of the file that are not transactions yet, left out.
+    pub skipped: Vec<Problem>,
 }
 
 impl ImportView {
@@ -203,6 +205,7 @@ impl Ledger {
             import,
             rows,
             problems: statement.problems,
+            skipped: statement.skipped,
         })
     }
 
@@ -244,6 +247,7 @@ impl Ledger {
             import,
             rows,
             problems: statement.problems,
+            skipped: statement.skipped,
         })
     }
 
