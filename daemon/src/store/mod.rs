@@ -187,6 +187,8 @@ mod tests;
 mod jobs_tests;
 
 #[cfg(test)]
+mod imports_tests;
+#[cfg(test)]
 mod ledger_tests;
 #[cfg(test)]
 mod reports_tests;

@@ -1,0 +1,74 @@
+//! Imports against a real (in-memory) SurrealDB: a preview is committed
+//! once, whoever asks at the same moment.
+
+use super::ledger_tests::{household, txn};
+use super::*;
+
+fn preview(iid: &str) -> ImportRecord {
+    ImportRecord {
+        iid: iid.into(),
+        bid: "b1".into(),
+        aid: "a1".into(),
+        format: "csv".into(),
+        preset: None,
+        preset_toml: None,
+        date_order: None,
+        filename: "march.csv".into(),
+        sha256: "00".repeat(32),
+        byte_size: 100,
+        status: "preview".into(),
+        created_by: "alice".into(),
+        created_at: 1,
+        committed_at: None,
+        undone_at: None,
+        committed_rows: 0,
+    }
+}
+
+/// The rows one commit writes: fresh ids each time, as the service makes them.
+fn rows(attempt: &str, iid: &str) -> Vec<TxnRecord> {
+    (0..50)
+        .map(|i| TxnRecord {
+            import_id: Some(iid.into()),
+            ..txn(&format!("{attempt}-{i}"), "a1", -100 - i, None)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_commits_of_one_preview_at_once_write_its_rows_once() {
+    let store = household().await;
+    store
+        .create_import("alice", &preview("i1"))
+        .await
+        .expect("preview");
+    let commits: Vec<_> = ["first", "second"]
+        .into_iter()
+        .map(|attempt| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .commit_import("alice", "b1", "i1", &rows(attempt, "i1"), 2)
+                    .await
+            })
+        })
+        .collect();
+    let mut landed = Vec::new();
+    for commit in commits {
+        match commit.await.expect("task") {
+            Ok(import) => landed.push(import),
+            Err(StoreError::Refused(why)) => assert!(why.contains("once"), "{why}"),
+            Err(other) => panic!("neither committed nor refused: {other:?}"),
+        }
+    }
+    assert_eq!(landed.len(), 1, "exactly one commit lands: {landed:?}");
+    assert_eq!(landed[0].status, "committed");
+    assert_eq!(landed[0].committed_rows, 50);
+    let written = store
+        .existing_between("alice", "b1", "a1", "2026-01-01", "2026-12-31")
+        .await
+        .expect("rows");
+    assert_eq!(written.len(), 50, "one commit's rows, not both");
+    let prefix = written[0].tid.split('-').next().expect("attempt");
+    assert!(written.iter().all(|r| r.tid.starts_with(prefix)));
+}
