@@ -240,14 +240,20 @@ pub fn spent_in(entries: &[Entry], categories: &HashSet<&str>, currency: &str) -
         .sum()
 }
 
+/// The flow of transfers.
+pub const TRANSFER: &str = "transfer";
+/// The flows of split transactions, money out and in: their sums say
+/// nothing of the parts' categories.
+pub const SPLIT_FLOWS: [&str; 2] = ["split-out", "split-in"];
+
 /// How the monthly sums (`txn_month`, migration 15, which computes the same
 /// in SurrealQL) sort a transaction: a transfer, a split by the sign of its
 /// total, or money out or in.
 pub fn flow(transfer: bool, split: bool, amount: i64) -> &'static str {
     match (transfer, split, amount < 0) {
-        (true, _, _) => "transfer",
-        (false, true, true) => "split-out",
-        (false, true, false) => "split-in",
+        (true, _, _) => TRANSFER,
+        (false, true, true) => SPLIT_FLOWS[0],
+        (false, true, false) => SPLIT_FLOWS[1],
         (false, false, true) => "out",
         (false, false, false) => "in",
     }

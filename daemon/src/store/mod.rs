@@ -40,7 +40,7 @@ pub use matches::MatchRecord;
 pub use migrations::LATEST_SCHEMA;
 pub use presets::PresetRecord;
 pub use receipts::ReceiptRecord;
-pub use reports::{AccountTotal, MonthTotal, ReportRow};
+pub use reports::{AccountTotal, CategorySums, MonthTotal, ReportRow};
 pub use rules::{RuleChange, RuleRecord};
 pub use sessions::SessionRecord;
 pub use transactions::{SplitRecord, TxnChange, TxnFilter, TxnRecord};

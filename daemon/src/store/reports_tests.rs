@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::ledger_tests::{household, txn};
 use super::*;
+use crate::domain::reports::SPLIT_FLOWS;
 
 type Sums = BTreeMap<(String, String, Option<String>, String, String), (i64, i64)>;
 
@@ -45,6 +46,34 @@ async fn agree(store: &Store, when: &str) {
     let (rows, view) = (from_rows(store).await, from_view(store).await);
     assert!(!rows.is_empty(), "{when}: nothing to compare");
     assert_eq!(view, rows, "{when}");
+
+    // What category reports read: the sums without the split flows, and
+    // exactly the split transactions of the year, one by one.
+    let sums = store
+        .category_sums("alice", "b1", "2026-01", "2027-01")
+        .await
+        .expect("category sums");
+    let unsplit: Sums = rows
+        .into_iter()
+        .filter(|(key, _)| !SPLIT_FLOWS.contains(&key.4.as_str()))
+        .collect();
+    let totals: Sums = sums
+        .totals
+        .into_iter()
+        .map(|t| ((t.month, t.aid, t.cid, t.currency, t.flow), (t.n, t.total)))
+        .collect();
+    assert_eq!(totals, unsplit, "{when}");
+    let mut split: Vec<ReportRow> = store
+        .report_rows("alice", "b1", "2026-01-01", "2026-12-31")
+        .await
+        .expect("rows")
+        .into_iter()
+        .filter(|r| !r.splits.is_empty() && !r.transfer)
+        .collect();
+    let mut read = sums.splits;
+    split.sort_by(|a, b| (&a.date, a.amount).cmp(&(&b.date, b.amount)));
+    read.sort_by(|a, b| (&a.date, a.amount).cmp(&(&b.date, b.amount)));
+    assert_eq!(read, split, "{when}");
 }
 
 #[tokio::test]

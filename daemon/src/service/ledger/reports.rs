@@ -89,14 +89,15 @@ fn summed(total: MonthTotal) -> Entry {
         currency: total.currency,
         category_id: total.cid,
         splits: Vec::new(),
-        transfer: total.flow == "transfer",
+        transfer: total.flow == reports::TRANSFER,
         payee: String::new(),
         count: total.n,
     }
 }
 
-fn is_split(total: &MonthTotal) -> bool {
-    total.flow.starts_with("split")
+/// The month after `to`, where a range of months ending with `to` stops.
+fn until(to: &str) -> Result<String, ServiceError> {
+    reports::next_month(to).ok_or_else(|| ServiceError::Invalid(format!("{to:?} is not a month")))
 }
 
 fn month_of(field: &str, text: &str) -> Result<String, ServiceError> {
@@ -236,20 +237,12 @@ impl Ledger {
         from: &str,
         to: &str,
     ) -> Result<Vec<Entry>, ServiceError> {
-        let totals = self.month_totals(actor, bid, from, to).await?;
-        let any_split = totals.iter().any(is_split);
-        let mut entries: Vec<Entry> = totals
-            .into_iter()
-            .filter(|t| !is_split(t))
-            .map(summed)
-            .collect();
-        if any_split {
-            let rows = self
-                .store
-                .split_rows(actor, bid, &format!("{from}-01"), &format!("{to}-31"))
-                .await?;
-            entries.extend(self::entries(rows));
-        }
+        let sums = self
+            .store
+            .category_sums(actor, bid, from, &until(to)?)
+            .await?;
+        let mut entries: Vec<Entry> = sums.totals.into_iter().map(summed).collect();
+        entries.extend(self::entries(sums.splits));
         Ok(entries)
     }
 
@@ -260,9 +253,10 @@ impl Ledger {
         from: &str,
         to: &str,
     ) -> Result<Vec<MonthTotal>, ServiceError> {
-        let until = reports::next_month(to)
-            .ok_or_else(|| ServiceError::Invalid(format!("{to:?} is not a month")))?;
-        Ok(self.store.month_totals(actor, bid, from, &until).await?)
+        Ok(self
+            .store
+            .month_totals(actor, bid, from, &until(to)?)
+            .await?)
     }
 
     async fn balances_table(
