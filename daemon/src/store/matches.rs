@@ -40,15 +40,26 @@ fn unattached_check() -> String {
 impl Store {
     /// Transactions of the book that could be the payments of receipts:
     /// one of these amounts, dated `from` to `to`, no receipt yet, not a
-    /// transfer; at most `limit`, earliest first.
+    /// transfer; at most `limit`, in order of date and id, after the
+    /// `(date, tid)` of the last one of the page before, if any.
     pub async fn match_candidates(
         &self,
         actor: &str,
         bid: &str,
         (from, to): (&str, &str),
         amounts: &[i64],
+        after: Option<(&str, &str)>,
         limit: usize,
     ) -> Result<Vec<TxnRecord>, StoreError> {
+        let (from, after_fragment) = match after {
+            // The index range starts at the last page's day; the rest of
+            // that day is told apart by id.
+            Some((date, _)) => (
+                date.max(from),
+                "AND (date > $after_date OR tid > $after_tid) ",
+            ),
+            None => (from, ""),
+        };
         self.guarded(
             actor,
             bid,
@@ -56,12 +67,14 @@ impl Store {
             "transaction",
             &format!(
                 "SELECT {TXN_FIELDS} FROM txn WHERE bid = $book AND date >= $from AND date <= $to \
-                 AND amount IN $amounts AND transfer_id = NONE \
-                 AND array::len(receipts) = 0 ORDER BY date LIMIT $limit;"
+                 {after_fragment}AND amount IN $amounts AND transfer_id = NONE \
+                 AND array::len(receipts) = 0 ORDER BY date, tid LIMIT $limit;"
             ),
             Params::new()
                 .with("from", from.to_string())
                 .with("to", to.to_string())
+                .with("after_date", after.map(|(d, _)| d.to_string()))
+                .with("after_tid", after.map(|(_, t)| t.to_string()))
                 .with("amounts", amounts.to_vec())
                 .with("limit", limit as i64),
         )

@@ -20,10 +20,16 @@ use crate::service::receipts::{FieldsChanged, ReceiptView};
 use crate::store::{MatchRecord, ReceiptRecord, StoreError, TxnRecord};
 use crate::support::unix_now;
 
-/// Receipts one search looks at: the newest in the date range.
-const MAX_RECEIPTS_PER_SEARCH: u32 = 1_000;
-/// Bank lines read for one search, at most (earliest first).
-const MAX_CANDIDATES: usize = 10_000;
+/// Receipts read at once by a search after an import (it reads them all,
+/// a page at a time).
+const RECEIPTS_PER_PAGE: u32 = 1_000;
+/// Bank lines read at once for one page of receipts (all are read, a
+/// page at a time).
+const CANDIDATES_PER_PAGE: usize = 10_000;
+/// Bank lines kept for one page of receipts, at most: a bound on memory
+/// (about 100 MB) should a thousand receipts share their amounts with a
+/// whole book.
+const MAX_CANDIDATES: usize = 100_000;
 
 /// A line item's category, for confirming a receipt as a split.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -203,34 +209,44 @@ impl Ledger {
         to: &str,
     ) -> Result<usize, ServiceError> {
         // A receipt is dated before its line, at most DAYS_AFTER days.
-        let query = ReceiptQuery {
+        let mut query = ReceiptQuery {
             state: Some("done".into()),
             date_from: matching::shift_day(from, -DAYS_AFTER),
             date_to: matching::shift_day(to, DAYS_BEFORE),
-            limit: MAX_RECEIPTS_PER_SEARCH,
+            limit: RECEIPTS_PER_PAGE,
             offset: 0,
         };
-        let (receipts, _) = self.store.receipts(actor, &query).await?;
-        let receipts: Vec<(String, ReceiptFacts)> = receipts
-            .into_iter()
-            .filter_map(|r| {
-                let rid = r.rid.clone();
-                facts(r).map(|f| (rid, f))
-            })
-            .collect();
-        let facts: Vec<&ReceiptFacts> = receipts.iter().map(|(_, f)| f).collect();
-        let lines = self.candidates(actor, bid, &facts).await?;
-        let mut proposals = Vec::new();
-        for (rid, receipt) in &receipts {
-            if let Some(best) = best_line(&lines, receipt) {
-                proposals.push(proposal(bid, rid, actor, best)?);
+        let mut proposed = 0;
+        loop {
+            let (page, _) = self.store.receipts(actor, &query).await?;
+            let read = page.len();
+            let receipts: Vec<(String, ReceiptFacts)> = page
+                .into_iter()
+                .filter_map(|r| {
+                    let rid = r.rid.clone();
+                    facts(r).map(|f| (rid, f))
+                })
+                .collect();
+            let facts: Vec<&ReceiptFacts> = receipts.iter().map(|(_, f)| f).collect();
+            let lines = self
+                .candidates(actor, bid, &facts, CANDIDATES_PER_PAGE)
+                .await?;
+            let mut proposals = Vec::new();
+            for (rid, receipt) in &receipts {
+                if let Some(best) = best_line(&lines, receipt) {
+                    proposals.push(proposal(bid, rid, actor, best)?);
+                }
             }
+            proposed += self
+                .store
+                .propose_matches(actor, bid, &proposals)
+                .await?
+                .len();
+            if read < RECEIPTS_PER_PAGE as usize {
+                return Ok(proposed);
+            }
+            query.offset += RECEIPTS_PER_PAGE;
         }
-        Ok(self
-            .store
-            .propose_matches(actor, bid, &proposals)
-            .await?
-            .len())
     }
 
     /// Proposes a just-read receipt's best line in each book its owner
@@ -248,7 +264,9 @@ impl Ledger {
             if !BookRole::parse(&book.role).is_some_and(BookRole::can_write) {
                 continue;
             }
-            let lines = self.candidates(&owner, &book.bid, &[&facts]).await?;
+            let lines = self
+                .candidates(&owner, &book.bid, &[&facts], CANDIDATES_PER_PAGE)
+                .await?;
             if let Some(best) = best_line(&lines, &facts) {
                 let p = proposal(&book.bid, rid, &owner, best)?;
                 proposed += self
@@ -261,14 +279,16 @@ impl Ledger {
         Ok(proposed)
     }
 
-    /// The book's lines that could have paid any of the receipts, in one
-    /// query: their amounts, dated within the window of the earliest and
-    /// the latest receipt.
-    async fn candidates(
+    /// The book's lines that could have paid any of the receipts: their
+    /// amounts, dated within the window of the earliest and the latest
+    /// receipt; read `page` at a time, in order of date, so that the
+    /// latest receipts' lines are read too (up to MAX_CANDIDATES).
+    pub(super) async fn candidates(
         &self,
         actor: &str,
         bid: &str,
         receipts: &[&ReceiptFacts],
+        page: usize,
     ) -> Result<Vec<TxnRecord>, ServiceError> {
         let dates = receipts.iter().map(|r| r.date.as_str());
         let (Some(first), Some(last)) = (dates.clone().min(), dates.max()) else {
@@ -283,10 +303,23 @@ impl Ledger {
         let mut amounts: Vec<i64> = receipts.iter().map(|r| -r.total).collect();
         amounts.sort_unstable();
         amounts.dedup();
-        Ok(self
-            .store
-            .match_candidates(actor, bid, (&from, &to), &amounts, MAX_CANDIDATES)
-            .await?)
+        let mut lines: Vec<TxnRecord> = Vec::new();
+        loop {
+            let after = lines.last().map(|t| (t.date.as_str(), t.tid.as_str()));
+            let more = self
+                .store
+                .match_candidates(actor, bid, (&from, &to), &amounts, after, page)
+                .await?;
+            let full = more.len() == page;
+            lines.extend(more);
+            if !full {
+                return Ok(lines);
+            }
+            if lines.len() >= MAX_CANDIDATES {
+                tracing::warn!(book = %bid, lines = lines.len(), "receipt matching read its most candidate lines; later lines are not proposed");
+                return Ok(lines);
+            }
+        }
     }
 
     /// The caller's open proposals in the book, best first, with both ends.

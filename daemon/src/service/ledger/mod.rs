@@ -10,6 +10,8 @@ mod budgets;
 mod categories;
 mod imports;
 mod matching;
+#[cfg(test)]
+mod matching_tests;
 mod presets;
 mod reports;
 mod rules;

@@ -46,7 +46,7 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn principal() -> Principal {
+pub(super) fn principal() -> Principal {
     Principal {
         user_id: "u1".into(),
         username: "alice".into(),
@@ -63,7 +63,7 @@ fn day(d: u8) -> String {
 }
 
 /// A book with the three accounts: (ledger, book id, account ids).
-async fn book() -> (Ledger, String, Vec<String>, tempfile::TempDir) {
+pub(super) async fn book() -> (Ledger, String, Vec<String>, tempfile::TempDir) {
     let store = Store::open("mem://", "fin", "fin").await.expect("store");
     store
         .create_user(&NewUser {
