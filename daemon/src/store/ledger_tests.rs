@@ -339,38 +339,91 @@ async fn pages_walk_every_transaction_once_even_within_one_day() {
         .expect("all");
     assert_eq!(all.len(), 23);
     assert!(
-        all.windows(2).all(|w| w[0].date >= w[1].date),
-        "newest first"
+        all.windows(2)
+            .all(|w| (&w[0].date, &w[0].tid) > (&w[1].date, &w[1].tid)),
+        "newest first, then by id"
     );
+    let expected: Vec<String> = all.iter().map(|t| t.tid.clone()).collect();
     for limit in [1u32, 2, 3, 5] {
-        let mut walked: Vec<String> = Vec::new();
-        let mut after: Option<(String, u32)> = None;
-        loop {
-            let filter = TxnFilter {
-                limit,
-                after: after.clone(),
-                ..TxnFilter::default()
-            };
-            let mut page = store
-                .transactions("alice", "b1", &filter)
-                .await
-                .expect("page");
-            let more = page.len() > limit as usize;
-            page.truncate(limit as usize);
-            walked.extend(page.iter().map(|t| t.tid.clone()));
-            if !more {
-                break;
-            }
-            let last = page.last().expect("a full page").date.clone();
-            let mut shown = page.iter().filter(|t| t.date == last).count() as u32;
-            if let Some((date, earlier)) = &after
-                && *date == last
-            {
-                shown += earlier;
-            }
-            after = Some((last, shown));
-        }
-        let expected: Vec<String> = all.iter().map(|t| t.tid.clone()).collect();
-        assert_eq!(walked, expected, "pages of {limit}");
+        assert_eq!(
+            walk(&store, limit, async |_| {}).await,
+            expected,
+            "pages of {limit}"
+        );
     }
+}
+
+/// Every transaction's id, page by page of `limit`, calling `between`
+/// with the cursor after each page.
+async fn walk(
+    store: &Store,
+    limit: u32,
+    mut between: impl AsyncFnMut(&(String, String)),
+) -> Vec<String> {
+    let mut walked: Vec<String> = Vec::new();
+    let mut after: Option<(String, String)> = None;
+    loop {
+        let filter = TxnFilter {
+            limit,
+            after: after.clone(),
+            ..TxnFilter::default()
+        };
+        let mut page = store
+            .transactions("alice", "b1", &filter)
+            .await
+            .expect("page");
+        let more = page.len() > limit as usize;
+        page.truncate(limit as usize);
+        walked.extend(page.iter().map(|t| t.tid.clone()));
+        if !more {
+            return walked;
+        }
+        let last = page.last().expect("a full page");
+        let cursor = (last.date.clone(), last.tid.clone());
+        between(&cursor).await;
+        after = Some(cursor);
+    }
+}
+
+#[tokio::test]
+async fn a_page_after_a_cursor_is_not_moved_by_writes_on_the_cursors_day() {
+    let store = household().await;
+    let rows: Vec<TxnRecord> = (0..9)
+        .map(|i| txn(&format!("t{i}"), "a1", -(i + 1), None))
+        .collect();
+    store
+        .create_transactions("alice", "b1", &rows)
+        .await
+        .expect("rows");
+    // All on one day: the first page is t8, t7, t6. Then a transaction is
+    // added on that day before the cursor (t85: past, as far as the order
+    // goes); after the second page, one already shown is deleted. Neither
+    // may move what the next pages show (a count of the day's
+    // transactions shown would show t6 twice, then skip one).
+    let mut pages = 0;
+    let walked = walk(&store, 3, async |cursor: &(String, String)| {
+        pages += 1;
+        match pages {
+            1 => {
+                assert_eq!(cursor.1, "t6");
+                store
+                    .create_transactions("alice", "b1", &[txn("t85", "a1", -50, None)])
+                    .await
+                    .expect("added");
+            }
+            2 => {
+                assert_eq!(cursor.1, "t3");
+                store
+                    .delete_transaction("alice", "b1", "t4")
+                    .await
+                    .expect("deleted");
+            }
+            _ => {}
+        }
+    })
+    .await;
+    assert_eq!(
+        walked,
+        ["t8", "t7", "t6", "t5", "t4", "t3", "t2", "t1", "t0"]
+    );
 }

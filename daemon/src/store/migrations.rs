@@ -89,6 +89,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "monthly sums for reports",
         sql: include_str!("migrations/0015_report_months.surql"),
     },
+    Migration {
+        version: 16,
+        name: "transactions paged by date and id",
+        sql: include_str!("migrations/0016_txn_page_order.surql"),
+    },
 ];
 
 /// The newest schema this build knows.

@@ -74,9 +74,10 @@ pub struct TxnFilter {
     pub tag: Option<String>,
     pub uncategorised: bool,
     pub has_receipt: Option<bool>,
-    /// Where the page before ended: on this date, after this many of its
-    /// transactions (in the listing's order: newest first).
-    pub after: Option<(String, u32)>,
+    /// Where the page before ended: the date and id of the last
+    /// transaction it showed (the listing is newest first, then by id
+    /// from the highest).
+    pub after: Option<(String, String)>,
     pub limit: u32,
 }
 
@@ -163,11 +164,13 @@ impl Store {
         Ok(rows.pop())
     }
 
-    /// A page of transactions, newest first (then by record id), one more
-    /// than `limit` when there is a next page. The order is the `(bid,
-    /// date)` index's, walked backwards, so a page reads about `limit` rows
-    /// however large the book; a page after a cursor starts at the
-    /// cursor's date and skips what was already shown of that day.
+    /// A page of transactions, newest first (then by id, highest first),
+    /// one more than `limit` when there is a next page. The order is the
+    /// `(bid, date, tid)` index's, walked backwards, so a page reads about
+    /// `limit` rows however large the book. A page after a cursor is the
+    /// rest of the cursor's day (ids below its id) and then the days before
+    /// it, each an index range: nothing added or removed meanwhile shifts
+    /// a transaction from one page to another.
     pub async fn transactions(
         &self,
         actor: &str,
@@ -221,17 +224,29 @@ impl Store {
             "array::len(receipts) = 0",
             &mut conditions,
         );
-        on(f.after.is_some(), "date <= $after_date", &mut conditions);
-        let (after_date, skip) = f.after.clone().unwrap_or_default();
+        let select = |more: &str| {
+            format!(
+                "(SELECT {FIELDS} FROM txn WHERE {}{more} ORDER BY date DESC, tid DESC LIMIT $limit)",
+                conditions.join(" AND ")
+            )
+        };
+        let query = match f.after {
+            None => format!("{};", select("")),
+            // Two index ranges: the `OR` of a keyset condition in one
+            // query would stop SurrealDB from ending the scan at the limit.
+            Some(_) => format!(
+                "RETURN array::slice(array::concat({}, {}), 0, $limit);",
+                select(" AND date = $after_date AND tid < $after_tid"),
+                select(" AND date < $after_date")
+            ),
+        };
+        let (after_date, after_tid) = f.after.clone().unzip();
         self.guarded(
             actor,
             bid,
             Need::Read,
             "transaction",
-            &format!(
-                "SELECT {FIELDS} FROM txn WHERE {} ORDER BY date DESC, id DESC LIMIT $limit;",
-                conditions.join(" AND ")
-            ),
+            &query,
             Params::new()
                 .with("from", f.from.clone())
                 .with("to", f.to.clone())
@@ -241,19 +256,11 @@ impl Store {
                 .with("min_amount", f.min_amount)
                 .with("max_amount", f.max_amount)
                 .with("tag", f.tag.clone())
-                .with("after_date", after_date.clone())
-                .with("limit", i64::from(f.limit) + i64::from(skip) + 1),
+                .with("after_date", after_date)
+                .with("after_tid", after_tid)
+                .with("limit", i64::from(f.limit) + 1),
         )
         .await
-        .map(|mut rows: Vec<TxnRecord>| {
-            let shown = rows
-                .iter()
-                .take(skip as usize)
-                .take_while(|r| r.date == after_date)
-                .count();
-            rows.drain(..shown);
-            rows
-        })
     }
 
     /// Writes `change` over the transaction if it is still at revision

@@ -198,34 +198,29 @@ fn state(value: Option<String>) -> Result<String, ServiceError> {
     }
 }
 
-/// The opaque cursor for the page after `page`: the last date shown and
-/// how many of that day's transactions have been shown, this page and the
-/// ones before (`before`, the cursor this page was asked with).
-fn cursor_after(page: &[TxnRecord], before: Option<&(String, u32)>) -> Option<String> {
+/// The opaque cursor for the page after `page`: the date and id of the
+/// last transaction shown.
+fn cursor_after(page: &[TxnRecord]) -> Option<String> {
     let last = page.last()?;
-    let mut shown = page.iter().filter(|t| t.date == last.date).count() as u32;
-    if let Some((date, earlier)) = before
-        && *date == last.date
-    {
-        shown += earlier;
-    }
-    Some(hex(format!("{}|{shown}", last.date).as_bytes()))
+    Some(hex(format!("{}|{}", last.date, last.tid).as_bytes()))
 }
 
-/// A cursor's day and count; at most this many of one day are skipped, so
-/// a made-up cursor cannot make one page read the whole book.
-const MAX_SKIP: u32 = 10_000;
-
-fn parse_cursor(cursor: &str) -> Result<(String, u32), ServiceError> {
+fn parse_cursor(cursor: &str) -> Result<(String, String), ServiceError> {
     let bad = || ServiceError::Invalid("cursor is not one this server handed out".into());
     let bytes = unhex(cursor).ok_or_else(bad)?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (date, shown) = text.split_once('|').ok_or_else(bad)?;
-    let shown: u32 = shown.parse().map_err(|_| bad())?;
-    if shown > MAX_SKIP {
+    let (date, tid) = text.split_once('|').ok_or_else(bad)?;
+    let is_id = (1..=64).contains(&tid.len())
+        && tid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !is_id {
         return Err(bad());
     }
-    Ok((ledger::date("cursor", date).map_err(|_| bad())?, shown))
+    Ok((
+        ledger::date("cursor", date).map_err(|_| bad())?,
+        tid.to_string(),
+    ))
 }
 
 impl Ledger {
@@ -401,7 +396,7 @@ impl Ledger {
         let mut items = self.store.transactions(actor, bid, &filter).await?;
         let next_cursor = if items.len() > query.limit as usize {
             items.truncate(query.limit as usize);
-            cursor_after(&items, filter.after.as_ref())
+            cursor_after(&items)
         } else {
             None
         };
