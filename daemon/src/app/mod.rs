@@ -223,10 +223,11 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         stopped(&stop_rx),
     ));
     tasks.spawn(sweep_limits(limits, stopped(&stop_rx)));
-    tasks.spawn(collect_blobs(
+    tasks.spawn(tidy_storage(
         blobs,
         store.clone(),
         settings.ocr.unused_image_grace,
+        settings.import_preview_ttl,
         stopped(&stop_rx),
     ));
     if let Some((renewal, _)) = &acme {
@@ -323,13 +324,15 @@ async fn sweep_limits(limits: RateLimits, stopped: impl std::future::Future<Outp
     }
 }
 
-/// Removes receipt images no receipt uses, once they have been unused for
-/// `grace` (see `Blobs::collect`): soon after start, then every grace period
-/// and at least once an hour.
-async fn collect_blobs(
+/// Deletes imports left as previews for longer than `preview_ttl`, and
+/// removes files (receipt images, statement files) nothing uses once they
+/// have been unused for `grace` (see `Blobs::collect`): soon after start,
+/// then every grace period and at least once an hour.
+async fn tidy_storage(
     blobs: Blobs,
     store: Store,
     grace: Duration,
+    preview_ttl: Duration,
     stopped: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(stopped);
@@ -342,14 +345,37 @@ async fn collect_blobs(
     loop {
         tokio::select! {
             _ = &mut stopped => return,
-            _ = tick.tick() => match blobs.collect(&store, grace).await {
-                Ok(collected) if collected.removed > 0 => {
-                    tracing::info!(removed = collected.removed, "removed receipt images no receipt uses");
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "collecting unused receipt images failed; trying again later"),
-            },
+            _ = tick.tick() => {
+                expire_previews(&store, preview_ttl).await;
+                collect_unused(&blobs, &store, grace).await;
+            }
         }
+    }
+}
+
+async fn expire_previews(store: &Store, ttl: Duration) {
+    let before = crate::support::unix_now() - ttl.as_secs() as i64;
+    match store.delete_stale_previews(before).await {
+        Ok(deleted) if !deleted.is_empty() => {
+            tracing::info!(imports = ?deleted, "deleted imports left as previews longer than import.preview_days");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "deleting stale import previews failed; trying again later")
+        }
+    }
+}
+
+async fn collect_unused(blobs: &Blobs, store: &Store, grace: Duration) {
+    match blobs.collect(store, grace).await {
+        Ok(collected) if collected.removed > 0 => {
+            tracing::info!(
+                removed = collected.removed,
+                "removed files nothing uses (receipt images, statements)"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "collecting unused files failed; trying again later"),
     }
 }
 

@@ -280,12 +280,15 @@ impl Default for RawOcr {
 pub struct RawImport {
     /// The largest statement file taken, in bytes.
     pub max_file_bytes: u64,
+    /// Days an import may stay a preview before it is deleted with its file.
+    pub preview_days: u64,
 }
 
 impl Default for RawImport {
     fn default() -> Self {
         RawImport {
             max_file_bytes: 50 * 1024 * 1024,
+            preview_days: 7,
         }
     }
 }

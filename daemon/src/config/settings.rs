@@ -39,6 +39,9 @@ pub struct Settings {
     pub ocr: OcrSettings,
     /// `[import] max_file_bytes`: the largest statement file taken.
     pub import_max_file_bytes: u64,
+    /// `[import] preview_days`: how long an import may stay a preview
+    /// before it is deleted, and its file with it.
+    pub import_preview_ttl: Duration,
 }
 
 /// How long each phase of a client connection may take, and how many may be
@@ -198,6 +201,10 @@ impl RawConfig {
                 1024,
                 1 << 30,
             )?,
+            import_preview_ttl: Duration::from_secs(
+                super::checks::in_range("import.preview_days", self.import.preview_days, 1, 365)?
+                    * 86_400,
+            ),
         })
     }
 }

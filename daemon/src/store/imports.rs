@@ -187,4 +187,19 @@ impl Store {
             .await?;
         done.pop().ok_or(StoreError::NoBook)
     }
+
+    /// Deletes the imports of every book still previews that were made
+    /// before `before` (Unix seconds): the ids of those deleted. Their
+    /// files go with the next blob collection, unless something else
+    /// names them. A system task's call, for no one user.
+    pub async fn delete_stale_previews(&self, before: i64) -> Result<Vec<String>, StoreError> {
+        let mut response = self
+            .run(
+                "DELETE import WHERE status = 'preview' AND created_at < $before RETURN BEFORE;",
+                Params::new().with("before", before),
+            )
+            .await?;
+        let deleted: Vec<ImportRecord> = response.take(0)?;
+        Ok(deleted.into_iter().map(|i| i.iid).collect())
+    }
 }

@@ -72,3 +72,44 @@ async fn two_commits_of_one_preview_at_once_write_its_rows_once() {
     let prefix = written[0].tid.split('-').next().expect("attempt");
     assert!(written.iter().all(|r| r.tid.starts_with(prefix)));
 }
+
+#[tokio::test]
+async fn previews_older_than_the_cut_are_deleted_and_free_their_files() {
+    let store = household().await;
+    let at = |iid: &str, created_at: i64, sha: char| ImportRecord {
+        created_at,
+        sha256: sha.to_string().repeat(64),
+        ..preview(iid)
+    };
+    for import in [
+        at("stale", 100, 'a'),
+        at("fresh", 10_000, 'b'),
+        at("kept", 100, 'c'),
+    ] {
+        store.create_import("alice", &import).await.expect("import");
+    }
+    store
+        .commit_import("alice", "b1", "kept", &rows("kept", "kept"), 200)
+        .await
+        .expect("committed");
+    let deleted = store.delete_stale_previews(5_000).await.expect("expire");
+    assert_eq!(deleted, ["stale"]);
+    let left: Vec<String> = store
+        .imports("alice", "b1")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|i| i.iid)
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.contains(&"fresh".to_string()) && left.contains(&"kept".to_string()));
+    assert!(!store.image_in_use(&"a".repeat(64)).await.expect("a"));
+    assert!(store.image_in_use(&"b".repeat(64)).await.expect("b"));
+    assert!(
+        store
+            .delete_stale_previews(5_000)
+            .await
+            .expect("again")
+            .is_empty()
+    );
+}
