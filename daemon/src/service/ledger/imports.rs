@@ -9,6 +9,7 @@ use bytes::Bytes;
 use super::rules::Tidied;
 use super::{Ledger, actor, not_found};
 use crate::domain::ledger::{MAX_NAME_CHARS, MAX_TEXT_CHARS, Need};
+use crate::domain::matching::shift_day;
 use crate::domain::rules::{self, Subject};
 use crate::import::{self, DateOrder, Known, Problem, Row, Statement};
 use crate::service::ServiceError;
@@ -18,6 +19,9 @@ use crate::support::{sha256_hex, unix_now};
 
 /// The longest bank id kept; a longer one is not an id a bank gave.
 const MAX_EXTERNAL_ID: usize = 255;
+/// Days before a file's first and after its last day in which a row's
+/// bank id is looked for among the account's transactions.
+const BANK_ID_SLACK_DAYS: i64 = 14;
 
 /// The formats an import reads.
 pub const FORMATS: [&str; 4] = ["csv", "ofx", "qif", "camt"];
@@ -379,15 +383,21 @@ impl Ledger {
         account: &AccountRecord,
         rows: Vec<Row>,
     ) -> Result<Vec<PreviewRow>, ServiceError> {
-        let (Some(from), Some(to)) = (
+        let (Some(first), Some(last)) = (
             rows.iter().map(|r| &r.date).min(),
             rows.iter().map(|r| &r.date).max(),
         ) else {
             return Ok(Vec::new());
         };
+        // A bank may date one transaction differently in two statements
+        // (booked, then valued): its id is looked for a little around
+        // the file's days. Fingerprints hold the date, so they only meet
+        // on the same day anyway.
+        let from = shift_day(first, -BANK_ID_SLACK_DAYS).unwrap_or_else(|| first.clone());
+        let to = shift_day(last, BANK_ID_SLACK_DAYS).unwrap_or_else(|| last.clone());
         let existing = self
             .store
-            .existing_between(actor, bid, &account.aid, from, to)
+            .existing_between(actor, bid, &account.aid, &from, &to)
             .await?;
         let known: Vec<Known> = existing
             .into_iter()

@@ -9,6 +9,8 @@ mod books;
 mod budgets;
 mod categories;
 mod imports;
+#[cfg(test)]
+mod imports_tests;
 mod matching;
 #[cfg(test)]
 mod matching_tests;
