@@ -2,7 +2,8 @@
 # Benchmark (not a test): a 100,000-row CSV statement from upload to
 # committed, and the monthly spending-by-category report over the 100,000
 # transactions that leaves (p50/p95 of 200 requests on one keep-alive
-# connection), plus the same report over twelve months.
+# connection), plus the same report over twelve months, and pages of the
+# transaction list (the newest, one account's, forty in a row by cursor).
 # Uses a release build: cargo build --release -p fin-daemon -p finctl
 # Needs python3. Usage: tests/bench/ledger.sh [rows]
 # FIN_BIN_DIR picks the binaries (to compare two builds in alternating runs).
@@ -24,9 +25,11 @@ port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["https"].
 password="bench mark passphrase $(date +%s)"
 echo "$password" | FIN_ADMIN_SOCKET="$dir/admin.sock" "$bin/finctl" user add bench --password-stdin >/dev/null
 
-python3 - "$port" "$password" "$rows" <<'PY'
+python3 - "$port" "$password" "$rows" "$pid" <<'PY'
 import http.client, json, ssl, sys, time, random
-port, password, rows = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+port, password, rows, pid = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+def rss():
+    return next(l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS:"))
 c = http.client.HTTPSConnection("localhost", port, context=ssl._create_unverified_context(), timeout=600)
 def call(method, path, body=None, token=None, raw=None):
     headers = {"content-type": "application/octet-stream" if raw is not None else "application/json"}
@@ -61,6 +64,7 @@ committed = time.perf_counter()
 assert done["committed_rows"] == rows, done
 print(f"import: upload+preview {uploaded - start:.2f} s, commit {committed - uploaded:.2f} s, "
       f"upload to committed {committed - start:.2f} s")
+print(f"RSS after the commit: {rss()} KiB")
 
 def latencies(path, n):
     times = []
@@ -78,5 +82,15 @@ p50, p95 = latencies(month, 200)
 print(f"monthly spending-by-category over {rows} transactions: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
 p50, p95 = latencies(year, 20)
 print(f"twelve months of spending-by-category: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+page = f"/api/v1/books/{book}/transactions?limit=50"
+for label, path in (("the book's", page), ("one account's", f"{page}&account={account}"),
+                    ("the first three days' (to=2025-01-03) of the", f"{page}&to=2025-01-03")):
+    p50, p95 = latencies(path, 200)
+    print(f"a page of 50 of {label} {rows} transactions: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+# Deeper pages: forty in a row by cursor, from the newest.
+path, t = page, time.perf_counter()
+for _ in range(40):
+    path = f"{page}&cursor={call('GET', path, token=token)['next_cursor']}"
+print(f"forty pages in a row by cursor: {(time.perf_counter() - t) * 1000 / 40:.1f} ms a page")
 PY
 echo "RSS after: $(ps -o rss= -p "$pid" | tr -d ' ') KiB"
