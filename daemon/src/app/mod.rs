@@ -346,8 +346,11 @@ async fn tidy_storage(
         tokio::select! {
             _ = &mut stopped => return,
             _ = tick.tick() => {
-                expire_previews(&store, preview_ttl).await;
+                // Files first: an expired preview's file then stays until
+                // the next round, so requests that read the preview just
+                // before it expired can finish.
                 collect_unused(&blobs, &store, grace).await;
+                expire_previews(&store, preview_ttl).await;
             }
         }
     }

@@ -277,7 +277,7 @@ fn preview(view: ImportView, offset: u32, limit: u32) -> ImportPreview {
     }
 }
 
-fn problem(p: crate::import::Problem) -> ImportProblem {
+fn problem(p: crate::service::ledger::Problem) -> ImportProblem {
     ImportProblem {
         line: p.line,
         column: p.column,

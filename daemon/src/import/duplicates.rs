@@ -1,6 +1,6 @@
 //! Which rows of a statement are already in the account. A bank's own id
 //! (OFX `FITID`, CAMT `AcctSvcrRef`) is compared by equality where both
-//! sides have one (two different ids are two transactions); otherwise a fingerprint of account, date, amount and
+//! sides have one, with the amount (two different ids are two transactions); otherwise a fingerprint of account, date, amount and
 //! normalised payee. Fingerprints are matched as a multiset: two identical
 //! coffees on one day in the file need two in the account to both be
 //! duplicates, so the same file imported twice is all duplicates and an
@@ -15,6 +15,7 @@ use crate::support::sha256_hex;
 /// A transaction already in the account.
 pub struct Known {
     pub tid: String,
+    pub amount: i64,
     pub external_id: Option<String>,
     pub fingerprint: Option<String>,
 }
@@ -50,11 +51,11 @@ pub fn fingerprint(aid: &str, row: &Row) -> String {
 
 /// For each row, the id of the transaction it duplicates, if any.
 pub fn duplicates(aid: &str, rows: &[Row], known: &[Known]) -> Vec<Option<String>> {
-    let mut by_external: HashMap<&str, &str> = HashMap::new();
+    let mut by_external: HashMap<&str, (&str, i64)> = HashMap::new();
     let mut by_fingerprint: HashMap<&str, Vec<(&str, bool)>> = HashMap::new();
     for k in known {
         if let Some(external) = k.external_id.as_deref() {
-            by_external.insert(external, &k.tid);
+            by_external.insert(external, (&k.tid, k.amount));
         }
         if let Some(print) = k.fingerprint.as_deref() {
             by_fingerprint
@@ -70,10 +71,13 @@ pub fn duplicates(aid: &str, rows: &[Row], known: &[Known]) -> Vec<Option<String
     let mut found: Vec<Option<String>> = rows
         .iter()
         .map(|row| {
-            let tid = row
+            // The amount too: not every reference a bank gives is unique
+            // for good (a statement's entry numbers start again).
+            let (tid, _) = row
                 .external_id
                 .as_deref()
-                .and_then(|e| by_external.get(e))?;
+                .and_then(|e| by_external.get(e))
+                .filter(|(_, amount)| *amount == row.amount)?;
             used.insert(tid).then(|| tid.to_string())
         })
         .collect();
@@ -124,6 +128,7 @@ mod tests {
     fn known(tid: &str, r: &Row) -> Known {
         Known {
             tid: tid.into(),
+            amount: r.amount,
             external_id: r.external_id.clone(),
             fingerprint: Some(fingerprint("a1", r)),
         }
@@ -160,6 +165,10 @@ mod tests {
         // The bank corrected the payee text: the id still matches.
         let renamed = row("2026-01-02", -350, "SHOP 1234 BERLIN", Some("FIT-1"));
         assert_eq!(duplicates("a1", &[renamed], &existing), [Some("t1".into())]);
+        // The same reference with another amount: a reference the bank
+        // gave again (entry numbers that restart), another transaction.
+        let reused = row("2026-01-20", -999, "Shop", Some("FIT-1"));
+        assert_eq!(duplicates("a1", &[reused], &existing), [None]);
         // Same day, amount and payee but another bank id: another purchase.
         let other = row("2026-01-02", -350, "Shop", Some("FIT-2"));
         assert_eq!(duplicates("a1", &[other], &existing), [None]);

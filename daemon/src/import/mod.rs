@@ -78,8 +78,9 @@ pub struct Statement {
     pub rows: Vec<Row>,
     pub problems: Vec<Problem>,
     /// Entries the file lists that are not transactions yet (a CAMT entry
-    /// pending or only for information): left out, and named here so that
-    /// nothing is left out unseen. They do not stop a commit.
+    /// pending or only for information): left out, and named here (the
+    /// first 100) so that leaving them out is seen. They do not stop a
+    /// commit.
     pub skipped: Vec<Problem>,
     /// The currency the file declares, if it does (OFX CURDEF, CAMT Ccy).
     pub currency: Option<String>,

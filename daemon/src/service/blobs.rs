@@ -70,6 +70,19 @@ impl Blobs {
             .map_err(|e| ServiceError::Internal(format!("cannot read {}: {e}", path.display())))
     }
 
+    /// The blob, or `None` when there is none by that name.
+    pub async fn find(&self, sha256: &str) -> Result<Option<Vec<u8>>, ServiceError> {
+        let path = self.path(sha256)?;
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ServiceError::Internal(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
     /// Removes the blobs no receipt uses that nobody wrote or touched for
     /// `grace`. An unused blob is first moved aside, then the database is
     /// asked again, and the blob goes back if a receipt came to use it

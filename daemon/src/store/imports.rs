@@ -35,6 +35,7 @@ pub struct ImportRecord {
 pub struct Existing {
     pub tid: String,
     pub date: String,
+    pub amount: i64,
     pub external_id: Option<String>,
     pub fingerprint: Option<String>,
 }
@@ -113,7 +114,7 @@ impl Store {
             bid,
             Need::Read,
             "transaction",
-            "SELECT tid, date, external_id, fingerprint FROM txn \
+            "SELECT tid, date, amount, external_id, fingerprint FROM txn \
              WHERE bid = $book AND aid = $aid AND date >= $from AND date <= $to ORDER BY date, tid;",
             Params::new()
                 .with("aid", aid.to_string())
@@ -140,8 +141,9 @@ impl Store {
                 Need::Write,
                 "transaction",
                 &format!(
-                    "IF (SELECT VALUE status FROM import WHERE bid = $book AND iid = $iid)[0] != 'preview' \
-                     {{ THROW \"{REFUSED}: only a preview can be committed, once\" }};\n\
+                    "LET $status = (SELECT VALUE status FROM import WHERE bid = $book AND iid = $iid)[0];\n\
+                     IF $status = NONE {{ THROW \"{MISSING}: import of that id\" }};\n\
+                     IF $status != 'preview' {{ THROW \"{REFUSED}: only a preview can be committed, once\" }};\n\
                      IF array::len((SELECT VALUE aid FROM account WHERE bid = $book AND aid = (SELECT VALUE aid FROM import WHERE iid = $iid)[0])) = 0 \
                      {{ THROW \"{REFUSED}: the import's account was deleted\" }};\n\
                      INSERT INTO txn $rows RETURN NONE;\n\
@@ -192,14 +194,16 @@ impl Store {
     /// before `before` (Unix seconds): the ids of those deleted. Their
     /// files go with the next blob collection, unless something else
     /// names them. A system task's call, for no one user.
-    pub async fn delete_stale_previews(&self, before: i64) -> Result<Vec<String>, StoreError> {
+    pub(crate) async fn delete_stale_previews(
+        &self,
+        before: i64,
+    ) -> Result<Vec<String>, StoreError> {
         let mut response = self
             .run(
-                "DELETE import WHERE status = 'preview' AND created_at < $before RETURN BEFORE;",
-                Params::new().with("before", before),
+                "DELETE import WHERE status = 'preview' AND created_at < $cut RETURN VALUE $before.iid;",
+                Params::new().with("cut", before),
             )
             .await?;
-        let deleted: Vec<ImportRecord> = response.take(0)?;
-        Ok(deleted.into_iter().map(|i| i.iid).collect())
+        Ok(response.take(0)?)
     }
 }

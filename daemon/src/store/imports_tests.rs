@@ -42,11 +42,15 @@ async fn two_commits_of_one_preview_at_once_write_its_rows_once() {
         .create_import("alice", &preview("i1"))
         .await
         .expect("preview");
+    // Both start together (the test failed three runs in three with the
+    // conflict retries off: the loser got a database error, not a refusal).
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
     let commits: Vec<_> = ["first", "second"]
         .into_iter()
         .map(|attempt| {
-            let store = store.clone();
+            let (store, start) = (store.clone(), start.clone());
             tokio::spawn(async move {
+                start.wait().await;
                 store
                     .commit_import("alice", "b1", "i1", &rows(attempt, "i1"), 2)
                     .await
@@ -112,4 +116,9 @@ async fn previews_older_than_the_cut_are_deleted_and_free_their_files() {
             .expect("again")
             .is_empty()
     );
+    // A commit that comes after is told the import is gone, not refused.
+    let late = store
+        .commit_import("alice", "b1", "stale", &rows("late", "stale"), 300)
+        .await;
+    assert!(matches!(late, Err(StoreError::Missing(_))), "{late:?}");
 }

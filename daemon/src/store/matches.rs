@@ -51,25 +51,30 @@ impl Store {
         after: Option<(&str, &str)>,
         limit: usize,
     ) -> Result<Vec<TxnRecord>, StoreError> {
-        let (from, after_fragment) = match after {
-            // The index range starts at the last page's day; the rest of
-            // that day is told apart by id.
-            Some((date, _)) => (
-                date.max(from),
-                "AND (date > $after_date OR tid > $after_tid) ",
+        let select = |days: &str| {
+            format!(
+                "SELECT {TXN_FIELDS} FROM txn WHERE bid = $book AND {days} AND date <= $to \
+                 AND amount IN $amounts AND transfer_id = NONE \
+                 AND array::len(receipts) = 0 ORDER BY date, tid LIMIT $limit"
+            )
+        };
+        let query = match after {
+            None => format!("{};", select("date >= $from")),
+            // Two index ranges (the rest of the last page's day above its
+            // id, then the days after), as for the transaction list: an
+            // `OR` would keep the scan from stopping at the limit.
+            Some(_) => format!(
+                "RETURN array::slice(array::concat(({}), ({})), 0, $limit);",
+                select("date = $after_date AND tid > $after_tid"),
+                select("date > $after_date")
             ),
-            None => (from, ""),
         };
         self.guarded(
             actor,
             bid,
             Need::Write,
             "transaction",
-            &format!(
-                "SELECT {TXN_FIELDS} FROM txn WHERE bid = $book AND date >= $from AND date <= $to \
-                 {after_fragment}AND amount IN $amounts AND transfer_id = NONE \
-                 AND array::len(receipts) = 0 ORDER BY date, tid LIMIT $limit;"
-            ),
+            &query,
             Params::new()
                 .with("from", from.to_string())
                 .with("to", to.to_string())

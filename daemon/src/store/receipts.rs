@@ -138,6 +138,43 @@ impl Store {
         .await
     }
 
+    /// The owner's read receipts dated `from` to `to` (both included), in
+    /// order of date and id, at most `limit` after the `(date, rid)` of
+    /// the last one of the page before: what matching walks, a page at a
+    /// time, so that nothing written meanwhile moves a receipt it has not
+    /// seen past it.
+    pub async fn read_receipts_between(
+        &self,
+        owner_uid: &str,
+        (from, to): (&str, &str),
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<ReceiptRecord>, StoreError> {
+        let after_fragment = if after.is_some() {
+            "AND (receipt_date > $after_date OR (receipt_date = $after_date AND rid > $after_rid)) "
+        } else {
+            ""
+        };
+        let mut response = self
+            .run(
+                format!(
+                    "SELECT {FIELDS} FROM receipt WHERE owner_uid = $owner \
+                     AND receipt_date >= $from AND receipt_date <= $to {after_fragment}\
+                     AND rid IN (SELECT VALUE rid FROM ocr_job WHERE owner_uid = $owner AND state = 'done') \
+                     ORDER BY receipt_date, rid LIMIT $limit;"
+                ),
+                Params::new()
+                    .with("owner", owner_uid.to_string())
+                    .with("from", from.to_string())
+                    .with("to", to.to_string())
+                    .with("after_date", after.map(|(d, _)| d.to_string()))
+                    .with("after_rid", after.map(|(_, r)| r.to_string()))
+                    .with("limit", i64::from(limit)),
+            )
+            .await?;
+        Ok(response.take(0)?)
+    }
+
     /// The owner's receipts, newest first, and how many match in all.
     pub async fn receipts(
         &self,

@@ -109,14 +109,38 @@ async fn monthly_sums_follow_every_change() {
             memo: String::new(),
         },
     ];
-    // Just outside the year compared: neither side may count them.
+    // Money in, split.
+    let mut refund = txn("t8", "a1", 500, None);
+    refund.splits = vec![
+        SplitRecord {
+            cid: Some("home".into()),
+            amount: 300,
+            memo: String::new(),
+        },
+        SplitRecord {
+            cid: None,
+            amount: 200,
+            memo: String::new(),
+        },
+    ];
+    // Just outside the year compared, split or not: neither side may
+    // count them.
     let mut before = txn("t6", "a1", -70, None);
     before.date = "2025-12-31".into();
     let mut after = txn("t7", "a2", 80, None);
     after.date = "2027-01-01".into();
+    let mut split_before = split.clone();
+    split_before.tid = "t9".into();
+    split_before.date = "2025-12-31".into();
+    let mut split_after = refund.clone();
+    split_after.tid = "t10".into();
+    split_after.date = "2027-01-01".into();
     let rows = [
         before,
         after,
+        split_before,
+        split_after,
+        refund,
         food,
         txn("t2", "a1", 300, None),
         txn("t3", "a1", -1000, Some("x")),
@@ -217,7 +241,8 @@ async fn monthly_sums_follow_every_change() {
         .filter(|t| t.aid == "a2")
         .map(|t| t.total)
         .sum();
-    assert_eq!(a2, 250 - 900, "{totals:?}");
+    // t1 moved in, the splits t5 and (the year before) t9.
+    assert_eq!(a2, 250 - 900 - 900, "{totals:?}");
 }
 
 /// Every write to one book's month, account and category meets the others

@@ -226,7 +226,7 @@ impl Store {
         );
         let select = |more: &str| {
             format!(
-                "(SELECT {FIELDS} FROM txn WHERE {}{more} ORDER BY date DESC, tid DESC LIMIT $limit)",
+                "SELECT {FIELDS} FROM txn WHERE {}{more} ORDER BY date DESC, tid DESC LIMIT $limit",
                 conditions.join(" AND ")
             )
         };
@@ -235,7 +235,7 @@ impl Store {
             // Two index ranges: the `OR` of a keyset condition in one
             // query would stop SurrealDB from ending the scan at the limit.
             Some(_) => format!(
-                "RETURN array::slice(array::concat({}, {}), 0, $limit);",
+                "RETURN array::slice(array::concat(({}), ({})), 0, $limit);",
                 select(" AND date = $after_date AND tid < $after_tid"),
                 select(" AND date < $after_date")
             ),

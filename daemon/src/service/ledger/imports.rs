@@ -312,10 +312,15 @@ impl Ledger {
             records.iter().map(|r| r.date.clone()).min(),
             records.iter().map(|r| r.date.clone()).max(),
         );
-        let committed = self
+        // Missing: the preview expired (import.preview_days) meanwhile.
+        let committed = match self
             .store
             .commit_import(actor, bid, iid, &records, now)
-            .await?;
+            .await
+        {
+            Err(StoreError::Missing(_)) => return Err(not_found("import")),
+            other => other?,
+        };
         // The lines just written may be the payments of receipts already
         // read. The import stands whatever comes of this.
         if let (Some(from), Some(to)) = dates
@@ -352,7 +357,13 @@ impl Ledger {
             Some(a) => a.currency.clone(),
             None => return Ok((Statement::default(), None)),
         };
-        let bytes = self.blobs.get(&import.sha256).await?;
+        // A preview's file goes a while after the preview expired: a
+        // request that read the preview just before sees it gone.
+        let bytes = self
+            .blobs
+            .find(&import.sha256)
+            .await?
+            .ok_or_else(|| not_found("import"))?;
         // Imports from before presets were kept with them name a shipped one.
         let preset = import.preset_toml.clone().or_else(|| {
             let name = import.preset.as_deref()?;
@@ -403,6 +414,7 @@ impl Ledger {
             .into_iter()
             .map(|e| Known {
                 tid: e.tid,
+                amount: e.amount,
                 external_id: e.external_id,
                 fingerprint: e.fingerprint,
             })

@@ -42,9 +42,8 @@ async fn a_bank_id_dated_otherwise_in_a_later_statement_is_a_duplicate() {
         .commit_import(&me, &bid, &first.import.iid, &[])
         .await
         .expect("first commit");
-    // The next statement dates F1 eight days later (booked, then valued)
-    // and starts after it; F3 is new, and far enough away that F1's
-    // first date is outside this file's days.
+    // The next statement dates F1 eight days later (booked, then valued),
+    // so F1's first date is outside this file's days; F3 is new.
     let second = ledger
         .preview_import(
             &me,

@@ -13,7 +13,6 @@ use serde::Deserialize;
 use super::{Ledger, NewTransaction, SplitInput, actor, not_found};
 use crate::domain::ledger::{BookRole, Need};
 use crate::domain::matching::{self, DAYS_AFTER, DAYS_BEFORE, LineFacts, ReceiptFacts};
-use crate::domain::receipt::ReceiptQuery;
 use crate::service::ServiceError;
 use crate::service::auth::sessions::Principal;
 use crate::service::receipts::{FieldsChanged, ReceiptView};
@@ -21,7 +20,8 @@ use crate::store::{MatchRecord, ReceiptRecord, StoreError, TxnRecord};
 use crate::support::unix_now;
 
 /// Receipts read at once by a search after an import (it reads them all,
-/// a page at a time).
+/// a page at a time, in order of date, so a page's lines are those of a
+/// stretch of days).
 const RECEIPTS_PER_PAGE: u32 = 1_000;
 /// Bank lines read at once for one page of receipts (all are read, a
 /// page at a time).
@@ -209,17 +209,28 @@ impl Ledger {
         to: &str,
     ) -> Result<usize, ServiceError> {
         // A receipt is dated before its line, at most DAYS_AFTER days.
-        let mut query = ReceiptQuery {
-            state: Some("done".into()),
-            date_from: matching::shift_day(from, -DAYS_AFTER),
-            date_to: matching::shift_day(to, DAYS_BEFORE),
-            limit: RECEIPTS_PER_PAGE,
-            offset: 0,
+        let (Some(first), Some(last)) = (
+            matching::shift_day(from, -DAYS_AFTER),
+            matching::shift_day(to, DAYS_BEFORE),
+        ) else {
+            return Ok(0);
         };
         let mut proposed = 0;
+        let mut after: Option<(String, String)> = None;
         loop {
-            let (page, _) = self.store.receipts(actor, &query).await?;
-            let read = page.len();
+            let page = self
+                .store
+                .read_receipts_between(
+                    actor,
+                    (&first, &last),
+                    after.as_ref().map(|(d, r)| (d.as_str(), r.as_str())),
+                    RECEIPTS_PER_PAGE,
+                )
+                .await?;
+            let full = page.len() == RECEIPTS_PER_PAGE as usize;
+            after = page
+                .last()
+                .and_then(|r| Some((r.receipt_date.clone()?, r.rid.clone())));
             let receipts: Vec<(String, ReceiptFacts)> = page
                 .into_iter()
                 .filter_map(|r| {
@@ -242,10 +253,9 @@ impl Ledger {
                 .propose_matches(actor, bid, &proposals)
                 .await?
                 .len();
-            if read < RECEIPTS_PER_PAGE as usize {
+            if !full || after.is_none() {
                 return Ok(proposed);
             }
-            query.offset += RECEIPTS_PER_PAGE;
         }
     }
 

@@ -198,18 +198,30 @@ fn state(value: Option<String>) -> Result<String, ServiceError> {
     }
 }
 
-/// The opaque cursor for the page after `page`: the date and id of the
-/// last transaction shown.
-fn cursor_after(page: &[TxnRecord]) -> Option<String> {
-    let last = page.last()?;
-    Some(hex(format!("{}|{}", last.date, last.tid).as_bytes()))
+/// The cursor's form, first in it: cursors of another form (the day and a
+/// count, handed out before schema migration 16) are refused, never misread.
+const CURSOR_FORM: &str = "2";
+
+/// The opaque cursor for the page after the one that ended with `last`:
+/// its date and id.
+fn cursor_after(last: &TxnRecord) -> String {
+    cursor(&last.date, &last.tid)
+}
+
+fn cursor(date: &str, tid: &str) -> String {
+    hex(format!("{CURSOR_FORM}|{date}|{tid}").as_bytes())
 }
 
 fn parse_cursor(cursor: &str) -> Result<(String, String), ServiceError> {
     let bad = || ServiceError::Invalid("cursor is not one this server handed out".into());
     let bytes = unhex(cursor).ok_or_else(bad)?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (date, tid) = text.split_once('|').ok_or_else(bad)?;
+    let mut parts = text.split('|');
+    let (Some(CURSOR_FORM), Some(date), Some(tid), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
     let is_id = (1..=64).contains(&tid.len())
         && tid
             .bytes()
@@ -396,7 +408,7 @@ impl Ledger {
         let mut items = self.store.transactions(actor, bid, &filter).await?;
         let next_cursor = if items.len() > query.limit as usize {
             items.truncate(query.limit as usize);
-            cursor_after(&items)
+            items.last().map(cursor_after)
         } else {
             None
         };
@@ -646,5 +658,29 @@ impl Ledger {
             }
         }
         Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_read_back_and_others_are_refused() {
+        assert_eq!(
+            parse_cursor(&cursor("2026-03-01", "0af3")).expect("ours"),
+            ("2026-03-01".to_string(), "0af3".to_string())
+        );
+        // The form before migration 16: the day and a count.
+        for other in [
+            "2026-03-01|3",
+            "2|2026-03-01",
+            "2|2026-03-01|a|b",
+            "2|2026-13-01|a",
+            "2|2026-03-01|a b",
+        ] {
+            assert!(parse_cursor(&hex(other.as_bytes())).is_err(), "{other}");
+        }
+        assert!(parse_cursor("zz").is_err());
     }
 }
