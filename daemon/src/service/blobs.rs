@@ -64,10 +64,9 @@ impl Blobs {
     }
 
     pub async fn get(&self, sha256: &str) -> Result<Vec<u8>, ServiceError> {
-        let path = self.path(sha256)?;
-        tokio::fs::read(&path)
-            .await
-            .map_err(|e| ServiceError::Internal(format!("cannot read {}: {e}", path.display())))
+        self.find(sha256).await?.ok_or_else(|| {
+            ServiceError::Internal(format!("blob {sha256} is missing from the blob folder"))
+        })
     }
 
     /// The blob, or `None` when there is none by that name.

@@ -6,7 +6,7 @@
 use surrealdb::types::SurrealValue;
 
 use super::guard::{MISSING, REFUSED};
-use super::query::Params;
+use super::query::{Params, page_after_cursor};
 use super::transactions::FIELDS as TXN_FIELDS;
 use super::{Store, StoreError, TxnRecord};
 use crate::domain::ledger::Need;
@@ -60,13 +60,10 @@ impl Store {
         };
         let query = match after {
             None => format!("{};", select("date >= $from")),
-            // Two index ranges (the rest of the last page's day above its
-            // id, then the days after), as for the transaction list: an
-            // `OR` would keep the scan from stopping at the limit.
-            Some(_) => format!(
-                "RETURN array::slice(array::concat(({}), ({})), 0, $limit);",
-                select("date = $after_date AND tid > $after_tid"),
-                select("date > $after_date")
+            Some(_) => page_after_cursor(
+                select,
+                "date = $after_date AND tid > $after_tid",
+                "date > $after_date",
             ),
         };
         self.guarded(

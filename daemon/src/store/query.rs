@@ -22,6 +22,24 @@ impl Params {
     }
 }
 
+/// A page after a `(date, tid)` cursor, as one statement: the rest of the
+/// cursor's day past its id, then the days past it, at most `$limit` in
+/// all. Two index ranges, because the `OR` of a keyset condition in one
+/// query keeps SurrealDB from ending its index scan at the limit.
+/// `select` writes one `SELECT` (ordered and limited) around an extra
+/// condition.
+pub(super) fn page_after_cursor(
+    select: impl Fn(&str) -> String,
+    rest_of_day: &str,
+    days_past: &str,
+) -> String {
+    format!(
+        "RETURN array::slice(array::concat(({}), ({})), 0, $limit);",
+        select(rest_of_day),
+        select(days_past)
+    )
+}
+
 impl Store {
     /// Runs `sql` (one or more statements); an error in any statement is
     /// the error, as SurrealDB gives it (for callers that tell kinds apart).

@@ -5,7 +5,7 @@
 use surrealdb::types::SurrealValue;
 
 use super::guard::MISSING;
-use super::query::Params;
+use super::query::{Params, page_after_cursor};
 use super::{Store, StoreError};
 use crate::domain::ledger::Need;
 
@@ -232,12 +232,10 @@ impl Store {
         };
         let query = match f.after {
             None => format!("{};", select("")),
-            // Two index ranges: the `OR` of a keyset condition in one
-            // query would stop SurrealDB from ending the scan at the limit.
-            Some(_) => format!(
-                "RETURN array::slice(array::concat(({}), ({})), 0, $limit);",
-                select(" AND date = $after_date AND tid < $after_tid"),
-                select(" AND date < $after_date")
+            Some(_) => page_after_cursor(
+                select,
+                " AND date = $after_date AND tid < $after_tid",
+                " AND date < $after_date",
             ),
         };
         let (after_date, after_tid) = f.after.clone().unzip();
