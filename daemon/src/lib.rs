@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod archive;
 pub mod config;
 pub mod domain;
 pub mod http;

@@ -31,6 +31,9 @@ const OWNERS: &[(&str, &str)] = &[
     ("csv", "import"),
     ("quick_xml", "import"),
     ("encoding_rs", "import"),
+    ("tar", "archive"),
+    ("zstd", "archive"),
+    ("age", "archive"),
     ("regex", "domain"),
     // The `config` crate shares its name with fin's own `config` module, so
     // it cannot be told apart by text; `modules_depend_downwards_only` keeps
@@ -44,10 +47,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("http", &["service", "ratelimit", "domain"]),
     ("admin", &["service", "domain"]),
     ("jobs", &["service", "ocr", "domain"]),
-    ("service", &["store", "ocr", "import", "domain"]),
+    ("service", &["store", "ocr", "import", "archive", "domain"]),
     ("store", &["domain"]),
     ("ocr", &["domain"]),
     ("import", &["domain"]),
+    ("archive", &["domain"]),
     ("config", &["domain"]),
     ("tls", &["domain"]),
     ("metrics", &[]),
