@@ -40,8 +40,10 @@ fn guarded_sql(need: Need, body: &str) -> String {
     )
 }
 
-/// Runs of a guarded transaction the database refused for a conflict.
-const CONFLICT_RETRIES: u64 = 8;
+/// Runs of a guarded transaction the database refused for a conflict
+/// (with [`super::back_off`], about a second in all: enough for a busy
+/// machine, where each transaction takes longer and meets more others).
+const CONFLICT_RETRIES: u64 = 20;
 
 /// A transaction the database refused because another one committed a
 /// write it depended on first (nothing of it was applied). A unique

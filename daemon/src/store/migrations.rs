@@ -96,6 +96,25 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// A migration not yet applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub version: u32,
+    pub name: &'static str,
+}
+
+/// The migrations past `applied`, in order.
+pub(super) fn pending(applied: u32) -> Vec<Pending> {
+    MIGRATIONS
+        .iter()
+        .filter(|m| m.version > applied)
+        .map(|m| Pending {
+            version: m.version,
+            name: m.name,
+        })
+        .collect()
+}
+
 /// The newest schema this build knows.
 pub const LATEST_SCHEMA: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod api_keys;
+mod archive;
 mod audit;
 mod books;
 mod budgets;
@@ -12,6 +13,7 @@ mod guard;
 mod imports;
 mod invites;
 mod jobs;
+mod live;
 mod matches;
 mod migrations;
 mod presets;
@@ -30,6 +32,7 @@ use surrealdb::engine::any::{self, Any};
 
 pub use accounts::{AccountChange, AccountRecord};
 pub use api_keys::ApiKeyRecord;
+pub use archive::Export;
 pub use audit::{AuditQuery, AuditRecord};
 pub use books::{BookRecord, MemberRecord};
 pub use budgets::BudgetRecord;
@@ -37,7 +40,7 @@ pub use categories::CategoryRecord;
 pub use imports::{Existing, ImportRecord};
 pub use jobs::{JobOutcome, JobRecord};
 pub use matches::MatchRecord;
-pub use migrations::LATEST_SCHEMA;
+pub use migrations::{LATEST_SCHEMA, Pending};
 pub use presets::PresetRecord;
 pub use receipts::ReceiptRecord;
 pub use reports::{AccountTotal, CategorySums, MonthTotal, ReportRow};
@@ -47,9 +50,11 @@ pub use transactions::{SplitRecord, TxnChange, TxnFilter, TxnRecord};
 pub use users::{NewUser, UserChange, UserRecord};
 
 /// A connection to the database, with the schema migrated to [`LATEST_SCHEMA`].
+/// Clones share the live database: a restore switches them all at once
+/// (see `live.rs`).
 #[derive(Clone)]
 pub struct Store {
-    db: Surreal<Any>,
+    live: std::sync::Arc<live::Live>,
     url: String,
 }
 
@@ -96,7 +101,7 @@ pub enum StoreError {
 async fn back_off(round: u64) {
     let mut byte = [0u8; 1];
     let _ = getrandom::fill(&mut byte);
-    let pause = (round + 1) * 2 + u64::from(byte[0] % 8);
+    let pause = (2u64 << round.min(5)) + u64::from(byte[0] % 8);
     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
 }
 
@@ -109,6 +114,15 @@ impl From<surrealdb::Error> for StoreError {
 impl Store {
     /// Connects, selects the namespace and database, and applies pending migrations.
     pub async fn open(url: &str, namespace: &str, database: &str) -> Result<Store, StoreError> {
+        let store = Store::connect(url, namespace, database).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects and selects the live database without migrating it, for a
+    /// start that first looks at what is pending (and takes a backup).
+    /// A database newer than this build is refused here already.
+    pub async fn connect(url: &str, namespace: &str, database: &str) -> Result<Store, StoreError> {
         let shown = redact(url);
         if let Some(dir) = url.strip_prefix("surrealkv://") {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
@@ -119,13 +133,38 @@ impl Store {
         let db = any::connect(url)
             .await
             .map_err(|e| classify_open_error(&shown, e))?;
-        db.use_ns(namespace)
-            .use_db(database)
+        let live = live::Live::open(db, namespace, database)
             .await
             .map_err(|e| classify_open_error(&shown, e))?;
-        let store = Store { db, url: shown };
-        migrations::apply(&store.db).await?;
+        let store = Store {
+            live: std::sync::Arc::new(live),
+            url: shown,
+        };
+        let applied = store.schema_version().await?;
+        if applied > LATEST_SCHEMA {
+            return Err(StoreError::SchemaTooNew {
+                applied,
+                latest: LATEST_SCHEMA,
+            });
+        }
         Ok(store)
+    }
+
+    /// Applies the pending migrations, each in its own transaction: one
+    /// that fails leaves the data at the version before it.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrations::apply(&self.db()).await
+    }
+
+    /// The migrations this build would apply.
+    pub async fn pending_migrations(&self) -> Result<Vec<Pending>, StoreError> {
+        Ok(migrations::pending(self.schema_version().await?))
+    }
+
+    /// The live database's connection (one session, shared by every clone
+    /// until a restore switches it).
+    fn db(&self) -> std::sync::Arc<Surreal<Any>> {
+        self.live.current()
     }
 
     /// The URL with any credentials removed, safe to show and log.
@@ -141,7 +180,7 @@ impl Store {
 
     /// The schema version recorded in the database.
     pub async fn schema_version(&self) -> Result<u32, StoreError> {
-        migrations::applied_version(&self.db).await
+        migrations::applied_version(&self.db()).await
     }
 }
 
@@ -186,6 +225,8 @@ mod tests;
 #[cfg(test)]
 mod jobs_tests;
 
+#[cfg(test)]
+mod archive_tests;
 #[cfg(test)]
 mod imports_tests;
 #[cfg(test)]

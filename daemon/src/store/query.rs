@@ -48,7 +48,7 @@ impl Store {
         sql: impl Into<String>,
         params: Params,
     ) -> Result<IndexedResults, surrealdb::Error> {
-        self.db.query(sql.into()).bind(params.0).await?.check()
+        self.db().query(sql.into()).bind(params.0).await?.check()
     }
 
     /// Runs `sql` (one transaction or more) and gives back every statement's
@@ -60,7 +60,7 @@ impl Store {
         sql: impl Into<String>,
         params: Params,
     ) -> Result<IndexedResults, surrealdb::Error> {
-        let mut response = self.db.query(sql.into()).bind(params.0).await?;
+        let mut response = self.db().query(sql.into()).bind(params.0).await?;
         let mut errors: Vec<(usize, surrealdb::Error)> =
             response.take_errors().into_iter().collect();
         if errors.is_empty() {

@@ -35,13 +35,15 @@ async fn a_schema_newer_than_this_build_is_refused() {
     let store = Store::open("mem://", "fin", "fin").await.expect("open");
     let future = i64::from(LATEST_SCHEMA) + 1;
     store
-        .db
+        .db()
         .query("CREATE schema_migration SET version = $v, name = 'from the future', applied_at = time::now()")
         .bind(("v", future))
         .await
         .and_then(|r| r.check())
         .expect("insert a future version");
-    let err = migrations::apply(&store.db).await.expect_err("must refuse");
+    let err = migrations::apply(&store.db())
+        .await
+        .expect_err("must refuse");
     assert!(
         matches!(err, StoreError::SchemaTooNew { applied, latest } if i64::from(applied) == future && latest == LATEST_SCHEMA),
         "{err}"
