@@ -7,5 +7,6 @@ pub mod matching;
 pub mod money;
 pub mod receipt;
 pub mod reports;
+pub mod retention;
 pub mod rules;
 pub mod text;

@@ -27,6 +27,26 @@ pub fn iso_date(unix_seconds: i64) -> String {
         .unwrap_or_else(|_| "1970-01-01".to_string())
 }
 
+/// `unix_seconds` as RFC 3339 in UTC (`2026-12-02T03:00:00Z`).
+pub fn rfc3339(unix_seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .map(|t| {
+            format!(
+                "{}T{:02}:{:02}:{:02}Z",
+                iso_date(unix_seconds),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+}
+
+/// `unix_seconds` as a compact UTC stamp for file names (`20261202T030000Z`).
+pub fn file_stamp(unix_seconds: i64) -> String {
+    rfc3339(unix_seconds).replace(['-', ':'], "")
+}
+
 fn since_epoch() -> std::time::Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -12,7 +12,7 @@ mod ids;
 mod send_deadline;
 
 pub use accept::{Listener, accept_until};
-pub use clock::{iso_date, unix_now, unix_now_ms};
+pub use clock::{file_stamp, iso_date, rfc3339, unix_now, unix_now_ms};
 pub use connections::{Admitted, ConnectionCaps, Refusal};
 pub use files::{write_atomically, write_private};
 pub use hex::{hex, sha256_hex, unhex};
