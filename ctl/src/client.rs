@@ -1,7 +1,7 @@
 //! A minimal HTTP/1.1 client for the admin socket: one request per
 //! connection, JSON in and out. Kept small so finctl stays a light binary.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,6 +13,8 @@ use crate::error::CtlError;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_RESPONSE: u64 = 64 * 1024 * 1024;
+/// For backups and restores, which stream for as long as the data needs.
+const LONG_TIMEOUT: Duration = Duration::from_secs(3600);
 
 pub struct AdminClient {
     socket: PathBuf,
@@ -101,6 +103,150 @@ impl AdminClient {
         parse_response(&raw)
     }
 
+    /// `POST`s `body` and streams the answer's body into `out` (a backup);
+    /// `progress` hears the bytes written so far. An answer that stops
+    /// before its end is an error.
+    pub fn download<B: serde::Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64, CtlError> {
+        let body = serde_json::to_vec(body).map_err(|e| CtlError::Other(e.to_string()))?;
+        let mut stream = self.connect_long()?;
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: fin\r\nUser-Agent: finctl/{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            env!("CARGO_PKG_VERSION"),
+            body.len()
+        );
+        let mut request = head.into_bytes();
+        request.extend_from_slice(&body);
+        stream.write_all(&request).map_err(|e| self.io_error(e))?;
+        let mut reader = std::io::BufReader::with_capacity(256 * 1024, stream);
+        let (status, chunked) = read_head(&mut reader).map_err(|e| self.io_error(e))?;
+        if status != 200 {
+            let mut rest = Vec::new();
+            reader
+                .take(MAX_RESPONSE)
+                .read_to_end(&mut rest)
+                .map_err(|e| self.io_error(e))?;
+            let rest = if chunked {
+                dechunk(&rest).unwrap_or(rest)
+            } else {
+                rest
+            };
+            return Err(daemon_error(status, &rest));
+        }
+        if !chunked {
+            return Err(CtlError::Other(
+                "the daemon answered without a streamed body; is finctl newer than the daemon?"
+                    .into(),
+            ));
+        }
+        let mut total = 0u64;
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut chunks = Chunked::new(reader);
+        loop {
+            let n = chunks.read(&mut buf).map_err(|e| {
+                CtlError::Other(format!(
+                    "the daemon stopped sending the backup before its end ({e}); the cause is in its log"
+                ))
+            })?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buf[..n])
+                .map_err(|e| CtlError::Other(format!("cannot write the backup: {e}")))?;
+            total += n as u64;
+            progress(total);
+        }
+        Ok(total)
+    }
+
+    /// `POST`s `len` bytes from `input` as the body (an archive), with
+    /// extra headers, and reads a JSON answer; `progress` hears the bytes
+    /// sent so far.
+    pub fn upload<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        headers: &[(&str, String)],
+        input: &mut dyn Read,
+        len: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<T, CtlError> {
+        let mut stream = self.connect_long()?;
+        let extra: String = headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}\r\n"))
+            .collect();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: fin\r\nUser-Agent: finctl/{}\r\nAccept: application/json\r\nContent-Type: application/octet-stream\r\nContent-Length: {len}\r\n{extra}Connection: close\r\n\r\n",
+            env!("CARGO_PKG_VERSION"),
+        );
+        stream
+            .write_all(head.as_bytes())
+            .map_err(|e| self.io_error(e))?;
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut sent = 0u64;
+        // The daemon may refuse before it has read everything (a wrong
+        // passphrase): then its answer is read instead of the write error.
+        let mut refused_early = false;
+        loop {
+            let n = input
+                .read(&mut buf)
+                .map_err(|e| CtlError::Other(format!("cannot read the archive: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            if stream.write_all(&buf[..n]).is_err() {
+                refused_early = true;
+                break;
+            }
+            sent += n as u64;
+            progress(sent);
+        }
+        let mut raw = Vec::new();
+        let read = (&stream).take(MAX_RESPONSE).read_to_end(&mut raw);
+        if let Err(e) = read
+            && raw.is_empty()
+        {
+            return Err(self.io_error(e));
+        }
+        if raw.is_empty() && refused_early {
+            return Err(CtlError::Other(
+                "the daemon closed the connection while the archive was being sent; the cause is in its log".into(),
+            ));
+        }
+        let (status, body) = parse_response(&raw)?;
+        if (200..300).contains(&status) {
+            serde_json::from_slice(&body).map_err(|e| {
+                CtlError::Other(format!(
+                    "the daemon sent an answer finctl does not understand: {e}"
+                ))
+            })
+        } else {
+            Err(daemon_error(status, &body))
+        }
+    }
+
+    /// A connection for long work (a restore may take minutes to answer).
+    fn connect_long(&self) -> Result<UnixStream, CtlError> {
+        let stream = UnixStream::connect(&self.socket).map_err(|e| self.connect_error(e))?;
+        stream
+            .set_read_timeout(Some(LONG_TIMEOUT))
+            .and_then(|()| stream.set_write_timeout(Some(LONG_TIMEOUT)))
+            .map_err(|e| self.io_error(e))?;
+        Ok(stream)
+    }
+
+    fn io_error(&self, e: std::io::Error) -> CtlError {
+        CtlError::Other(format!(
+            "talking to the daemon on {} failed: {e}",
+            self.socket.display()
+        ))
+    }
+
     fn connect_error(&self, e: std::io::Error) -> CtlError {
         match e.kind() {
             std::io::ErrorKind::PermissionDenied => CtlError::Permission {
@@ -155,6 +301,106 @@ fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), CtlError> {
         body.to_vec()
     };
     Ok((status, body))
+}
+
+/// Reads a response's head: the status and whether the body is chunked.
+fn read_head(reader: &mut impl BufRead) -> std::io::Result<(u16, bool)> {
+    let mut head = Vec::new();
+    loop {
+        let before = head.len();
+        reader.read_until(b'\n', &mut head)?;
+        if head.len() == before {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the daemon closed the connection without answering",
+            ));
+        }
+        if head.ends_with(b"\r\n\r\n") || head.len() > 64 * 1024 {
+            break;
+        }
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut response = httparse::Response::new(&mut headers);
+    match response.parse(&head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        _ => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the daemon sent a malformed answer",
+            ));
+        }
+    }
+    let chunked = response.headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("transfer-encoding")
+            && String::from_utf8_lossy(h.value).contains("chunked")
+    });
+    Ok((response.code.unwrap_or(0), chunked))
+}
+
+/// A chunked body as it streams; the end is the zero-size chunk, and a
+/// connection that closes before it is an error.
+struct Chunked<R> {
+    inner: R,
+    left: u64,
+    done: bool,
+}
+
+impl<R: BufRead> Chunked<R> {
+    fn new(inner: R) -> Self {
+        Chunked {
+            inner,
+            left: 0,
+            done: false,
+        }
+    }
+
+    fn line(&mut self) -> std::io::Result<String> {
+        let mut line = Vec::new();
+        self.inner.read_until(b'\n', &mut line)?;
+        if !line.ends_with(b"\n") {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the connection closed mid-answer",
+            ));
+        }
+        Ok(String::from_utf8_lossy(&line).trim().to_string())
+    }
+}
+
+impl<R: BufRead> Read for Chunked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            let size_line = self.line()?;
+            let size = u64::from_str_radix(size_line.split(';').next().unwrap_or("").trim(), 16)
+                .map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "a broken chunk size")
+                })?;
+            if size == 0 {
+                self.done = true;
+                return Ok(0);
+            }
+            self.left = size;
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the connection closed mid-chunk",
+            ));
+        }
+        self.left -= n as u64;
+        if self.left == 0 {
+            // The CRLF after the chunk's data.
+            self.line()?;
+        }
+        Ok(n)
+    }
 }
 
 fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {

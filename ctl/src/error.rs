@@ -10,6 +10,14 @@ pub mod exit {
     pub const NOT_RUNNING: u8 = 3;
     pub const PERMISSION: u8 = 4;
     pub const DAEMON_ERROR: u8 = 5;
+    /// Backup archives refused, each for its own reason.
+    pub const BACKUP_CORRUPT: u8 = 6;
+    pub const BACKUP_TRUNCATED: u8 = 7;
+    pub const BACKUP_PASSPHRASE: u8 = 8;
+    pub const BACKUP_FOREIGN: u8 = 9;
+    pub const BACKUP_TOO_NEW: u8 = 10;
+    /// The disk (or a file size limit) had no room.
+    pub const NO_SPACE: u8 = 11;
 }
 
 #[derive(Debug)]
@@ -20,6 +28,8 @@ pub enum CtlError {
     Permission { message: String },
     /// The daemon answered with an error.
     Daemon { code: String, message: String },
+    /// The command line asks for something that cannot work.
+    Usage(String),
     /// Anything else, already phrased for the operator.
     Other(String),
 }
@@ -29,7 +39,16 @@ impl CtlError {
         match self {
             CtlError::NotRunning { .. } => exit::NOT_RUNNING,
             CtlError::Permission { .. } => exit::PERMISSION,
-            CtlError::Daemon { .. } => exit::DAEMON_ERROR,
+            CtlError::Daemon { code, .. } => match code.as_str() {
+                "backup_corrupt" => exit::BACKUP_CORRUPT,
+                "backup_truncated" => exit::BACKUP_TRUNCATED,
+                "backup_passphrase" => exit::BACKUP_PASSPHRASE,
+                "backup_foreign" => exit::BACKUP_FOREIGN,
+                "backup_too_new" => exit::BACKUP_TOO_NEW,
+                "insufficient_storage" => exit::NO_SPACE,
+                _ => exit::DAEMON_ERROR,
+            },
+            CtlError::Usage(_) => 2,
             CtlError::Other(_) => exit::FAILURE,
         }
     }
@@ -49,7 +68,7 @@ impl std::fmt::Display for CtlError {
             CtlError::Daemon { code, message } => {
                 write!(f, "the daemon refused: {message} ({code})")
             }
-            CtlError::Other(message) => write!(f, "{message}"),
+            CtlError::Usage(message) | CtlError::Other(message) => write!(f, "{message}"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! daemon over the admin socket and never opens the database itself.
 
 mod audit;
+mod backup;
 mod cert;
 mod client;
 mod error;
@@ -24,7 +25,13 @@ Exit codes:
   2  invalid command line
   3  the daemon is not running (no answer on the admin socket)
   4  permission denied (run as root or as a member of group fin)
-  5  the daemon answered with an error";
+  5  the daemon answered with an error
+  6  the backup archive is damaged (a checksum does not match)
+  7  the backup archive is cut short
+  8  the passphrase is missing or does not open the archive
+  9  the file is not a fin backup archive
+ 10  the archive was made by a newer fin
+ 11  no room on the disk";
 
 #[derive(Parser)]
 #[command(name = "finctl", version, about = "Operate a fin box: setup, status and more.", after_help = EXIT_CODES)]
@@ -62,6 +69,12 @@ enum Command {
     /// The HTTPS certificate: status, ACME renewal, reload of files.
     #[command(subcommand)]
     Cert(cert::CertCommand),
+    /// Take a backup of the running box (database and receipt images), or
+    /// list, check and prune archives.
+    Backup(backup::BackupArgs),
+    /// Restore the box to an archive; the data it replaces is kept as a
+    /// restore point in the backup folder.
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Subcommand)]
@@ -96,6 +109,8 @@ fn main() -> ExitCode {
         Command::User(command) => user::run(&AdminClient::new(&cli.socket), command, cli.json),
         Command::Audit(args) => audit::run(&AdminClient::new(&cli.socket), args, cli.json),
         Command::Cert(command) => cert::run(&AdminClient::new(&cli.socket), command, cli.json),
+        Command::Backup(args) => backup::run(&AdminClient::new(&cli.socket), args, cli.json),
+        Command::Restore(args) => backup::restore(&AdminClient::new(&cli.socket), args, cli.json),
         Command::Secrets(SecretsCommand::RotateJwt) => {
             rotate_jwt(&AdminClient::new(&cli.socket), cli.json)
         }

@@ -160,3 +160,95 @@ pub struct SetPassword {
 
 /// `POST`: make an invitation code (body `api::CreateInvite`, answer `api::Invite`).
 pub const INVITES_PATH: &str = "/v1/invites";
+
+/// `GET`: the archives in the daemon's backup folder ([`BackupInfo`]s).
+/// `POST` [`CreateBackup`]: take a backup, streamed back as the answer's
+/// body (`application/octet-stream`), or written to the backup folder
+/// (answer [`BackupCreated`]).
+pub const BACKUPS_PATH: &str = "/v1/backups";
+/// `POST` an archive as the body: check it whole, touching nothing
+/// (answer [`ArchiveSummary`]).
+pub const BACKUP_VERIFY_PATH: &str = "/v1/backups/verify";
+/// `POST` [`Prune`]: remove what the retention policy does not keep
+/// (answer [`Pruned`]).
+pub const BACKUP_PRUNE_PATH: &str = "/v1/backups/prune";
+/// `POST` an archive as the body: restore the box to it (answer [`Restored`]).
+pub const RESTORE_PATH: &str = "/v1/restore";
+/// The passphrase of an archive sent as a body, hex-encoded (UTF-8).
+pub const PASSPHRASE_HEADER: &str = "fin-passphrase";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateBackup {
+    /// Encrypt the archive with this passphrase.
+    #[serde(default)]
+    pub passphrase: Option<String>,
+    /// Put the JWT signing secret and the ACME account in (needs a passphrase).
+    #[serde(default)]
+    pub include_secrets: bool,
+    /// Write it to the daemon's backup folder instead of answering with it.
+    #[serde(default)]
+    pub to_folder: bool,
+}
+
+/// An archive in the daemon's backup folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupInfo {
+    pub name: String,
+    pub path: String,
+    /// `manual`, `scheduled`, `pre-upgrade` or `pre-restore`.
+    pub kind: String,
+    /// Unix time (seconds).
+    pub created: i64,
+    pub size: u64,
+}
+
+/// What an archive holds, from its manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveSummary {
+    pub format: u32,
+    pub fin_version: String,
+    pub schema_version: u32,
+    pub created_at: String,
+    pub host: String,
+    pub includes_secrets: bool,
+    /// Records per table.
+    pub tables: std::collections::BTreeMap<String, u64>,
+    /// Receipt images.
+    pub images: usize,
+    pub members: usize,
+    /// Bytes of all members, uncompressed.
+    pub content_bytes: u64,
+}
+
+/// Answer of a backup written to the folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupCreated {
+    pub file: BackupInfo,
+    pub archive: ArchiveSummary,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prune {
+    /// Only say what would be removed.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pruned {
+    pub removed: Vec<BackupInfo>,
+    pub dry_run: bool,
+}
+
+/// Answer of [`RESTORE_PATH`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restored {
+    pub archive: ArchiveSummary,
+    /// The archive of the data the restore replaced.
+    pub restore_point: Option<BackupInfo>,
+    /// The archive's schema version; migrated to `schema_now` when older.
+    pub schema_from: u32,
+    pub schema_now: u32,
+    /// Secrets came back too: they take effect when the daemon restarts.
+    pub secrets_restored: bool,
+}

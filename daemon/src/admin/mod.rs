@@ -3,7 +3,9 @@
 //! may use it; the socket is 0660 and every connection's peer is checked.
 
 mod access;
+mod backups;
 mod routes;
+mod stream;
 
 use std::future::Future;
 use std::os::unix::fs::PermissionsExt;

@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode, header};
 use serde::Serialize;
 
+use super::stream::AdminBody;
 use crate::service::{ErrorKind, Failure, Services};
 
 /// Admin requests are small JSON documents.
@@ -19,7 +20,7 @@ pub async fn answer(
     services: &Services,
     verdict: Result<String, String>,
     req: Request<Incoming>,
-) -> Response<Full<Bytes>> {
+) -> Response<AdminBody> {
     // The operator, as recorded in the audit trail.
     let actor = match verdict {
         Ok(actor) => actor,
@@ -139,6 +140,12 @@ pub async fn answer(
                 }
             }
         }
+        (_, path)
+            if path.starts_with(fin_proto::admin::BACKUPS_PATH)
+                || path == fin_proto::admin::RESTORE_PATH =>
+        {
+            super::backups::answer(services, &actor, req).await
+        }
         (_, USERS_PATH) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -177,7 +184,7 @@ async fn one_user(
     name: &str,
     action: &str,
     req: Request<Incoming>,
-) -> Response<Full<Bytes>> {
+) -> Response<AdminBody> {
     let users = &services.users;
     let result = match (method, action) {
         (Method::GET, "") => users.show(name).await,
@@ -246,9 +253,9 @@ async fn drain(req: Request<Incoming>) {
     let _ = Limited::new(req.into_body(), MAX_BODY).collect().await;
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(
+pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
     req: Request<Incoming>,
-) -> Result<T, Response<Full<Bytes>>> {
+) -> Result<T, Response<AdminBody>> {
     let body = Limited::new(req.into_body(), MAX_BODY)
         .collect()
         .await
@@ -270,7 +277,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
 }
 
 /// A use case's failure, mapped by its kind as the HTTPS API maps it.
-fn service_error(e: impl Failure) -> Response<Full<Bytes>> {
+pub(super) fn service_error(e: impl Failure) -> Response<AdminBody> {
     let kind = e.kind();
     if kind == ErrorKind::Internal {
         tracing::error!(error = %e, "admin request failed");
@@ -284,9 +291,10 @@ fn service_error(e: impl Failure) -> Response<Full<Bytes>> {
     error(status, e.code(), e.to_string())
 }
 
-fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Full<Bytes>> {
+pub(super) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<AdminBody> {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut response = Response::new(Full::new(Bytes::from(bytes)));
+    let full = Full::new(Bytes::from(bytes)).map_err(|never| match never {});
+    let mut response = Response::new(BodyExt::boxed(full));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -295,7 +303,7 @@ fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Full<Bytes>> {
     response
 }
 
-fn error(status: StatusCode, code: &str, message: String) -> Response<Full<Bytes>> {
+pub(super) fn error(status: StatusCode, code: &str, message: String) -> Response<AdminBody> {
     json(
         status,
         &AdminError {

@@ -127,7 +127,28 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     let audit = Arc::new(Audit::new(store.clone()));
     let secrets_dir = settings.state_dir.join("secrets");
     let keys = JwtKeys::load_or_create(&secrets_dir, crate::support::unix_now())?;
+    let backups = Arc::new(crate::service::backup::Backups::new(
+        store.clone(),
+        blobs.clone(),
+        crate::service::backup::BackupSettings {
+            dir: settings.state_dir.join("backups"),
+            state_dir: settings.state_dir.clone(),
+            host: startup::host_name(),
+            retention: settings.backup_retention,
+        },
+    ));
+    let partials = backups.remove_partials();
+    if partials > 0 {
+        tracing::warn!(
+            files = partials,
+            "removed unfinished backups a stopped daemon left"
+        );
+    }
+    if let Err(e) = backups.remove_leftovers().await {
+        tracing::warn!(error = %e, "cannot remove what an unfinished restore left; trying at the next start");
+    }
     let services = Services {
+        backups,
         system: Arc::new(
             System::new(store.clone(), tls_probe, listeners.clone())
                 .with_ocr_models(engine.models().to_vec())

@@ -280,3 +280,12 @@ pub(super) fn node_id(state_dir: &Path) -> Result<String, AppError> {
         .map_err(AppError::io("writing the node id"))?;
     Ok(id)
 }
+
+/// This machine's host name, for backup archives ("unknown" when unset).
+pub(super) fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|name| name.into_string().ok())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}

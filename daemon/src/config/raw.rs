@@ -20,6 +20,7 @@ pub struct RawConfig {
     pub auth: RawAuth,
     pub ocr: RawOcr,
     pub import: RawImport,
+    pub backup: RawBackup,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -289,6 +290,26 @@ impl Default for RawImport {
         RawImport {
             max_file_bytes: 50 * 1024 * 1024,
             preview_days: 7,
+        }
+    }
+}
+
+/// Backups in the daemon's backup folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBackup {
+    /// Scheduled backups kept: the newest of each of the last N days, weeks, months.
+    pub keep_daily: u32,
+    pub keep_weekly: u32,
+    pub keep_monthly: u32,
+}
+
+impl Default for RawBackup {
+    fn default() -> Self {
+        RawBackup {
+            keep_daily: 7,
+            keep_weekly: 4,
+            keep_monthly: 12,
         }
     }
 }

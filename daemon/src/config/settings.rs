@@ -39,6 +39,8 @@ pub struct Settings {
     pub ocr: OcrSettings,
     /// `[import] max_file_bytes`: the largest statement file taken.
     pub import_max_file_bytes: u64,
+    /// `[backup] keep_*`: what pruning keeps of the scheduled backups.
+    pub backup_retention: crate::domain::retention::Policy,
     /// `[import] preview_days`: how long an import may stay a preview
     /// before it is deleted, and its file with it.
     pub import_preview_ttl: Duration,
@@ -201,6 +203,26 @@ impl RawConfig {
                 1024,
                 1 << 30,
             )?,
+            backup_retention: crate::domain::retention::Policy {
+                daily: super::checks::in_range(
+                    "backup.keep_daily",
+                    u64::from(self.backup.keep_daily),
+                    0,
+                    3650,
+                )? as u32,
+                weekly: super::checks::in_range(
+                    "backup.keep_weekly",
+                    u64::from(self.backup.keep_weekly),
+                    0,
+                    520,
+                )? as u32,
+                monthly: super::checks::in_range(
+                    "backup.keep_monthly",
+                    u64::from(self.backup.keep_monthly),
+                    0,
+                    1200,
+                )? as u32,
+            },
             import_preview_ttl: Duration::from_secs(
                 super::checks::in_range("import.preview_days", self.import.preview_days, 1, 365)?
                     * 86_400,

@@ -20,6 +20,7 @@ use super::pace::Paced;
 use super::peer::ClientAddr;
 use super::problem::problem;
 use super::route::{Body, Matched, Route};
+use crate::service::backup::Maintenance;
 
 /// The route a response answered, attached to it for the access log and metrics.
 #[derive(Debug, Clone)]
@@ -54,7 +55,12 @@ pub struct Router {
     routes: Vec<Route>,
     limits: RateLimits,
     body_limits: BodyLimits,
+    /// On while a restore runs: the API answers 503 meanwhile.
+    maintenance: Maintenance,
 }
+
+/// How long a client is asked to wait while a restore runs.
+const MAINTENANCE_RETRY_SECONDS: u64 = 30;
 
 enum Lookup<'a> {
     Found(&'a Route, Vec<String>),
@@ -69,7 +75,13 @@ impl Router {
             routes,
             limits,
             body_limits,
+            maintenance: Maintenance::default(),
         }
+    }
+
+    pub fn with_maintenance(mut self, maintenance: Maintenance) -> Self {
+        self.maintenance = maintenance;
+        self
     }
 
     #[cfg(test)]
@@ -174,6 +186,18 @@ impl Router {
             && declared.is_some_and(|len| len > self.body_limits.none)
         {
             return too_large(self.body_limits.none);
+        }
+        if self.maintenance.active() && req.uri().path().starts_with("/api/") {
+            let mut response = problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "maintenance",
+                "a backup is being restored; try again shortly",
+            );
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(MAINTENANCE_RETRY_SECONDS),
+            );
+            return response;
         }
         let (route, params) = match lookup {
             Lookup::Found(route, params) => (route, params),

@@ -33,7 +33,7 @@ pub fn router(services: &Services, limits: RateLimits, body_limits: BodyLimits) 
     let json = serde_json::to_vec(&openapi::document(&routes))
         .expect("the OpenAPI document is plain data and always serialises");
     let _ = document.set(Bytes::from(json));
-    Router::new(routes, limits, body_limits)
+    Router::new(routes, limits, body_limits).with_maintenance(services.backups.maintenance())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! of deleted accounts, and orphans of a crash between disk and database.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::ServiceError;
@@ -31,11 +32,82 @@ pub struct Collected {
 #[derive(Debug, Clone)]
 pub struct Blobs {
     dir: PathBuf,
+    /// Held (shared) by every backup in progress: while one is, no blob is
+    /// removed, so each image the backup's snapshot refers to is still
+    /// there when the backup reaches it. Removal takes it exclusively.
+    pins: Arc<tokio::sync::RwLock<()>>,
+}
+
+/// Keeps every blob in place while held (see [`Blobs::pin`]).
+pub type Pin = tokio::sync::OwnedRwLockReadGuard<()>;
+
+/// A blob in the folder, as a backup lists it.
+#[derive(Debug, Clone)]
+pub struct BlobFile {
+    pub sha256: String,
+    pub path: PathBuf,
+    pub size: u64,
 }
 
 impl Blobs {
     pub fn new(dir: PathBuf) -> Self {
-        Blobs { dir }
+        Blobs {
+            dir,
+            pins: Arc::new(tokio::sync::RwLock::new(())),
+        }
+    }
+
+    /// Holds every blob in place until the pin is dropped (a removal under
+    /// way finishes first).
+    pub async fn pin(&self) -> Pin {
+        self.pins.clone().read_owned().await
+    }
+
+    /// Every blob in the folder, by name (blocking: for a backup's thread).
+    pub fn list_blocking(&self) -> std::io::Result<Vec<BlobFile>> {
+        let mut blobs = Vec::new();
+        let shards = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(blobs),
+            Err(e) => return Err(e),
+        };
+        for shard in shards {
+            let shard = shard?;
+            let name = shard.file_name().to_string_lossy().into_owned();
+            if name.len() != 2 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            for entry in std::fs::read_dir(shard.path())? {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !is_blob_name(&name) {
+                    continue;
+                }
+                let meta = entry.metadata()?;
+                if meta.is_file() {
+                    blobs.push(BlobFile {
+                        sha256: name,
+                        path: entry.path(),
+                        size: meta.len(),
+                    });
+                }
+            }
+        }
+        blobs.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+        Ok(blobs)
+    }
+
+    /// Moves a file whose content is known to hash to `sha256` (a restore
+    /// checked it) into place; one already there holds the same bytes.
+    pub fn adopt_blocking(&self, sha256: &str, from: &Path) -> std::io::Result<()> {
+        let path = self.path(sha256).map_err(std::io::Error::other)?;
+        if path.exists() {
+            return Ok(());
+        }
+        if let Some(shard) = path.parent() {
+            std::fs::create_dir_all(shard)?;
+        }
+        std::fs::rename(from, &path)
     }
 
     fn path(&self, sha256: &str) -> Result<PathBuf, ServiceError> {
@@ -89,6 +161,10 @@ impl Blobs {
     /// [`Blobs::put`]). Blobs left aside by a collection that was cut short
     /// are settled first.
     pub async fn collect(&self, store: &Store, grace: Duration) -> Result<Collected, ServiceError> {
+        let Ok(_removing) = self.pins.clone().try_write_owned() else {
+            tracing::debug!("a backup is running; blob collection waits for the next round");
+            return Ok(Collected::default());
+        };
         let trash = self.dir.join(TRASH);
         for name in blob_names(&trash).await? {
             self.settle(store, &name).await?;
@@ -136,6 +212,10 @@ impl Blobs {
     /// deleted receipt gives its image back. Safe against an upload of the
     /// same image on its way, as a collection is.
     pub async fn release(&self, store: &Store, sha256: &str) -> Result<(), ServiceError> {
+        // During a backup the blob stays; the collector takes it later.
+        let Ok(_removing) = self.pins.clone().try_write_owned() else {
+            return Ok(());
+        };
         let path = self.path(sha256)?;
         if !store.image_in_use(sha256).await? {
             self.collect_one(store, &path, sha256).await?;

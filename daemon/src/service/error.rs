@@ -5,6 +5,7 @@
 //! (`admin/routes.rs`) both speak HTTP, so the kind also fixes the status
 //! code, here and only here: a `Busy` is a 503 wherever it is met.
 
+use crate::archive::ArchiveError;
 use crate::ocr::ImageError;
 use crate::store::StoreError;
 
@@ -110,6 +111,23 @@ pub enum ServiceError {
     Internal(String),
     #[error(transparent)]
     Store(StoreError),
+    /// A backup archive was refused; the kind of refusal is in the code.
+    #[error(transparent)]
+    Archive(ArchiveError),
+}
+
+impl From<ArchiveError> for ServiceError {
+    fn from(e: ArchiveError) -> Self {
+        match e {
+            ArchiveError::Io(why)
+                if why.contains("No space left") || why.contains("os error 28") =>
+            {
+                ServiceError::InsufficientStorage(format!("the disk is full: {why}"))
+            }
+            ArchiveError::Io(why) => ServiceError::Internal(why),
+            other => ServiceError::Archive(other),
+        }
+    }
 }
 
 impl From<StoreError> for ServiceError {
@@ -142,6 +160,7 @@ impl Failure for ServiceError {
                 ErrorKind::InsufficientStorage
             }
             ServiceError::Internal(_) | ServiceError::Store(_) => ErrorKind::Internal,
+            ServiceError::Archive(_) => ErrorKind::Invalid,
         }
     }
 
@@ -157,6 +176,7 @@ impl Failure for ServiceError {
             ServiceError::InsufficientStorage(_) => "insufficient_storage",
             ServiceError::QuotaExceeded(_) => "quota_exceeded",
             ServiceError::Internal(_) | ServiceError::Store(_) => "internal_error",
+            ServiceError::Archive(e) => e.code(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod blobs;
 mod error;
 pub mod ledger;
@@ -29,4 +30,5 @@ pub struct Services {
     pub audit: Arc<audit::Audit>,
     pub receipts: Arc<receipts::Receipts>,
     pub ledger: Arc<ledger::Ledger>,
+    pub backups: Arc<backup::Backups>,
 }

@@ -72,9 +72,24 @@ pub(crate) async fn services() -> Services {
         },
         super::ledger::receipt_matcher(ledger.clone()),
     );
+    let backups = Arc::new(super::backup::Backups::new(
+        store.clone(),
+        Blobs::new(secrets.path().join("blobs")),
+        super::backup::BackupSettings {
+            dir: secrets.path().join("backups"),
+            state_dir: secrets.path().to_path_buf(),
+            host: "test".into(),
+            retention: crate::domain::retention::Policy {
+                daily: 7,
+                weekly: 4,
+                monthly: 12,
+            },
+        },
+    ));
     Services {
         receipts: Arc::new(receipts),
         ledger,
+        backups,
         system: Arc::new(
             System::new(store.clone(), tls, listeners)
                 .with_ocr_models(super::system_tests::test_models()),

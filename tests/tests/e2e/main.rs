@@ -4,6 +4,7 @@
 mod acme;
 mod admin;
 mod auth;
+mod backup;
 mod config;
 mod connections;
 mod http_api;

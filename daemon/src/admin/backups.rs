@@ -1,0 +1,241 @@
+//! Backups over the admin socket: archives stream out of the daemon as
+//! they are written, and into it as they are read.
+
+use age::secrecy::SecretString;
+use fin_proto::admin::{
+    ArchiveSummary, BACKUP_PRUNE_PATH, BACKUP_VERIFY_PATH, BACKUPS_PATH, BackupCreated, BackupInfo,
+    CreateBackup, PASSPHRASE_HEADER, Prune, Pruned, RESTORE_PATH, Restored,
+};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode, header};
+
+use super::routes::{error, json, read_json, service_error};
+use super::stream::{AdminBody, body_reader, channel_body};
+use crate::archive::Manifest;
+use crate::service::Services;
+use crate::service::backup::{BackupFile, Kind, Request as BackupRequest};
+
+pub(super) async fn answer(
+    services: &Services,
+    actor: &str,
+    req: Request<Incoming>,
+) -> Response<AdminBody> {
+    let backups = &services.backups;
+    match (req.method().clone(), req.uri().path()) {
+        (Method::GET, BACKUPS_PATH) => match backups.list() {
+            Ok(files) => json(StatusCode::OK, &files.iter().map(info).collect::<Vec<_>>()),
+            Err(e) => service_error(e),
+        },
+        (Method::POST, BACKUPS_PATH) => {
+            let body: CreateBackup = match read_json(req).await {
+                Ok(body) => body,
+                Err(response) => return response,
+            };
+            create(services, actor, body).await
+        }
+        (Method::POST, BACKUP_VERIFY_PATH) => {
+            let passphrase = match passphrase(&req) {
+                Ok(p) => p,
+                Err(response) => return response,
+            };
+            let reader = body_reader(req.into_body());
+            match backups.verify(reader, passphrase).await {
+                Ok(manifest) => json(StatusCode::OK, &summary(&manifest)),
+                Err(e) => service_error(e),
+            }
+        }
+        (Method::POST, BACKUP_PRUNE_PATH) => {
+            let body: Prune = match read_json(req).await {
+                Ok(body) => body,
+                Err(response) => return response,
+            };
+            match backups.prune_by_policy(body.dry_run) {
+                Ok(removed) => json(
+                    StatusCode::OK,
+                    &Pruned {
+                        removed: removed.iter().map(info).collect(),
+                        dry_run: body.dry_run,
+                    },
+                ),
+                Err(e) => service_error(e),
+            }
+        }
+        (Method::POST, RESTORE_PATH) => {
+            let passphrase = match passphrase(&req) {
+                Ok(p) => p,
+                Err(response) => return response,
+            };
+            let reader = body_reader(req.into_body());
+            let result = backups.restore(reader, passphrase, true).await;
+            let target = match &result {
+                Ok(restored) => format!("backup of {}", restored.manifest.header.created_at),
+                Err(_) => "backup".to_string(),
+            };
+            services
+                .audit
+                .record(crate::service::audit::Event {
+                    actor: Some(actor),
+                    ip: None,
+                    action: "backup.restore",
+                    target: Some(&target),
+                    success: result.is_ok(),
+                })
+                .await;
+            match result {
+                Ok(restored) => json(
+                    StatusCode::OK,
+                    &Restored {
+                        archive: summary(&restored.manifest),
+                        restore_point: restored.restore_point.as_ref().map(info),
+                        schema_from: restored.schema_from,
+                        schema_now: restored.schema_now,
+                        secrets_restored: restored.secrets_restored,
+                    },
+                ),
+                Err(e) => service_error(e),
+            }
+        }
+        (_, path)
+            if [
+                BACKUPS_PATH,
+                BACKUP_VERIFY_PATH,
+                BACKUP_PRUNE_PATH,
+                RESTORE_PATH,
+            ]
+            .contains(&path) =>
+        {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "see `finctl backup --help`".into(),
+            )
+        }
+        (_, path) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("this daemon has no admin endpoint {path}: is finctl newer than the daemon?"),
+        ),
+    }
+}
+
+async fn create(services: &Services, actor: &str, body: CreateBackup) -> Response<AdminBody> {
+    let request = BackupRequest {
+        passphrase: body.passphrase.map(SecretString::from),
+        include_secrets: body.include_secrets,
+    };
+    let audit = services.audit.clone();
+    let actor = actor.to_string();
+    if body.to_folder {
+        let result = services
+            .backups
+            .create_in_folder(Kind::Manual, &request)
+            .await;
+        let target = match &result {
+            Ok((file, _)) => file.name.clone(),
+            Err(_) => "backup folder".to_string(),
+        };
+        record(&audit, &actor, &target, result.is_ok()).await;
+        return match result {
+            Ok((file, manifest)) => json(
+                StatusCode::CREATED,
+                &BackupCreated {
+                    file: info(&file),
+                    archive: summary(&manifest),
+                },
+            ),
+            Err(e) => service_error(e),
+        };
+    }
+    // Streamed: refuse what cannot work before the answer starts.
+    if request.include_secrets && request.passphrase.is_none() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "an archive with secrets must be encrypted: give a passphrase as well".into(),
+        );
+    }
+    let (writer, body) = channel_body();
+    let backups = services.backups.clone();
+    tokio::spawn(async move {
+        // A second handle on the body, to end it with an error when the
+        // backup fails (the body ends cleanly once both are dropped).
+        let failer = writer.clone();
+        let result = backups.write(writer, &request).await;
+        record(&audit, &actor, "streamed to finctl", result.is_ok()).await;
+        match result {
+            Ok((writer, _)) => drop(writer),
+            Err(e) => {
+                tracing::warn!(error = %e, "streamed backup failed");
+                failer.fail(e.to_string()).await;
+            }
+        }
+    });
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/octet-stream"),
+    );
+    response
+}
+
+async fn record(audit: &crate::service::audit::Audit, actor: &str, target: &str, success: bool) {
+    audit
+        .record(crate::service::audit::Event {
+            actor: Some(actor),
+            ip: None,
+            action: "backup.create",
+            target: Some(target),
+            success,
+        })
+        .await;
+}
+
+/// The passphrase header, hex-encoded UTF-8.
+#[allow(clippy::result_large_err)]
+fn passphrase(req: &Request<Incoming>) -> Result<Option<SecretString>, Response<AdminBody>> {
+    let Some(value) = req.headers().get(PASSPHRASE_HEADER) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .ok()
+        .and_then(crate::support::unhex)
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    match text {
+        Some(text) => Ok(Some(SecretString::from(text))),
+        None => Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_passphrase_header",
+            format!("{PASSPHRASE_HEADER} must be hex-encoded UTF-8"),
+        )),
+    }
+}
+
+fn info(file: &BackupFile) -> BackupInfo {
+    BackupInfo {
+        name: file.name.clone(),
+        path: file.path.display().to_string(),
+        kind: serde_json::to_value(file.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        created: file.created,
+        size: file.size,
+    }
+}
+
+fn summary(manifest: &Manifest) -> ArchiveSummary {
+    let header = &manifest.header;
+    ArchiveSummary {
+        format: header.format,
+        fin_version: header.fin_version.clone(),
+        schema_version: header.schema_version,
+        created_at: header.created_at.clone(),
+        host: header.host.clone(),
+        includes_secrets: header.includes_secrets,
+        tables: manifest.tables.clone(),
+        images: manifest.blob_count(),
+        members: manifest.members.len(),
+        content_bytes: manifest.content_bytes(),
+    }
+}
