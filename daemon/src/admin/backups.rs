@@ -1,7 +1,7 @@
 //! Backups over the admin socket: archives stream out of the daemon as
 //! they are written, and into it as they are read.
 
-use age::secrecy::SecretString;
+use crate::service::backup::Passphrase as SecretString;
 use fin_proto::admin::{
     ArchiveSummary, BACKUP_PRUNE_PATH, BACKUP_VERIFY_PATH, BACKUPS_PATH, BackupCreated, BackupInfo,
     CreateBackup, PASSPHRASE_HEADER, Prune, Pruned, RESTORE_PATH, Restored,
@@ -9,10 +9,10 @@ use fin_proto::admin::{
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode, header};
 
-use super::routes::{error, json, read_json, service_error};
+use super::reply::{error, json, read_json, service_error};
 use super::stream::{AdminBody, body_reader, channel_body};
-use crate::archive::Manifest;
 use crate::service::Services;
+use crate::service::backup::Manifest;
 use crate::service::backup::{BackupFile, Kind, Request as BackupRequest};
 
 pub(super) async fn answer(
@@ -160,7 +160,13 @@ async fn create(services: &Services, actor: &str, body: CreateBackup) -> Respons
         // A second handle on the body, to end it with an error when the
         // backup fails (the body ends cleanly once both are dropped).
         let failer = writer.clone();
+        let started = std::time::Instant::now();
         let result = backups.write(writer, &request).await;
+        backups.report(
+            "streamed",
+            started,
+            result.as_ref().map(|_| ("to finctl", failer.written())),
+        );
         record(&audit, &actor, "streamed to finctl", result.is_ok()).await;
         match result {
             Ok((writer, _)) => drop(writer),
@@ -208,6 +214,50 @@ fn passphrase(req: &Request<Incoming>) -> Result<Option<SecretString>, Response<
             "invalid_passphrase_header",
             format!("{PASSPHRASE_HEADER} must be hex-encoded UTF-8"),
         )),
+    }
+}
+
+/// `finctl upgrade status` with the daemon running.
+pub(super) async fn upgrade(services: &Services) -> Response<AdminBody> {
+    let status = match services.system.status().await {
+        Ok(status) => status,
+        Err(e) => return service_error(e),
+    };
+    let backups = services.backups.settings();
+    let last_upgrade = services.backups.last_upgrade();
+    json(
+        StatusCode::OK,
+        &fin_proto::admin::UpgradeStatus {
+            fin_version: status.version,
+            schema_applied: status.schema.applied,
+            schema_latest: status.schema.latest,
+            pending: crate::service::backup::pending_migrations(status.schema.applied),
+            last_pre_upgrade_backup: crate::service::backup::Backups::newest_of_kind(
+                &backups.dir,
+                Kind::PreUpgrade,
+            )
+            .as_ref()
+            .map(info),
+            last_upgrade,
+        },
+    )
+}
+
+/// The backup part of `finctl status`.
+pub(super) fn status(services: &Services) -> fin_proto::admin::BackupStatus {
+    let s = services.backups.status();
+    fin_proto::admin::BackupStatus {
+        last_success_at: s.last_success_at,
+        last_success: s.last_success,
+        last_failure_at: s.last_failure_at,
+        last_failure: s.last_failure,
+        missed: s.missed,
+        next_scheduled_at: s.next_scheduled_at,
+        newest_archive: services
+            .backups
+            .list()
+            .ok()
+            .and_then(|files| files.iter().max_by_key(|f| f.created).map(info)),
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod access;
 mod backups;
+mod reply;
 mod routes;
 mod stream;
 

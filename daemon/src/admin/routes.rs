@@ -1,20 +1,15 @@
 //! Admin requests and their answers.
 
-use bytes::Bytes;
 use fin_proto::admin::{
-    AUDIT_PATH, AdminError, CreateUser, INVITES_PATH, ROTATE_JWT_PATH, Rotated, STATUS_PATH,
-    USERS_PATH,
+    AUDIT_PATH, CreateUser, INVITES_PATH, ROTATE_JWT_PATH, Rotated, STATUS_PATH, USERS_PATH,
 };
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode, header};
-use serde::Serialize;
+use hyper::{Method, Request, Response, StatusCode};
 
+use super::reply::{MAX_BODY, error, json, read_json, service_error};
 use super::stream::AdminBody;
-use crate::service::{ErrorKind, Failure, Services};
-
-/// Admin requests are small JSON documents.
-const MAX_BODY: usize = 64 * 1024;
+use crate::service::Services;
 
 pub async fn answer(
     services: &Services,
@@ -30,7 +25,10 @@ pub async fn answer(
     let path = req.uri().path().to_string();
     match (&method, path.as_str()) {
         (&Method::GET, STATUS_PATH) => match services.system.status().await {
-            Ok(status) => json(StatusCode::OK, &status),
+            Ok(mut status) => {
+                status.backup = Some(super::backups::status(services));
+                json(StatusCode::OK, &status)
+            }
             Err(e) => {
                 tracing::error!(error = %e, "admin: status failed");
                 error(
@@ -140,6 +138,7 @@ pub async fn answer(
                 }
             }
         }
+        (&Method::GET, fin_proto::admin::UPGRADE_PATH) => super::backups::upgrade(services).await,
         (_, path)
             if path.starts_with(fin_proto::admin::BACKUPS_PATH)
                 || path == fin_proto::admin::RESTORE_PATH =>
@@ -251,64 +250,4 @@ fn decode(segment: &str) -> String {
 /// before the client has finished sending it would break its pipe.
 async fn drain(req: Request<Incoming>) {
     let _ = Limited::new(req.into_body(), MAX_BODY).collect().await;
-}
-
-pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
-    req: Request<Incoming>,
-) -> Result<T, Response<AdminBody>> {
-    let body = Limited::new(req.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                format!("cannot read the request: {e}"),
-            )
-        })?
-        .to_bytes();
-    serde_json::from_slice(&body).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("the request is not valid JSON for this endpoint: {e}"),
-        )
-    })
-}
-
-/// A use case's failure, mapped by its kind as the HTTPS API maps it.
-pub(super) fn service_error(e: impl Failure) -> Response<AdminBody> {
-    let kind = e.kind();
-    if kind == ErrorKind::Internal {
-        tracing::error!(error = %e, "admin request failed");
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "the daemon failed; the cause is in its log".into(),
-        );
-    }
-    let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    error(status, e.code(), e.to_string())
-}
-
-pub(super) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<AdminBody> {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let full = Full::new(Bytes::from(bytes)).map_err(|never| match never {});
-    let mut response = Response::new(BodyExt::boxed(full));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-pub(super) fn error(status: StatusCode, code: &str, message: String) -> Response<AdminBody> {
-    json(
-        status,
-        &AdminError {
-            code: code.into(),
-            message,
-        },
-    )
 }

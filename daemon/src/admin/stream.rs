@@ -3,6 +3,8 @@
 //! it is written, and into it as it is read, never whole in memory.
 
 use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -22,7 +24,10 @@ pub fn channel_body() -> (BodyWriter, AdminBody) {
         rx.recv().await.map(|frame| (frame, rx))
     });
     (
-        BodyWriter { tx },
+        BodyWriter {
+            tx,
+            written: Arc::default(),
+        },
         BodyExt::boxed(http_body_util::StreamBody::new(stream)),
     )
 }
@@ -31,9 +36,15 @@ pub fn channel_body() -> (BodyWriter, AdminBody) {
 #[derive(Clone)]
 pub struct BodyWriter {
     tx: mpsc::Sender<io::Result<Frame<Bytes>>>,
+    written: Arc<AtomicU64>,
 }
 
 impl BodyWriter {
+    /// Bytes written so far (by every clone).
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
     /// Ends the body with an error: the connection is cut, so the client
     /// sees an incomplete answer rather than a short archive.
     pub async fn fail(self, why: String) {
@@ -46,6 +57,7 @@ impl Write for BodyWriter {
         self.tx
             .blocking_send(Ok(Frame::data(Bytes::copy_from_slice(buf))))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "finctl stopped reading"))?;
+        self.written.fetch_add(buf.len() as u64, Ordering::Relaxed);
         Ok(buf.len())
     }
 

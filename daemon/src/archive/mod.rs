@@ -19,6 +19,9 @@ pub use manifest::{Header, Manifest, Member};
 pub use reader::{ArchiveReader, Check};
 pub use writer::ArchiveWriter;
 
+/// An archive's passphrase (kept out of logs and `Debug`).
+pub type Passphrase = age::secrecy::SecretString;
+
 /// The format this build writes and the newest it reads.
 pub const FORMAT: u32 = 1;
 /// The first member.

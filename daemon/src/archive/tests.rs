@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-
 use age::secrecy::SecretString;
 
 use super::*;
