@@ -121,11 +121,10 @@ fn create(client: &AdminClient, args: CreateArgs, json: bool) -> Result<(), CtlE
     let result = client
         .download(BACKUPS_PATH, &request, &mut out, &mut |n| meter.show(n))
         .and_then(|n| {
-            let file = out.into_inner().map_err(|e| {
-                CtlError::Other(format!("cannot write {}: {}", partial.display(), e.error()))
-            })?;
-            file.sync_all()
-                .map_err(|e| CtlError::Other(format!("cannot sync {}: {e}", partial.display())))?;
+            let file = out
+                .into_inner()
+                .map_err(|e| crate::client::write_error(e.into_error()))?;
+            file.sync_all().map_err(crate::client::write_error)?;
             std::fs::rename(&partial, &output).map_err(|e| {
                 CtlError::Other(format!("cannot rename to {}: {e}", output.display()))
             })?;
@@ -221,24 +220,40 @@ fn prune(client: &AdminClient, dry_run: bool, json: bool) -> Result<(), CtlError
     })
 }
 
-pub fn restore(client: &AdminClient, args: RestoreArgs, json: bool) -> Result<(), CtlError> {
-    if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(CtlError::Usage(
-                "a restore replaces all of fin's data: confirm with --yes".into(),
-            ));
-        }
-        eprint!(
-            "Restore {}? This replaces all of fin's data (a restore point of the current data is kept). Type yes: ",
+pub fn restore(
+    client: &AdminClient,
+    args: RestoreArgs,
+    config: Option<&Path>,
+    json: bool,
+) -> Result<(), CtlError> {
+    confirm(
+        args.yes,
+        &format!(
+            "Restore {}? This replaces all of fin's data (a restore point of the current data is kept).",
             args.file.display()
-        );
-        let mut answer = String::new();
-        std::io::stdin()
-            .read_line(&mut answer)
-            .map_err(|e| CtlError::Other(e.to_string()))?;
-        if answer.trim() != "yes" {
-            return Err(CtlError::Other("not restored".into()));
+        ),
+    )?;
+    if let Err(CtlError::NotRunning { .. }) =
+        client.get::<serde_json::Value>(fin_proto::admin::STATUS_PATH)
+    {
+        // The daemon is stopped: the daemon binary restores on its own.
+        let file = args.file.display().to_string();
+        let mut fin_args = vec!["restore", file.as_str()];
+        let passphrase = args
+            .passphrase_file
+            .as_ref()
+            .map(|p| p.display().to_string());
+        if let Some(p) = &passphrase {
+            fin_args.extend(["--passphrase-file", p.as_str()]);
         }
+        let restored = crate::offline::run_fin(config, &fin_args)?;
+        return print(json, &restored, || {
+            format!(
+                "restored {} with fin stopped (taken {}); start fin with `sudo systemctl start fin`",
+                args.file.display(),
+                restored["created_at"].as_str().unwrap_or("?")
+            )
+        });
     }
     let restored: Restored = send_archive(
         client,
@@ -346,7 +361,26 @@ fn size(bytes: u64) -> String {
     }
 }
 
-fn print<T: serde::Serialize>(
+/// Asks on a terminal, unless `yes`; without a terminal `--yes` is needed.
+pub fn confirm(yes: bool, question: &str) -> Result<(), CtlError> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CtlError::Usage(format!("{question} Confirm with --yes.")));
+    }
+    eprint!("{question} Type yes: ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| CtlError::Other(e.to_string()))?;
+    if answer.trim() != "yes" {
+        return Err(CtlError::Other("nothing done".into()));
+    }
+    Ok(())
+}
+
+pub fn print<T: serde::Serialize>(
     json: bool,
     value: &T,
     text: impl FnOnce() -> String,

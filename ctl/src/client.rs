@@ -156,8 +156,7 @@ impl AdminClient {
             if n == 0 {
                 break;
             }
-            out.write_all(&buf[..n])
-                .map_err(|e| CtlError::Other(format!("cannot write the backup: {e}")))?;
+            out.write_all(&buf[..n]).map_err(write_error)?;
             total += n as u64;
             progress(total);
         }
@@ -301,6 +300,24 @@ fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), CtlError> {
         body.to_vec()
     };
     Ok((status, body))
+}
+
+/// A failed write of what the daemon sent: no room is its own exit code.
+pub fn write_error(e: std::io::Error) -> CtlError {
+    let no_room = matches!(e.raw_os_error(), Some(27 | 28 | 122))
+        || matches!(
+            e.kind(),
+            std::io::ErrorKind::StorageFull
+                | std::io::ErrorKind::FileTooLarge
+                | std::io::ErrorKind::QuotaExceeded
+        );
+    match no_room {
+        // ENOSPC, EFBIG (a file size limit), EDQUOT.
+        true => CtlError::NoSpace(format!(
+            "cannot write the backup: no room ({e}); nothing was kept"
+        )),
+        false => CtlError::Other(format!("cannot write the backup: {e}")),
+    }
 }
 
 /// Reads a response's head: the status and whether the body is chunked.

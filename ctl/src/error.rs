@@ -30,6 +30,8 @@ pub enum CtlError {
     Daemon { code: String, message: String },
     /// The command line asks for something that cannot work.
     Usage(String),
+    /// No room on the disk (or over a file size limit) for what finctl writes.
+    NoSpace(String),
     /// Anything else, already phrased for the operator.
     Other(String),
 }
@@ -44,11 +46,12 @@ impl CtlError {
                 "backup_truncated" => exit::BACKUP_TRUNCATED,
                 "backup_passphrase" => exit::BACKUP_PASSPHRASE,
                 "backup_foreign" => exit::BACKUP_FOREIGN,
-                "backup_too_new" => exit::BACKUP_TOO_NEW,
+                "backup_too_new" | "schema_too_new" => exit::BACKUP_TOO_NEW,
                 "insufficient_storage" => exit::NO_SPACE,
                 _ => exit::DAEMON_ERROR,
             },
             CtlError::Usage(_) => 2,
+            CtlError::NoSpace(_) => exit::NO_SPACE,
             CtlError::Other(_) => exit::FAILURE,
         }
     }
@@ -68,7 +71,9 @@ impl std::fmt::Display for CtlError {
             CtlError::Daemon { code, message } => {
                 write!(f, "the daemon refused: {message} ({code})")
             }
-            CtlError::Usage(message) | CtlError::Other(message) => write!(f, "{message}"),
+            CtlError::Usage(message) | CtlError::NoSpace(message) | CtlError::Other(message) => {
+                write!(f, "{message}")
+            }
         }
     }
 }

@@ -6,8 +6,10 @@ mod backup;
 mod cert;
 mod client;
 mod error;
+mod offline;
 mod setup;
 mod status;
+mod upgrade;
 mod user;
 
 use std::path::PathBuf;
@@ -30,7 +32,7 @@ Exit codes:
   7  the backup archive is cut short
   8  the passphrase is missing or does not open the archive
   9  the file is not a fin backup archive
- 10  the archive was made by a newer fin
+ 10  the archive, or the data, is from a newer fin
  11  no room on the disk";
 
 #[derive(Parser)]
@@ -45,6 +47,10 @@ struct Cli {
         default_value = "/run/fin/admin.sock"
     )]
     socket: PathBuf,
+    /// The daemon's configuration, for work done with the daemon stopped
+    /// (restore, upgrade check and rollback run the `fin` binary with it).
+    #[arg(long, global = true, value_name = "FILE", env = "FIN_CONFIG")]
+    config: Option<PathBuf>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -75,6 +81,10 @@ enum Command {
     /// Restore the box to an archive; the data it replaces is kept as a
     /// restore point in the backup folder.
     Restore(backup::RestoreArgs),
+    /// Upgrades: versions and pending migrations, can this binary run on
+    /// the data, roll back to the pre-upgrade backup.
+    #[command(subcommand)]
+    Upgrade(upgrade::UpgradeCommand),
 }
 
 #[derive(Subcommand)]
@@ -110,7 +120,18 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit::run(&AdminClient::new(&cli.socket), args, cli.json),
         Command::Cert(command) => cert::run(&AdminClient::new(&cli.socket), command, cli.json),
         Command::Backup(args) => backup::run(&AdminClient::new(&cli.socket), args, cli.json),
-        Command::Restore(args) => backup::restore(&AdminClient::new(&cli.socket), args, cli.json),
+        Command::Restore(args) => backup::restore(
+            &AdminClient::new(&cli.socket),
+            args,
+            cli.config.as_deref(),
+            cli.json,
+        ),
+        Command::Upgrade(command) => upgrade::run(
+            &AdminClient::new(&cli.socket),
+            command,
+            cli.config.as_deref(),
+            cli.json,
+        ),
         Command::Secrets(SecretsCommand::RotateJwt) => {
             rotate_jwt(&AdminClient::new(&cli.socket), cli.json)
         }

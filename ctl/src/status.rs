@@ -58,7 +58,52 @@ pub fn render(s: &Status, now: i64) -> String {
         s.listeners.metrics.as_deref().unwrap_or("off")
     );
     out += &format!("  admin socket {}\n", s.listeners.admin_socket);
+    if let Some(b) = &s.backup {
+        out += &backups(b, now);
+    }
     out
+}
+
+fn backups(b: &fin_proto::admin::BackupStatus, now: i64) -> String {
+    let mut out = match (&b.newest_archive, b.last_success_at) {
+        (_, Some(at)) => format!(
+            "  backups      last {} ({}), {}\n",
+            timestamp(at),
+            ago(now - at),
+            b.last_success.as_deref().unwrap_or("")
+        ),
+        (Some(f), None) => format!(
+            "  backups      newest {} ({})\n",
+            f.name,
+            ago(now - f.created)
+        ),
+        (None, None) => "  backups      none yet: run `finctl backup`\n".to_string(),
+    };
+    if let Some(at) = b.last_failure_at {
+        out += &format!(
+            "               FAILED {}: {}\n",
+            timestamp(at),
+            b.last_failure.as_deref().unwrap_or("")
+        );
+    }
+    if b.missed > 0 {
+        out += &format!(
+            "               {} scheduled backup(s) MISSED while fin was not running\n",
+            b.missed
+        );
+    }
+    match b.next_scheduled_at {
+        Some(at) => out += &format!("               next scheduled {}\n", timestamp(at)),
+        None => out += "               no schedule (backup.schedule is empty)\n",
+    }
+    out
+}
+
+fn ago(seconds: i64) -> String {
+    format!(
+        "{} ago",
+        human_duration(u64::try_from(seconds).unwrap_or(0))
+    )
 }
 
 fn expiry(not_after: i64, now: i64) -> String {
@@ -126,6 +171,12 @@ mod tests {
                 admin_socket: "/run/fin/admin.sock".into(),
                 pid: 42,
             },
+            backup: Some(fin_proto::admin::BackupStatus {
+                last_failure_at: Some(3600),
+                last_failure: Some("scheduled: the disk is full".into()),
+                missed: 1,
+                ..Default::default()
+            }),
         };
         let text = render(&status, 86_400);
         for needle in [
@@ -136,6 +187,8 @@ mod tests {
             "names fin.lan, 10.0.0.2",
             "expires 1970-01-11T00:00:00Z (in 9 days)",
             "HTTP         off",
+            "FAILED 1970-01-01T01:00:00Z: scheduled: the disk is full",
+            "1 scheduled backup(s) MISSED",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }

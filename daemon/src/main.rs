@@ -35,6 +35,30 @@ enum Command {
     Run,
     /// Validate the configuration and exit: 0 when valid, 78 otherwise.
     CheckConfig,
+    /// Restore a backup archive with the daemon stopped (finctl calls this
+    /// when no daemon answers). Run as root, it works as the owner of the
+    /// state folder.
+    Restore {
+        file: Option<PathBuf>,
+        /// Restore the newest pre-upgrade backup of the backup folder.
+        #[arg(long, conflicts_with = "file")]
+        pre_upgrade: bool,
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+        /// Do not keep the replaced data as a restore point.
+        #[arg(long)]
+        no_restore_point: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Whether this binary can run on the data (the daemon stopped), or on
+    /// data of schema N (`--schema-applied N`, as a running daemon reports).
+    UpgradeCheck {
+        #[arg(long, value_name = "N")]
+        schema_applied: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -61,6 +85,30 @@ fn main() -> ExitCode {
         };
         println!("configuration is valid ({from})");
         return ExitCode::SUCCESS;
+    }
+
+    match cli.command {
+        Some(Command::Restore {
+            file,
+            pre_upgrade,
+            passphrase_file,
+            no_restore_point,
+            json,
+        }) => {
+            return offline_restore(
+                &loaded.settings,
+                file,
+                pre_upgrade,
+                passphrase_file,
+                !no_restore_point,
+                json,
+            );
+        }
+        Some(Command::UpgradeCheck {
+            schema_applied,
+            json,
+        }) => return upgrade_check(&loaded.settings, schema_applied, json),
+        _ => {}
     }
 
     let guard = match telemetry::init(&app::log_options(&loaded.settings)) {
@@ -90,4 +138,123 @@ fn main() -> ExitCode {
     // Flushes the log file before the process ends.
     drop(guard);
     code
+}
+
+/// `fin restore`: prints the result (JSON with `--json`), exit 0 or 1.
+fn offline_restore(
+    settings: &config::Settings,
+    file: Option<PathBuf>,
+    pre_upgrade: bool,
+    passphrase_file: Option<PathBuf>,
+    restore_point: bool,
+    json: bool,
+) -> ExitCode {
+    let fail = |code: &str, message: String| {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "code": code, "message": message })
+            );
+        } else {
+            eprintln!("fin: {message}");
+        }
+        ExitCode::from(EXIT_FAILURE)
+    };
+    if let Err(e) = app::offline::act_as_state_owner(&settings.state_dir) {
+        return fail("forbidden", e);
+    }
+    let file = match (file, pre_upgrade) {
+        (Some(file), _) => file,
+        (None, true) => match app::offline::newest_pre_upgrade(settings) {
+            Some(file) => file,
+            None => {
+                return fail(
+                    "not_found",
+                    "there is no pre-upgrade backup in the backup folder".into(),
+                );
+            }
+        },
+        (None, false) => return fail("invalid", "give an archive, or --pre-upgrade".into()),
+    };
+    let passphrase = match passphrase_file.map(|p| {
+        std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    }) {
+        Some(Ok(text)) => Some(age_passphrase(&text)),
+        Some(Err(e)) => return fail("invalid", e),
+        None => None,
+    };
+    let result = app::runtime()
+        .map_err(|e| app::AppError::Internal(e.to_string()))
+        .and_then(|rt| {
+            rt.block_on(app::offline::restore(
+                settings,
+                &file,
+                passphrase,
+                restore_point,
+            ))
+        });
+    match result {
+        Ok(restored) => {
+            let summary = serde_json::json!({
+                "file": file.display().to_string(),
+                "created_at": restored.manifest.header.created_at,
+                "fin_version": restored.manifest.header.fin_version,
+                "tables": restored.manifest.tables,
+                "images": restored.manifest.blob_count(),
+                "schema_from": restored.schema_from,
+                "schema_now": restored.schema_now,
+                "restore_point": restored.restore_point.as_ref().map(|f| f.path.display().to_string()),
+                "secrets_restored": restored.secrets_restored,
+            });
+            if json {
+                println!("{summary}");
+            } else {
+                println!(
+                    "restored {} (taken {})",
+                    file.display(),
+                    restored.manifest.header.created_at
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(app::AppError::Restore { code, message }) => fail(code, message),
+        Err(e) => fail("internal_error", e.to_string()),
+    }
+}
+
+fn age_passphrase(text: &str) -> fin_daemon::archive::Passphrase {
+    fin_daemon::archive::Passphrase::from(text.lines().next().unwrap_or("").to_string())
+}
+
+/// `fin upgrade-check`: exit 0 when this binary can run on the data.
+fn upgrade_check(settings: &config::Settings, schema_applied: Option<u32>, json: bool) -> ExitCode {
+    let check = match schema_applied {
+        Some(applied) => Ok(app::offline::check_against(applied)),
+        None => app::runtime()
+            .map_err(|e| app::AppError::Internal(e.to_string()))
+            .and_then(|rt| rt.block_on(app::offline::upgrade_check(settings))),
+    };
+    match check {
+        Ok(check) => {
+            if json {
+                let mut value = serde_json::to_value(&check).unwrap_or_default();
+                if !check.can_run {
+                    value["code"] = "schema_too_new".into();
+                    value["message"] = check.reason.clone().into();
+                }
+                println!("{value}");
+            } else {
+                println!("{}", check.reason);
+            }
+            if check.can_run {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_FAILURE)
+            }
+        }
+        Err(e) => {
+            eprintln!("fin: {e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
 }

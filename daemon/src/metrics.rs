@@ -29,6 +29,10 @@ pub struct Metrics {
     acme_orders: IntCounterVec,
     connections_open: IntGauge,
     connections_refused: IntCounterVec,
+    backup_last_success: IntGauge,
+    backup_duration: HistogramVec,
+    backup_size: IntGauge,
+    backup_failures: IntCounterVec,
 }
 
 impl Metrics {
@@ -123,6 +127,33 @@ impl Metrics {
         )?;
         registry.register(Box::new(connections_open.clone()))?;
         registry.register(Box::new(connections_refused.clone()))?;
+        let backup_last_success = IntGauge::new(
+            "fin_backup_last_success_timestamp_seconds",
+            "When the last backup that succeeded finished (Unix seconds; 0: none since start).",
+        )?;
+        let backup_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "fin_backup_duration_seconds",
+                "Time taken by backups that succeeded, by kind (manual, scheduled, pre-upgrade, pre-restore, streamed).",
+            )
+            .buckets(vec![0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0]),
+            &["kind"],
+        )?;
+        let backup_size = IntGauge::new(
+            "fin_backup_size_bytes",
+            "Size of the archive of the last backup that succeeded.",
+        )?;
+        let backup_failures = IntCounterVec::new(
+            Opts::new(
+                "fin_backup_failures_total",
+                "Backups that failed or were missed, by kind (failed backups) or reason (missed).",
+            ),
+            &["kind"],
+        )?;
+        registry.register(Box::new(backup_last_success.clone()))?;
+        registry.register(Box::new(backup_duration.clone()))?;
+        registry.register(Box::new(backup_size.clone()))?;
+        registry.register(Box::new(backup_failures.clone()))?;
         registry.register(Box::new(build_info))?;
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -139,7 +170,26 @@ impl Metrics {
             acme_orders,
             connections_open,
             connections_refused,
+            backup_last_success,
+            backup_duration,
+            backup_size,
+            backup_failures,
         }))
+    }
+
+    /// Records a backup that succeeded.
+    pub fn observe_backup_success(&self, kind: &str, finished_at: i64, seconds: f64, bytes: u64) {
+        self.backup_last_success.set(finished_at);
+        self.backup_duration
+            .with_label_values(&[kind])
+            .observe(seconds);
+        self.backup_size
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// Counts a backup that failed (`kind`) or a scheduled one missed (`missed`).
+    pub fn observe_backup_failure(&self, kind: &str) {
+        self.backup_failures.with_label_values(&[kind]).inc();
     }
 
     /// Records one answered request. `route` must be a pattern (bounded set), never a raw path.

@@ -21,6 +21,24 @@ pub struct Status {
     pub database_url: String,
     pub tls: TlsStatus,
     pub listeners: Listeners,
+    /// Backups: the last one, the last failure, the next scheduled one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupStatus>,
+}
+
+/// What the daemon knows of backups since it started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupStatus {
+    /// Unix seconds.
+    pub last_success_at: Option<i64>,
+    pub last_success: Option<String>,
+    pub last_failure_at: Option<i64>,
+    pub last_failure: Option<String>,
+    /// Scheduled backups missed because the daemon was not running.
+    pub missed: u64,
+    pub next_scheduled_at: Option<i64>,
+    /// The newest archive in the backup folder.
+    pub newest_archive: Option<BackupInfo>,
 }
 
 /// Applied and supported schema versions.
@@ -251,4 +269,34 @@ pub struct Restored {
     pub schema_now: u32,
     /// Secrets came back too: they take effect when the daemon restarts.
     pub secrets_restored: bool,
+}
+
+/// `GET`: versions, schema, and the last pre-upgrade backup ([`UpgradeStatus`]).
+pub const UPGRADE_PATH: &str = "/v1/upgrade";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradeStatus {
+    /// The running daemon's version.
+    pub fin_version: String,
+    pub schema_applied: u32,
+    pub schema_latest: u32,
+    /// Migrations not applied (none while a daemon runs: it applies them at start).
+    pub pending: Vec<String>,
+    /// The newest pre-upgrade archive in the backup folder.
+    pub last_pre_upgrade_backup: Option<BackupInfo>,
+    /// The last start that migrated the data.
+    pub last_upgrade: Option<LastUpgrade>,
+}
+
+/// What a start that migrated the data recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastUpgrade {
+    /// Unix seconds.
+    pub at: i64,
+    /// The fin that migrated.
+    pub fin_version: String,
+    pub schema_from: u32,
+    pub schema_to: u32,
+    /// The pre-upgrade archive taken first (in the backup folder).
+    pub backup: String,
 }

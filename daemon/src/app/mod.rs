@@ -2,6 +2,7 @@
 //! listeners, reacts to signals and shuts down in order.
 
 mod connection;
+pub mod offline;
 mod options;
 mod serve;
 mod startup;
@@ -40,12 +41,14 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     // never met by the default action (which would kill the process).
     let signals = Signals::install()?;
     startup::prepare_state_dir(&settings)?;
-    let store = Store::open(
+    let store = Store::connect(
         &settings.store_url,
         &settings.store_namespace,
         &settings.store_database,
     )
     .await?;
+    offline::pre_upgrade_backup(&settings, &store).await?;
+    store.migrate().await?;
     let resolver = CertResolver::new(startup::load_certificate(&settings)?);
     // The handshake is the first phase of a connection: the same bound as headers.
     let acceptor = TlsAcceptor::new(resolver.clone(), settings.connections.header_read_timeout)?;
@@ -127,16 +130,31 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     let audit = Arc::new(Audit::new(store.clone()));
     let secrets_dir = settings.state_dir.join("secrets");
     let keys = JwtKeys::load_or_create(&secrets_dir, crate::support::unix_now())?;
-    let backups = Arc::new(crate::service::backup::Backups::new(
-        store.clone(),
-        blobs.clone(),
-        crate::service::backup::BackupSettings {
-            dir: settings.state_dir.join("backups"),
-            state_dir: settings.state_dir.clone(),
-            host: startup::host_name(),
-            retention: settings.backup_retention,
-        },
-    ));
+    let backup_metrics = metrics.clone();
+    let backups = Arc::new(
+        crate::service::backup::Backups::new(
+            store.clone(),
+            blobs.clone(),
+            crate::service::backup::BackupSettings {
+                dir: settings.state_dir.join("backups"),
+                state_dir: settings.state_dir.clone(),
+                host: startup::host_name(),
+                retention: settings.backup_retention,
+            },
+        )
+        .with_observer(Arc::new(move |outcome| {
+            if outcome.ok {
+                backup_metrics.observe_backup_success(
+                    outcome.kind,
+                    outcome.finished_at,
+                    outcome.seconds,
+                    outcome.bytes,
+                );
+            } else {
+                backup_metrics.observe_backup_failure(outcome.kind);
+            }
+        })),
+    );
     let partials = backups.remove_partials();
     if partials > 0 {
         tracing::warn!(
@@ -148,7 +166,7 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         tracing::warn!(error = %e, "cannot remove what an unfinished restore left; trying at the next start");
     }
     let services = Services {
-        backups,
+        backups: backups.clone(),
         system: Arc::new(
             System::new(store.clone(), tls_probe, listeners.clone())
                 .with_ocr_models(engine.models().to_vec())
@@ -253,6 +271,17 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     ));
     if let Some((renewal, _)) = &acme {
         tasks.spawn(renewal.clone().run(stop_rx.clone()));
+    }
+    match settings.backup_schedule {
+        Some((hour, minute)) => {
+            tasks.spawn(jobs::backups::run(
+                backups.clone(),
+                hour,
+                minute,
+                stop_rx.clone(),
+            ));
+        }
+        None => backups.set_next_scheduled(None),
     }
     let workers = jobs::start(
         ocr_queue,

@@ -37,6 +37,9 @@ pub enum AppError {
     Ocr(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A restore refused or failed; `code` is the stable machine code.
+    #[error("{message}")]
+    Restore { code: &'static str, message: String },
 }
 
 impl AppError {

@@ -298,6 +298,8 @@ impl Default for RawImport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawBackup {
+    /// Daily backup time, local `HH:MM`; empty: no scheduled backups.
+    pub schedule: String,
     /// Scheduled backups kept: the newest of each of the last N days, weeks, months.
     pub keep_daily: u32,
     pub keep_weekly: u32,
@@ -307,6 +309,7 @@ pub struct RawBackup {
 impl Default for RawBackup {
     fn default() -> Self {
         RawBackup {
+            schedule: "03:00".into(),
             keep_daily: 7,
             keep_weekly: 4,
             keep_monthly: 12,

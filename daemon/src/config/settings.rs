@@ -39,6 +39,8 @@ pub struct Settings {
     pub ocr: OcrSettings,
     /// `[import] max_file_bytes`: the largest statement file taken.
     pub import_max_file_bytes: u64,
+    /// `[backup] schedule`: the local time of the daily backup (hour, minute).
+    pub backup_schedule: Option<(u8, u8)>,
     /// `[backup] keep_*`: what pruning keeps of the scheduled backups.
     pub backup_retention: crate::domain::retention::Policy,
     /// `[import] preview_days`: how long an import may stay a preview
@@ -203,6 +205,7 @@ impl RawConfig {
                 1024,
                 1 << 30,
             )?,
+            backup_schedule: parse_schedule(&self.backup.schedule)?,
             backup_retention: crate::domain::retention::Policy {
                 daily: super::checks::in_range(
                     "backup.keep_daily",
@@ -229,4 +232,23 @@ impl RawConfig {
             ),
         })
     }
+}
+
+/// `HH:MM` (24-hour, local time), or empty for no schedule.
+fn parse_schedule(text: &str) -> Result<Option<(u8, u8)>, ConfigError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let parsed = text.split_once(':').and_then(|(h, m)| {
+        let (h, m) = (h.parse::<u8>().ok()?, m.parse::<u8>().ok()?);
+        (h < 24 && m < 60 && text.len() <= 5).then_some((h, m))
+    });
+    parsed.map(Some).ok_or_else(|| {
+        ConfigError::invalid(
+            "backup.schedule",
+            text.to_string(),
+            "a local time as HH:MM (e.g. \"03:00\"), or \"\" for no scheduled backups",
+        )
+    })
 }

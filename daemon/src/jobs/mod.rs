@@ -2,6 +2,9 @@
 //! database, run OCR on blocking threads (never on the async runtime) under a
 //! time limit, and record the outcome. Jobs live in the database, not here:
 //! a restart loses nothing, and several daemons can share one queue.
+//! Scheduled backups are in [`backups`].
+
+pub mod backups;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -86,6 +86,7 @@ impl System {
             database_url: self.store.url().to_string(),
             tls: (self.tls)(),
             listeners: self.listeners.clone(),
+            backup: None,
         })
     }
 

@@ -136,6 +136,12 @@ pub(super) async fn applied_version(db: &Surreal<Any>) -> Result<u32, StoreError
 }
 
 pub(super) async fn apply(db: &Surreal<Any>) -> Result<(), StoreError> {
+    apply_up_to(db, LATEST_SCHEMA).await
+}
+
+/// Applies the migrations up to and including `last` (tests make data of
+/// an older schema with it).
+pub(super) async fn apply_up_to(db: &Surreal<Any>, last: u32) -> Result<(), StoreError> {
     let applied = applied_version(db).await?;
     if applied > LATEST_SCHEMA {
         return Err(StoreError::SchemaTooNew {
@@ -143,7 +149,10 @@ pub(super) async fn apply(db: &Surreal<Any>) -> Result<(), StoreError> {
             latest: LATEST_SCHEMA,
         });
     }
-    for m in MIGRATIONS.iter().filter(|m| m.version > applied) {
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| m.version > applied && m.version <= last)
+    {
         // The migration and its bookkeeping record commit together; the fixed
         // record id makes a second daemon racing on the same database fail
         // instead of applying the migration twice.

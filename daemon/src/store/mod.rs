@@ -41,6 +41,11 @@ pub use imports::{Existing, ImportRecord};
 pub use jobs::{JobOutcome, JobRecord};
 pub use matches::MatchRecord;
 pub use migrations::{LATEST_SCHEMA, Pending};
+
+/// The migrations a database at schema `applied` still needs.
+pub fn pending_after(applied: u32) -> Vec<Pending> {
+    migrations::pending(applied)
+}
 pub use presets::PresetRecord;
 pub use receipts::ReceiptRecord;
 pub use reports::{AccountTotal, CategorySums, MonthTotal, ReportRow};
@@ -123,6 +128,24 @@ impl Store {
     /// start that first looks at what is pending (and takes a backup).
     /// A database newer than this build is refused here already.
     pub async fn connect(url: &str, namespace: &str, database: &str) -> Result<Store, StoreError> {
+        let store = Store::connect_any(url, namespace, database).await?;
+        let applied = store.schema_version().await?;
+        if applied > LATEST_SCHEMA {
+            return Err(StoreError::SchemaTooNew {
+                applied,
+                latest: LATEST_SCHEMA,
+            });
+        }
+        Ok(store)
+    }
+
+    /// Connects whatever the schema's version, even one newer than this
+    /// build: for a restore that replaces it (rolling an upgrade back).
+    pub async fn connect_any(
+        url: &str,
+        namespace: &str,
+        database: &str,
+    ) -> Result<Store, StoreError> {
         let shown = redact(url);
         if let Some(dir) = url.strip_prefix("surrealkv://") {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
@@ -136,18 +159,22 @@ impl Store {
         let live = live::Live::open(db, namespace, database)
             .await
             .map_err(|e| classify_open_error(&shown, e))?;
-        let store = Store {
+        Ok(Store {
             live: std::sync::Arc::new(live),
             url: shown,
-        };
-        let applied = store.schema_version().await?;
-        if applied > LATEST_SCHEMA {
-            return Err(StoreError::SchemaTooNew {
-                applied,
-                latest: LATEST_SCHEMA,
-            });
-        }
-        Ok(store)
+        })
+    }
+
+    /// A database migrated only up to `version`: data of an older fin.
+    #[cfg(test)]
+    pub(crate) async fn open_at_schema(version: u32) -> Store {
+        let store = Store::connect("mem://", "fin", "fin")
+            .await
+            .expect("connect");
+        migrations::apply_up_to(&store.db(), version)
+            .await
+            .expect("migrations");
+        store
     }
 
     /// Applies the pending migrations, each in its own transaction: one

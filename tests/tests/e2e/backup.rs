@@ -328,3 +328,399 @@ async fn created_later(api: &Api, txns: &str, token: &str, account: &str) {
     )
     .await;
 }
+
+/// Commits a CSV statement of `rows` lines to `account`: the book grows
+/// fast enough for backups and restores that take a moment.
+async fn grow(api: &Api, book: &str, account: &str, rows: usize, shop: &str) {
+    let mut csv = String::from("date,amount,payee,description\n");
+    for n in 0..rows {
+        csv += &format!(
+            "2026-02-{:02},-{}.{:02},{shop} {n},line {n}\n",
+            n % 28 + 1,
+            n % 90 + 1,
+            n % 100
+        );
+    }
+    let query = format!("account={account}&format=csv&preset=iso-signed&filename=big.csv");
+    let (status, preview) =
+        crate::ledger::upload(api, &api.token, book, &query, csv.as_bytes()).await;
+    assert_eq!(status, StatusCode::CREATED, "{preview}");
+    let import = preview["import"]["id"]
+        .as_str()
+        .expect("import id")
+        .to_string();
+    let (status, done) = crate::ledger::step(api, &api.token, book, &import, "commit").await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+}
+
+/// Every transaction of the book, page by page.
+async fn all_txns(api: &Api, book: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/books/{book}/transactions?limit=500&cursor={c}"),
+            None => format!("/api/v1/books/{book}/transactions?limit=500"),
+        };
+        let (status, page) = call(api, Method::GET, &path, &api.token, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        all.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return all,
+        }
+    }
+}
+
+async fn txn_count(api: &Api, book: &str) -> usize {
+    all_txns(api, book).await.len()
+}
+
+/// The names in `dir` that pass `keep` (none when it cannot be read).
+fn names_in(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| keep(n))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn killed_backups_leave_no_whole_looking_file_and_killed_restores_leave_the_old_data() {
+    let mut api = Api::start(TestBox::with_config(FAST));
+    let (book, _) = fill(&mut api).await;
+    let (_, accounts) = call(
+        &api,
+        Method::GET,
+        &format!("/api/v1/books/{book}/accounts"),
+        &api.token,
+        None,
+    )
+    .await;
+    let account = accounts["items"][0]["id"]
+        .as_str()
+        .expect("account")
+        .to_string();
+    grow(&api, &book, &account, 6000, "Shop").await;
+    let before = txn_count(&api, &book).await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let archive = work.path().join("big.finbak");
+    finctl_ok(
+        &api.testbox,
+        &["backup", "--output", archive.to_str().expect("path")],
+    );
+
+    // A backup into the folder, the daemon killed while it writes.
+    let folder = api.testbox.state_dir().join("backups");
+    let mut backup = std::process::Command::new(fin_e2e::bin("finctl"))
+        .arg("--socket")
+        .arg(api.testbox.socket_path())
+        .arg("backup")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("finctl");
+    let started = std::time::Instant::now();
+    let partial = loop {
+        let found = std::fs::read_dir(&folder).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with(".partial"))
+        });
+        if let Some(found) = found {
+            break Some(found);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(30)
+            || backup.try_wait().ok().flatten().is_some()
+        {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    api.daemon.signal(nix::sys::signal::Signal::SIGKILL);
+    api.daemon.wait(std::time::Duration::from_secs(10));
+    let _ = backup.wait();
+    let whole = names_in(&folder, |n| n.ends_with(".finbak"));
+    if partial.is_some() {
+        assert!(whole.is_empty(), "a killed backup left {whole:?}");
+    }
+    api.restart();
+    api.sign_in("alice").await;
+    let left = names_in(&folder, |n| n.ends_with(".partial"));
+    assert!(
+        left.is_empty(),
+        "the start removes what a killed backup left: {left:?}"
+    );
+
+    // A change after the archive, then a restore killed while it runs: the
+    // API says 503 with Retry-After during it, and after the restart the
+    // data is the old one.
+    grow(&api, &book, &account, 10, "Later").await;
+    let changed = txn_count(&api, &book).await;
+    assert_eq!(changed, before + 10);
+    let mut restore = std::process::Command::new(fin_e2e::bin("finctl"))
+        .arg("--socket")
+        .arg(api.testbox.socket_path())
+        .args(["restore", archive.to_str().expect("path"), "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("finctl");
+    // Killed once the archive is checked and being loaded into the fresh
+    // database (the daemon says so in its log): the last moment before
+    // the switch that a test can find for certain.
+    let started = std::time::Instant::now();
+    let mut saw_503 = false;
+    while !api
+        .daemon
+        .output()
+        .contains("loading the archive into a fresh database")
+    {
+        let response = api
+            .send(
+                Method::GET,
+                &format!("/api/v1/books/{book}"),
+                Some(&api.token.clone()),
+                None,
+            )
+            .await;
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(response.headers().get("retry-after").is_some());
+            saw_503 = true;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the restore never started loading"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    assert!(saw_503, "the API answered 503 while the restore ran");
+    api.daemon.signal(nix::sys::signal::Signal::SIGKILL);
+    api.daemon.wait(std::time::Duration::from_secs(10));
+    let _ = restore.wait();
+    let killed_log = api.daemon.output();
+    api.restart();
+    api.sign_in("alice").await;
+    assert_eq!(
+        txn_count(&api, &book).await,
+        changed,
+        "the old data serves after a killed restore; the killed daemon said:\n{killed_log}\nand now:\n{}",
+        api.daemon.output()
+    );
+    let staging = names_in(&api.testbox.state_dir(), |n| {
+        n.starts_with("restore-staging-")
+    });
+    assert!(staging.is_empty(), "{staging:?}");
+
+    // With the daemon stopped, finctl has the daemon binary restore.
+    api.daemon.stop();
+    let config = api.testbox.config_path();
+    finctl_ok(
+        &api.testbox,
+        &[
+            "--config",
+            config.to_str().expect("path"),
+            "restore",
+            archive.to_str().expect("path"),
+            "--yes",
+        ],
+    );
+    api.restart();
+    api.sign_in("alice").await;
+    assert_eq!(
+        txn_count(&api, &book).await,
+        before,
+        "restored with the daemon stopped"
+    );
+}
+
+#[tokio::test]
+async fn a_backup_taken_while_transfers_are_written_is_one_point_in_time() {
+    let mut api = Api::start(TestBox::with_config(FAST));
+    let (book, _) = fill(&mut api).await;
+    let (_, accounts) = call(
+        &api,
+        Method::GET,
+        &format!("/api/v1/books/{book}/accounts"),
+        &api.token,
+        None,
+    )
+    .await;
+    let ids: Vec<String> = accounts["items"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| a["id"].as_str().expect("id").to_string())
+        .collect();
+    grow(&api, &book, &ids[0], 2000, "Shop").await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writer = {
+        let (client, url, token, stop, count) = (
+            api.client.clone(),
+            api.daemon.url(&format!("/api/v1/books/{book}/transfers")),
+            api.token.clone(),
+            stop.clone(),
+            count.clone(),
+        );
+        let (from, to) = (ids[0].clone(), ids[1].clone());
+        tokio::spawn(async move {
+            let mut written = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let response = client.post(&url).bearer_auth(&token)
+                    .json(&json!({"from_account_id": from, "to_account_id": to, "date": "2026-05-01", "amount": 1}))
+                    .send().await.expect("transfer");
+                assert_eq!(response.status(), StatusCode::CREATED);
+                written += 1;
+                count.store(written, std::sync::atomic::Ordering::Relaxed);
+            }
+            written
+        })
+    };
+    // Some transfers before the backup starts (they must be in it), more
+    // while it runs.
+    while count.load(std::sync::atomic::Ordering::Relaxed) < 5 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let archive = work.path().join("busy.finbak");
+    let testbox_socket = api.testbox.socket_path();
+    let archive_arg = archive.clone();
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new(fin_e2e::bin("finctl"))
+            .arg("--socket")
+            .arg(testbox_socket)
+            .args(["backup", "--output", archive_arg.to_str().expect("path")])
+            .output()
+            .expect("finctl");
+        assert!(output.status.success(), "{}", text(&output));
+    })
+    .await
+    .expect("backup");
+    let after = count.load(std::sync::atomic::Ordering::Relaxed);
+    while count.load(std::sync::atomic::Ordering::Relaxed) < after + 3 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.await.expect("writer");
+    assert!(
+        written > 2,
+        "transfers went on during the backup ({written})"
+    );
+
+    let mut target = Api::start(TestBox::with_config(FAST));
+    finctl_ok(
+        &target.testbox,
+        &["restore", archive.to_str().expect("path"), "--yes"],
+    );
+    target.sign_in("alice").await;
+    let mut sides: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for t in all_txns(&target, &book).await {
+        if let Some(pair) = t["transfer_id"].as_str() {
+            sides
+                .entry(pair.to_string())
+                .or_default()
+                .push(t["amount"].as_i64().expect("amount"));
+        }
+    }
+    assert!(
+        sides.len() >= 6,
+        "the transfers written before the backup are in it: {sides:?}"
+    );
+    for (pair, amounts) in &sides {
+        assert_eq!(
+            amounts.len(),
+            2,
+            "transfer {pair} has both sides: {amounts:?}"
+        );
+        assert_eq!(amounts.iter().sum::<i64>(), 0, "{pair}");
+    }
+}
+
+/// A tmpfs of `kib` KiB at `dir` (root only): `None` where mounting is not
+/// allowed, and the test then says it skips.
+fn tiny_disk(dir: &Path, kib: u32) -> Option<TinyDisk> {
+    std::fs::create_dir_all(dir).ok()?;
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipping the full-disk part: cannot mount a tmpfs here (needs root)");
+        return None;
+    }
+    Some(TinyDisk(dir.to_path_buf()))
+}
+
+struct TinyDisk(std::path::PathBuf);
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_stops_a_backup_with_a_clear_error_and_no_file() {
+    let mut api = Api::start(TestBox::with_config(FAST));
+    fill(&mut api).await;
+    // An image big enough not to fit, and incompressible like a JPEG.
+    let mut image = vec![0u8; 300_000];
+    {
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut image))
+            .expect("random bytes");
+    }
+    let sha = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&image)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let shard = api.testbox.state_dir().join("blobs").join(&sha[..2]);
+    std::fs::create_dir_all(&shard).expect("shard");
+    std::fs::write(shard.join(&sha), &image).expect("image");
+
+    // finctl writing the archive.
+    let work = tempfile::tempdir().expect("tempdir");
+    let Some(_disk) = tiny_disk(&work.path().join("usb"), 64) else {
+        return;
+    };
+    let target = work.path().join("usb/box.finbak");
+    let (code, said) = exit_code(
+        &api.testbox,
+        &["backup", "--output", target.to_str().expect("path")],
+    );
+    assert_eq!(code, 11, "{said}");
+    assert!(said.contains("no room"), "{said}");
+    let left = names_in(&work.path().join("usb"), |_| true);
+    assert!(left.is_empty(), "nothing is left: {left:?}");
+
+    // The daemon writing into its backup folder.
+    let Some(_folder) = tiny_disk(&api.testbox.state_dir().join("backups"), 64) else {
+        return;
+    };
+    let (code, said) = exit_code(&api.testbox, &["backup"]);
+    assert_eq!(code, 11, "{said}");
+    let left = names_in(&api.testbox.state_dir().join("backups"), |_| true);
+    assert!(left.is_empty(), "nothing is left: {left:?}");
+    // The daemon is unharmed.
+    let status: Value =
+        serde_json::from_str(finctl_ok(&api.testbox, &["status", "--json"]).trim()).expect("json");
+    assert!(
+        status["backup"]["last_failure"]
+            .as_str()
+            .is_some_and(|f| f.contains("full")),
+        "{status}"
+    );
+    let (status_code, _) = call(&api, Method::GET, "/api/v1/books", &api.token, None).await;
+    assert_eq!(status_code, StatusCode::OK);
+}

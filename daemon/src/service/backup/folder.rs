@@ -29,7 +29,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Kind::Manual => "manual",
             Kind::Scheduled => "scheduled",
@@ -67,6 +67,23 @@ pub struct BackupFile {
 impl Backups {
     /// Takes a backup into the backup folder.
     pub async fn create_in_folder(
+        &self,
+        kind: Kind,
+        request: &Request,
+    ) -> Result<(BackupFile, Manifest), ServiceError> {
+        let started = std::time::Instant::now();
+        let result = self.create_in_folder_unreported(kind, request).await;
+        self.report(
+            kind.name(),
+            started,
+            result
+                .as_ref()
+                .map(|(file, _)| (file.name.as_str(), file.size)),
+        );
+        result
+    }
+
+    async fn create_in_folder_unreported(
         &self,
         kind: Kind,
         request: &Request,
@@ -127,6 +144,15 @@ impl Backups {
             },
             manifest,
         ))
+    }
+
+    /// The newest archive of `kind` in `dir` (no daemon needed).
+    pub fn newest_of_kind(dir: &Path, kind: Kind) -> Option<BackupFile> {
+        list_folder(dir)
+            .ok()?
+            .into_iter()
+            .filter(|f| f.kind == kind)
+            .max_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name)))
     }
 
     /// The archives in the backup folder, oldest first.

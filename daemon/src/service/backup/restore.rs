@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use age::secrecy::SecretString;
+use crate::archive::Passphrase as SecretString;
 use serde::Serialize;
 
 use super::{BackupFile, Backups, Kind, Request, ServiceError};
@@ -104,6 +104,7 @@ impl Backups {
             None
         };
         let fresh = self.store.fresh().await?;
+        tracing::info!(database = %fresh.database(), "restore: loading the archive into a fresh database");
         let filled = async {
             fresh.load_export(&staging.join(EXPORT_FILE)).await?;
             let counts = fresh.table_counts().await?;

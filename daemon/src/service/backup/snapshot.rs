@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use age::secrecy::SecretString;
+use crate::archive::Passphrase as SecretString;
 
 use super::{Backups, Request, ServiceError, check_request};
 use crate::archive::{self, ArchiveWriter, Header, Manifest};
@@ -171,7 +171,13 @@ fn collect_files(dir: &Path, rel: &str, into: &mut Vec<(String, PathBuf)>) -> io
 }
 
 pub(super) fn write_error(e: io::Error) -> ServiceError {
-    if e.raw_os_error() == Some(28) || e.raw_os_error() == Some(27) {
+    let no_room = matches!(e.raw_os_error(), Some(27 | 28 | 122))
+        || matches!(
+            e.kind(),
+            io::ErrorKind::StorageFull | io::ErrorKind::FileTooLarge | io::ErrorKind::QuotaExceeded
+        )
+        || e.to_string().contains("No space left");
+    if no_room {
         ServiceError::InsufficientStorage(format!(
             "the backup could not be written: the disk is full or the file too large ({e})"
         ))

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use age::secrecy::SecretString;
+use crate::archive::Passphrase as SecretString;
 
 use super::*;
 use crate::store::{NewUser, TxnRecord};
@@ -14,24 +14,24 @@ struct Box_ {
     _dir: tempfile::TempDir,
 }
 
+fn settings(dir: &std::path::Path) -> BackupSettings {
+    BackupSettings {
+        dir: dir.join("backups"),
+        state_dir: dir.to_path_buf(),
+        host: "test".into(),
+        retention: crate::domain::retention::Policy {
+            daily: 7,
+            weekly: 4,
+            monthly: 12,
+        },
+    }
+}
+
 async fn new_box() -> Box_ {
     let store = Store::open("mem://", "fin", "fin").await.expect("store");
     let dir = tempfile::tempdir().expect("tempdir");
     let blobs = Blobs::new(dir.path().join("blobs"));
-    let backups = Backups::new(
-        store.clone(),
-        blobs.clone(),
-        BackupSettings {
-            dir: dir.path().join("backups"),
-            state_dir: dir.path().to_path_buf(),
-            host: "test".into(),
-            retention: crate::domain::retention::Policy {
-                daily: 7,
-                weekly: 4,
-                monthly: 12,
-            },
-        },
-    );
+    let backups = Backups::new(store.clone(), blobs.clone(), settings(dir.path()));
     Box_ {
         backups,
         store,
@@ -67,9 +67,8 @@ fn txn(tid: &str, payee: &str, amount: i64) -> TxnRecord {
     }
 }
 
-/// A user, a book, an account, awkward payees and one image.
-async fn fill(b: &Box_) {
-    b.store
+async fn add_alice(store: &Store) {
+    store
         .create_user(&NewUser {
             uid: "alice".into(),
             username: "alice".into(),
@@ -80,6 +79,11 @@ async fn fill(b: &Box_) {
         })
         .await
         .expect("user");
+}
+
+/// A user, a book, an account, awkward payees and one image.
+async fn fill(b: &Box_) {
+    add_alice(&b.store).await;
     b.store
         .create_book("alice", "b1", "Home", "EUR", 1)
         .await
@@ -307,6 +311,44 @@ async fn an_archive_of_a_newer_schema_is_refused_by_name() {
         .expect_err("too new");
     assert_eq!(crate::service::Failure::code(&err), "backup_too_new");
     assert!(err.to_string().contains("99.0.0"), "{err}");
+}
+
+#[tokio::test]
+async fn an_archive_of_an_older_schema_is_migrated_after_the_restore() {
+    let older = crate::store::LATEST_SCHEMA - 1;
+    let store = Store::open_at_schema(older).await;
+    add_alice(&store).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old_box = Backups::new(
+        store,
+        Blobs::new(dir.path().join("blobs")),
+        settings(dir.path()),
+    );
+    let (bytes, manifest) = old_box
+        .write(Vec::new(), &Request::default())
+        .await
+        .expect("backup");
+    assert_eq!(manifest.header.schema_version, older);
+    let target = new_box().await;
+    let restored = target
+        .backups
+        .restore(bytes.into_reader(), None, false)
+        .await
+        .expect("restore");
+    assert_eq!(restored.schema_from, older);
+    assert_eq!(restored.schema_now, crate::store::LATEST_SCHEMA);
+    assert_eq!(
+        target.store.schema_version().await.expect("schema"),
+        crate::store::LATEST_SCHEMA
+    );
+    assert!(
+        target
+            .store
+            .user_by_username("alice")
+            .await
+            .expect("user")
+            .is_some()
+    );
 }
 
 trait IntoReader {
