@@ -149,7 +149,17 @@ pub(super) async fn apply_up_to(db: &Surreal<Any>, last: u32) -> Result<(), Stor
             latest: LATEST_SCHEMA,
         });
     }
-    for m in MIGRATIONS
+    run(db, MIGRATIONS, applied, last).await
+}
+
+/// Runs the migrations of `list` past `applied`, up to `last`, in order.
+async fn run(
+    db: &Surreal<Any>,
+    list: &[Migration],
+    applied: u32,
+    last: u32,
+) -> Result<(), StoreError> {
+    for m in list
         .iter()
         .filter(|m| m.version > applied && m.version <= last)
     {
@@ -177,4 +187,45 @@ pub(super) async fn apply_up_to(db: &Surreal<Any>, last: u32) -> Result<(), Stor
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_migration_that_fails_midway_leaves_the_version_before_it_and_its_data() {
+        let store = crate::store::Store::open("mem://", "fin", "fin")
+            .await
+            .expect("open");
+        let db = store.db();
+        let next = LATEST_SCHEMA + 1;
+        let later = [
+            Migration {
+                version: next,
+                name: "a good one",
+                sql: "DEFINE TABLE probe SCHEMALESS; CREATE probe:one SET n = 1;",
+            },
+            Migration {
+                version: next + 1,
+                name: "one that fails halfway",
+                sql: "UPDATE probe SET n = 2; CREATE probe:two SET n = 2; THROW 'broken';",
+            },
+        ];
+        let err = run(&db, &later, LATEST_SCHEMA, next + 1)
+            .await
+            .expect_err("the second fails");
+        assert!(
+            matches!(err, StoreError::Migration { version, .. } if version == next + 1),
+            "{err}"
+        );
+        assert_eq!(applied_version(&db).await.expect("version"), next);
+        let mut rows = db
+            .query("SELECT VALUE n FROM probe ORDER BY n")
+            .await
+            .expect("query");
+        let values: Vec<i64> = rows.take(0).expect("rows");
+        assert_eq!(values, vec![1], "nothing of the failed migration stayed");
+        store.ping().await.expect("still usable");
+    }
 }

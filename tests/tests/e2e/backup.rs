@@ -724,3 +724,53 @@ async fn a_full_disk_stops_a_backup_with_a_clear_error_and_no_file() {
     let (status_code, _) = call(&api, Method::GET, "/api/v1/books", &api.token, None).await;
     assert_eq!(status_code, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn upgrade_status_and_check_answer_with_the_daemon_running_or_stopped() {
+    let mut api = Api::start(TestBox::with_config(FAST));
+    let config = api.testbox.config_path();
+    let config = config.to_str().expect("path");
+    let status: Value =
+        serde_json::from_str(finctl_ok(&api.testbox, &["upgrade", "status", "--json"]).trim())
+            .expect("json");
+    assert_eq!(
+        status["schema_applied"], status["schema_latest"],
+        "{status}"
+    );
+    assert_eq!(status["pending"], json!([]));
+    let check: Value = serde_json::from_str(
+        finctl_ok(
+            &api.testbox,
+            &["--config", config, "upgrade", "check", "--json"],
+        )
+        .trim(),
+    )
+    .expect("json");
+    assert_eq!(check["can_run"], true, "{check}");
+    // Rollback refuses while a daemon runs.
+    let (code, said) = exit_code(
+        &api.testbox,
+        &["--config", config, "upgrade", "rollback", "--yes"],
+    );
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("stop it"), "{said}");
+
+    api.daemon.stop();
+    let stopped: Value = serde_json::from_str(
+        finctl_ok(
+            &api.testbox,
+            &["--config", config, "upgrade", "status", "--json"],
+        )
+        .trim(),
+    )
+    .expect("json");
+    assert_eq!(stopped["can_run"], true, "{stopped}");
+    assert_eq!(stopped["pending"], json!([]));
+    // No upgrade ran, so there is nothing to roll back to.
+    let (code, said) = exit_code(
+        &api.testbox,
+        &["--config", config, "upgrade", "rollback", "--yes"],
+    );
+    assert_eq!(code, 5, "{said}");
+    assert!(said.contains("no pre-upgrade backup"), "{said}");
+}
