@@ -108,10 +108,14 @@ fn create(client: &AdminClient, args: CreateArgs, json: bool) -> Result<(), CtlE
         });
     };
     let partial = partial_path(&output);
+    // A `.partial` left by a killed run is replaced, but never followed
+    // if it is a link someone planted: the file is created anew, or not.
+    if std::fs::symlink_metadata(&partial).is_ok_and(|m| m.file_type().is_file()) {
+        let _ = std::fs::remove_file(&partial);
+    }
     let file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(&partial)
         .map_err(|e| CtlError::Other(format!("cannot create {}: {e}", partial.display())))?;

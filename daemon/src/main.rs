@@ -160,9 +160,6 @@ fn offline_restore(
         }
         ExitCode::from(EXIT_FAILURE)
     };
-    if let Err(e) = app::offline::act_as_state_owner(&settings.state_dir) {
-        return fail("forbidden", e);
-    }
     let file = match (file, pre_upgrade) {
         (Some(file), _) => file,
         (None, true) => match app::offline::newest_pre_upgrade(settings) {
@@ -183,12 +180,21 @@ fn offline_restore(
         Some(Err(e)) => return fail("invalid", e),
         None => None,
     };
+    // Opened as the caller (root may read files the daemon may not), then
+    // the work is done as the state folder's owner.
+    let input = match std::fs::File::open(&file) {
+        Ok(input) => input,
+        Err(e) => return fail("not_found", format!("cannot open {}: {e}", file.display())),
+    };
+    if let Err(e) = app::offline::act_as_state_owner(&settings.state_dir) {
+        return fail("forbidden", e);
+    }
     let result = app::runtime()
         .map_err(|e| app::AppError::Internal(e.to_string()))
         .and_then(|rt| {
             rt.block_on(app::offline::restore(
                 settings,
-                &file,
+                input,
                 passphrase,
                 restore_point,
             ))
@@ -228,6 +234,10 @@ fn age_passphrase(text: &str) -> fin_daemon::archive::Passphrase {
 
 /// `fin upgrade-check`: exit 0 when this binary can run on the data.
 fn upgrade_check(settings: &config::Settings, schema_applied: Option<u32>, json: bool) -> ExitCode {
+    if let Err(e) = app::offline::act_as_state_owner(&settings.state_dir) {
+        eprintln!("fin: {e}");
+        return ExitCode::from(EXIT_FAILURE);
+    }
     let check = match schema_applied {
         Some(applied) => Ok(app::offline::check_against(applied)),
         None => app::runtime()

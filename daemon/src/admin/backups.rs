@@ -66,7 +66,17 @@ pub(super) async fn answer(
                 Err(response) => return response,
             };
             let reader = body_reader(req.into_body());
-            let result = backups.restore(reader, passphrase, true).await;
+            // On a task of its own: a client that goes away must not cut
+            // the restore off between the pointer's write and the switch.
+            let detached = services.backups.clone();
+            let result =
+                tokio::spawn(async move { detached.restore(reader, passphrase, true).await })
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(crate::service::ServiceError::Internal(format!(
+                            "the restore stopped: {e}"
+                        )))
+                    });
             let target = match &result {
                 Ok(restored) => format!("backup of {}", restored.manifest.header.created_at),
                 Err(_) => "backup".to_string(),

@@ -49,7 +49,7 @@ pub fn backups_for(settings: &Settings, store: Store) -> Backups {
 /// `restore_point` is false) and replaced.
 pub async fn restore(
     settings: &Settings,
-    file: &Path,
+    input: std::fs::File,
     passphrase: Option<SecretString>,
     restore_point: bool,
 ) -> Result<Restored, AppError> {
@@ -65,10 +65,6 @@ pub async fn restore(
         .remove_leftovers()
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let input = std::fs::File::open(file).map_err(|e| AppError::Io {
-        what: format!("cannot open {}", file.display()),
-        reason: e.to_string(),
-    })?;
     let restored = backups
         .restore(input, passphrase, restore_point)
         .await

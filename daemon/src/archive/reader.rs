@@ -85,7 +85,19 @@ impl<'r> ArchiveReader<'r> {
                 ended: ended.clone(),
             },
         );
-        let start = input.fill_buf().map_err(classify)?.to_vec();
+        // The first bytes say the format; a stream may give fewer at once.
+        let mut start = Vec::new();
+        while start.len() < AGE_MAGIC.len() {
+            let more = input.fill_buf().map_err(classify)?;
+            if more.is_empty() {
+                break;
+            }
+            let take = more.len().min(AGE_MAGIC.len() - start.len());
+            start.extend_from_slice(&more[..take]);
+            input.consume(take);
+        }
+        let input =
+            BufReader::with_capacity(64 * 1024, io::Cursor::new(start.clone()).chain(input));
         let (plain, encrypted): (Box<dyn Read + 'r>, bool) = if start.starts_with(AGE_MAGIC) {
             let passphrase = passphrase.ok_or(ArchiveError::PassphraseNeeded)?;
             let decryptor =
@@ -148,6 +160,7 @@ impl<'r> ArchiveReader<'r> {
         check(&header)?;
         drop(first);
         let mut seen: Vec<Member> = Vec::new();
+        let mut paths = std::collections::HashSet::new();
         let manifest: Manifest = loop {
             let mut entry = next()?.ok_or_else(|| {
                 ArchiveError::Truncated("the archive stops before its manifest".into())
@@ -156,7 +169,7 @@ impl<'r> ArchiveReader<'r> {
             if path == MANIFEST {
                 break read_json(&mut entry, MANIFEST, classify)?;
             }
-            if path == HEADER || seen.iter().any(|m| m.path == path) {
+            if path == HEADER || !paths.insert(path.clone()) {
                 return Err(ArchiveError::Corrupt(format!("{path} appears twice")));
             }
             let mut hashing = Hashing {

@@ -101,13 +101,14 @@ impl Blobs {
     /// checked it) into place; one already there holds the same bytes.
     pub fn adopt_blocking(&self, sha256: &str, from: &Path) -> std::io::Result<()> {
         let path = self.path(sha256).map_err(std::io::Error::other)?;
-        if path.exists() {
-            return Ok(());
+        if let Ok(file) = std::fs::File::open(&path) {
+            // Touched: the collector leaves it alone for its grace.
+            return file.set_modified(SystemTime::now());
         }
-        if let Some(shard) = path.parent() {
-            std::fs::create_dir_all(shard)?;
-        }
-        std::fs::rename(from, &path)
+        let shard = path.parent().unwrap_or(&self.dir);
+        std::fs::create_dir_all(shard)?;
+        std::fs::rename(from, &path)?;
+        std::fs::File::open(shard)?.sync_all()
     }
 
     fn path(&self, sha256: &str) -> Result<PathBuf, ServiceError> {

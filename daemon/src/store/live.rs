@@ -95,14 +95,36 @@ impl Store {
         self.live.name()
     }
 
+    /// The bookkeeping database's session.
+    async fn meta(&self) -> Result<Surreal<Any>, StoreError> {
+        Ok(session(
+            &self.live.root,
+            &self.live.namespace,
+            &meta_name(&self.live.base),
+        )
+        .await?)
+    }
+
     /// A fresh, empty database beside the live one, to restore into. It is
-    /// not live until [`Store::switch_to`] makes it so.
+    /// not live until [`Store::switch_to`] makes it so. It is recorded as
+    /// being filled first, so that only databases fin made are ever
+    /// removed as leftovers.
     pub async fn fresh(&self) -> Result<Store, StoreError> {
-        let millis = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
-        let name = format!("{}_r{millis}", self.live.base);
+        let name = format!(
+            "{}_r{}{}",
+            self.live.base,
+            crate::support::unix_now_ms().max(0),
+            crate::support::random_hex(3).unwrap_or_default()
+        );
+        if name == self.database() {
+            return Err(StoreError::Refused(format!("{name} is the live database")));
+        }
+        self.meta()
+            .await?
+            .query("CREATE type::record('restore_db', $name) SET name = $name, state = 'filling', at = time::now()")
+            .bind(("name", name.clone()))
+            .await?
+            .check()?;
         let db = session(&self.live.root, &self.live.namespace, &name).await?;
         let live = Live {
             root: self.live.root.clone(),
@@ -117,33 +139,48 @@ impl Store {
     }
 
     /// Makes `staged` (from [`Store::fresh`]) the live database: the
-    /// pointer is written first, then every clone of this store turns to
-    /// it. Gives the name of the database it replaced, which is left as it
-    /// was for the caller to remove.
+    /// pointer is written first (in the same transaction, the database it
+    /// replaces is recorded as replaced), then every clone of this store
+    /// turns to it. Gives the name of the database it replaced, which is
+    /// left as it was for the caller to remove. When the write's outcome
+    /// is unknown (an error after it may have committed), the pointer is
+    /// read again and memory follows it, so the two never disagree.
     pub async fn switch_to(&self, staged: &Store) -> Result<String, StoreError> {
         let name = staged.database();
-        let meta = session(
-            &self.live.root,
-            &self.live.namespace,
-            &meta_name(&self.live.base),
-        )
-        .await?;
-        meta.query("UPSERT live:current SET database = $name, switched_at = time::now()")
+        let old = self.database();
+        let meta = self.meta().await?;
+        let written = meta
+            .query(
+                "BEGIN TRANSACTION; \
+                 UPSERT live:current SET database = $name, switched_at = time::now(); \
+                 UPSERT type::record('restore_db', $old) SET name = $old, state = 'replaced', at = time::now(); \
+                 DELETE type::record('restore_db', $name); \
+                 COMMIT TRANSACTION;",
+            )
             .bind(("name", name.clone()))
-            .await?
-            .check()?;
+            .bind(("old", old.clone()))
+            .await
+            .and_then(|r| r.check());
+        if let Err(e) = written {
+            let pointed =
+                pointed_at(&self.live.root, &self.live.namespace, &self.live.base).await?;
+            if pointed.as_deref() != Some(name.as_str()) {
+                return Err(e.into());
+            }
+            tracing::warn!(error = %e, "the switch reported an error but committed; following it");
+        }
         let db = staged.db();
         let mut current = self
             .live
             .current
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let old = std::mem::replace(&mut *current, (db, name));
-        Ok(old.1)
+        *current = (db, name);
+        Ok(old)
     }
 
-    /// Removes a database that is not live (one a restore replaced, or a
-    /// restore's that did not finish).
+    /// Removes a database a restore made or replaced (recorded in the
+    /// bookkeeping database), never the live one.
     pub async fn remove_database(&self, name: &str) -> Result<(), StoreError> {
         if name == self.database() || name == meta_name(&self.live.base) {
             return Err(StoreError::Refused(format!(
@@ -162,31 +199,29 @@ impl Store {
             .query(format!("REMOVE DATABASE IF EXISTS `{name}`"))
             .await?
             .check()?;
+        self.meta()
+            .await?
+            .query("DELETE type::record('restore_db', $name)")
+            .bind(("name", name.to_string()))
+            .await?
+            .check()?;
         Ok(())
     }
 
-    /// The databases left behind by restores: replaced ones and those of
-    /// restores that were cut short. Removed at start.
+    /// The databases restores left behind, as recorded: replaced ones and
+    /// those of restores cut short. Removed at start.
     pub async fn stale_databases(&self) -> Result<Vec<String>, StoreError> {
-        let mut response = self.live.root.query("INFO FOR NS").await?.check()?;
-        let info: Option<serde_json::Value> = response.take(0)?;
-        let base = &self.live.base;
+        let mut response = self
+            .meta()
+            .await?
+            .query("SELECT VALUE name FROM restore_db")
+            .await?;
+        let names: Vec<String> = match response.take(0) {
+            Ok(names) => names,
+            Err(e) if e.to_string().contains("does not exist") => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
         let live = self.database();
-        let names = info
-            .as_ref()
-            .and_then(|i| i.get("databases"))
-            .and_then(serde_json::Value::as_object)
-            .map(|dbs| dbs.keys().cloned().collect::<Vec<_>>())
-            .unwrap_or_default();
-        Ok(names
-            .into_iter()
-            .filter(|name| *name != live)
-            .filter(|name| {
-                name == base
-                    || name
-                        .strip_prefix(&format!("{base}_r"))
-                        .is_some_and(|ms| !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()))
-            })
-            .collect())
+        Ok(names.into_iter().filter(|name| *name != live).collect())
     }
 }

@@ -10,7 +10,7 @@
 //! the next start.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::archive::Passphrase as SecretString;
@@ -123,22 +123,34 @@ impl Backups {
                 return Err(e);
             }
         };
-        let (blobs, dir, state_dir) = (
-            self.blobs.clone(),
-            staging.to_path_buf(),
-            self.settings.state_dir.clone(),
-        );
-        let secrets_restored = tokio::task::spawn_blocking(move || -> io::Result<bool> {
+        // No image may be collected between here and the switch: the
+        // collector still judges by the old data.
+        let pin = self.blobs.pin().await;
+        let (blobs, dir) = (self.blobs.clone(), staging.to_path_buf());
+        tokio::task::spawn_blocking(move || -> io::Result<()> {
             for entry in std::fs::read_dir(dir.join("blobs"))? {
                 let entry = entry?;
                 blobs.adopt_blocking(&entry.file_name().to_string_lossy(), &entry.path())?;
             }
-            put_back_secrets(&dir.join("secrets"), &state_dir)
+            Ok(())
         })
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?
         .map_err(|e| ServiceError::Internal(format!("cannot put the images in place: {e}")))?;
         let previous = self.store.switch_to(&fresh).await?;
+        drop(pin);
+        // Secrets only once the restored data is live: a restore that
+        // fails before leaves the old data with its own secrets.
+        let (dir, state_dir) = (staging.to_path_buf(), self.settings.state_dir.clone());
+        let secrets_restored =
+            tokio::task::spawn_blocking(move || put_back_secrets(&dir.join("secrets"), &state_dir))
+                .await
+                .map_err(|e| ServiceError::Internal(e.to_string()))?
+                .map_err(|e| {
+                    ServiceError::Internal(format!(
+                        "the data is restored, but its secrets could not be written: {e}"
+                    ))
+                })?;
         if let Err(e) = self.store.remove_database(&previous).await {
             tracing::warn!(error = %e, database = %previous, "cannot remove the replaced database; it goes at the next start");
         }
@@ -193,11 +205,18 @@ fn stage(
     dir: &Path,
 ) -> Result<Manifest, ServiceError> {
     let io = |e: io::Error| ServiceError::Internal(format!("cannot stage the restore: {e}"));
-    for sub in ["blobs", "secrets"] {
-        std::fs::create_dir_all(dir.join(sub)).map_err(io)?;
+    {
+        // The decrypted export and secrets pass through here: owner only.
+        use std::os::unix::fs::DirBuilderExt;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true).mode(0o700);
+        for sub in ["blobs", "secrets"] {
+            builder.create(dir.join(sub)).map_err(io)?;
+        }
     }
     let mut export = std::fs::File::create(dir.join(EXPORT_FILE)).map_err(io)?;
     let reader = ArchiveReader::open(input, passphrase.as_ref())?;
+    let encrypted = reader.encrypted();
     let manifest = reader.read(&mut check_header, |path, member| {
         if path.starts_with(archive::DB_PREFIX) {
             io::copy(member, &mut export).map_err(staging_error)?;
@@ -210,6 +229,13 @@ fn stage(
             }
             copy_to(member, &dir.join("blobs").join(name))?;
         } else if let Some(rel) = path.strip_prefix(archive::SECRET_PREFIX) {
+            // fin writes secrets into encrypted archives only.
+            if !encrypted {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{path}: secrets in an archive that is not encrypted"),
+                ));
+            }
             let rel = safe_secret_path(rel).ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -244,7 +270,8 @@ fn copy_to(member: &mut dyn Read, path: &Path) -> io::Result<()> {
     }
     let mut file = std::fs::File::create(path).map_err(staging_error)?;
     io::copy(member, &mut file).map_err(staging_error)?;
-    file.flush().map_err(staging_error)
+    // Images go live by a rename: on disk before the switch.
+    file.sync_all().map_err(staging_error)
 }
 
 /// A failure to write the staging folder is the box's, not the archive's.
