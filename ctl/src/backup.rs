@@ -46,6 +46,7 @@ enum BackupCommand {
     /// schema) without touching any data.
     Verify {
         file: PathBuf,
+        /// The passphrase of an encrypted archive, in this file (first line).
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
     },
@@ -61,6 +62,7 @@ enum BackupCommand {
 pub struct RestoreArgs {
     /// The archive to restore.
     file: PathBuf,
+    /// The passphrase of an encrypted archive, in this file (first line).
     #[arg(long, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
     /// Do not ask for confirmation.
