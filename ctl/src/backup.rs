@@ -97,6 +97,7 @@ fn create(client: &AdminClient, args: CreateArgs, json: bool) -> Result<(), CtlE
         passphrase,
         include_secrets: args.include_secrets,
         to_folder: args.output.is_none(),
+        pre_upgrade: false,
     };
     let Some(output) = args.output else {
         let created: BackupCreated = client.post(BACKUPS_PATH, &request)?;
@@ -252,12 +253,11 @@ pub fn restore(
         if let Some(p) = &passphrase {
             fin_args.extend(["--passphrase-file", p.as_str()]);
         }
-        let restored = crate::offline::run_fin(config, &fin_args)?;
+        let restored: Restored = crate::offline::run_fin(config, &fin_args)?;
         return print(json, &restored, || {
             format!(
-                "restored {} with fin stopped (taken {}); start fin with `sudo systemctl start fin`",
-                args.file.display(),
-                restored["created_at"].as_str().unwrap_or("?")
+                "{}\nfin is stopped: start it with `sudo systemctl start fin`",
+                restored_text(&args.file.display().to_string(), &restored)
             )
         });
     }
@@ -270,25 +270,28 @@ pub fn restore(
         "sent",
     )?;
     print(json, &restored, || {
-        let mut text = format!(
-            "restored {}\n{}",
-            args.file.display(),
-            describe(&restored.archive)
-        );
-        if restored.schema_from != restored.schema_now {
-            text.push_str(&format!(
-                "\nmigrated from schema {} to {}",
-                restored.schema_from, restored.schema_now
-            ));
-        }
-        if let Some(point) = &restored.restore_point {
-            text.push_str(&format!("\nthe data it replaced is in {}", point.path));
-        }
-        if restored.secrets_restored {
-            text.push_str("\nsecrets were restored: restart fin for them to take effect (sudo systemctl restart fin)");
-        }
-        text
+        restored_text(&args.file.display().to_string(), &restored)
     })
+}
+
+/// What a restore did, for a person.
+pub fn restored_text(file: &str, restored: &Restored) -> String {
+    let mut text = format!("restored {file}\n{}", describe(&restored.archive));
+    if restored.schema_from != restored.schema_now {
+        text.push_str(&format!(
+            "\nmigrated from schema {} to {}",
+            restored.schema_from, restored.schema_now
+        ));
+    }
+    if let Some(point) = &restored.restore_point {
+        text.push_str(&format!("\nthe data it replaced is in {}", point.path));
+    }
+    if restored.secrets_restored {
+        text.push_str(
+            "\nsecrets were restored: restart fin for them to take effect (sudo systemctl restart fin)",
+        );
+    }
+    text
 }
 
 fn send_archive<T: serde::de::DeserializeOwned>(

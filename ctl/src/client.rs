@@ -51,15 +51,7 @@ impl AdminClient {
         body: Option<&[u8]>,
     ) -> Result<T, CtlError> {
         let (status, body) = self.request(method, path, body)?;
-        if (200..300).contains(&status) {
-            serde_json::from_slice(&body).map_err(|e| {
-                CtlError::Other(format!(
-                    "the daemon sent an answer finctl does not understand: {e}"
-                ))
-            })
-        } else {
-            Err(daemon_error(status, &body))
-        }
+        answer(status, &body)
     }
 
     fn request(
@@ -69,12 +61,7 @@ impl AdminClient {
         body: Option<&[u8]>,
     ) -> Result<(u16, Vec<u8>), CtlError> {
         let mut stream = UnixStream::connect(&self.socket).map_err(|e| self.connect_error(e))?;
-        let io = |e: std::io::Error| {
-            CtlError::Other(format!(
-                "talking to the daemon on {} failed: {e}",
-                self.socket.display()
-            ))
-        };
+        let io = |e: std::io::Error| self.io_error(e);
         stream.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
         stream.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
         let content = match body {
@@ -218,15 +205,7 @@ impl AdminClient {
             ));
         }
         let (status, body) = parse_response(&raw)?;
-        if (200..300).contains(&status) {
-            serde_json::from_slice(&body).map_err(|e| {
-                CtlError::Other(format!(
-                    "the daemon sent an answer finctl does not understand: {e}"
-                ))
-            })
-        } else {
-            Err(daemon_error(status, &body))
-        }
+        answer(status, &body)
     }
 
     /// A connection for long work (a restore may take minutes to answer).
@@ -262,6 +241,18 @@ impl AdminClient {
     }
 }
 
+/// A JSON answer: the value on success, the daemon's error otherwise.
+fn answer<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, CtlError> {
+    if !(200..300).contains(&status) {
+        return Err(daemon_error(status, body));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        CtlError::Other(format!(
+            "the daemon sent an answer finctl does not understand: {e}"
+        ))
+    })
+}
+
 fn daemon_error(status: u16, body: &[u8]) -> CtlError {
     match serde_json::from_slice::<AdminError>(body) {
         Ok(err) if status == 403 => CtlError::Permission {
@@ -289,10 +280,7 @@ fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), CtlError> {
         Err(e) => return Err(bad(&e.to_string())),
     };
     let status = response.code.ok_or_else(|| bad("no status"))?;
-    let chunked = response.headers.iter().any(|h| {
-        h.name.eq_ignore_ascii_case("transfer-encoding")
-            && String::from_utf8_lossy(h.value).contains("chunked")
-    });
+    let chunked = is_chunked(response.headers);
     let body = &raw[header_len..];
     let body = if chunked {
         dechunk(body).ok_or_else(|| bad("broken chunked body"))?
@@ -300,6 +288,13 @@ fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), CtlError> {
         body.to_vec()
     };
     Ok((status, body))
+}
+
+fn is_chunked(headers: &[httparse::Header<'_>]) -> bool {
+    headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("transfer-encoding")
+            && String::from_utf8_lossy(h.value).contains("chunked")
+    })
 }
 
 /// A failed write of what the daemon sent: no room is its own exit code.
@@ -347,10 +342,7 @@ fn read_head(reader: &mut impl BufRead) -> std::io::Result<(u16, bool)> {
             ));
         }
     }
-    let chunked = response.headers.iter().any(|h| {
-        h.name.eq_ignore_ascii_case("transfer-encoding")
-            && String::from_utf8_lossy(h.value).contains("chunked")
-    });
+    let chunked = is_chunked(response.headers);
     Ok((response.code.unwrap_or(0), chunked))
 }
 

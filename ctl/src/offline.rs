@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde::de::DeserializeOwned;
+
 use crate::error::CtlError;
 
 /// The `fin` binary: `FIN_BINARY`, else the one beside finctl, else `fin`
@@ -21,7 +23,7 @@ fn fin_binary() -> PathBuf {
 
 /// Runs `fin [--config FILE] ARGS --json`: its JSON answer, or the error it
 /// printed (as `{code, message}`) mapped to finctl's error.
-pub fn run_fin(config: Option<&Path>, args: &[&str]) -> Result<serde_json::Value, CtlError> {
+pub fn run_fin<T: DeserializeOwned>(config: Option<&Path>, args: &[&str]) -> Result<T, CtlError> {
     let binary = fin_binary();
     let mut command = Command::new(&binary);
     if let Some(config) = config {
@@ -39,7 +41,12 @@ pub fn run_fin(config: Option<&Path>, args: &[&str]) -> Result<serde_json::Value
         .rev()
         .find_map(|line| serde_json::from_str(line).ok());
     match (output.status.success(), answer) {
-        (true, Some(answer)) => Ok(answer),
+        (true, Some(answer)) => serde_json::from_value(answer).map_err(|e| {
+            CtlError::Other(format!(
+                "{} answered in a way finctl does not understand ({e}); are fin and finctl the same version?",
+                binary.display()
+            ))
+        }),
         (false, Some(answer)) if answer.get("code").is_some() => Err(CtlError::Daemon {
             code: answer["code"]
                 .as_str()

@@ -1,9 +1,12 @@
-//! `finctl upgrade status | check | rollback` (see docs/upgrading.md).
+//! `finctl upgrade status | check | prepare | rollback` (see docs/upgrading.md).
 
 use std::path::Path;
 
 use clap::Subcommand;
-use fin_proto::admin::{STATUS_PATH, Status, UPGRADE_PATH, UpgradeStatus};
+use fin_proto::admin::{
+    BACKUPS_PATH, BackupCreated, CreateBackup, Restored, STATUS_PATH, Status, UPGRADE_PATH,
+    UpgradeCheck, UpgradeStatus,
+};
 
 use crate::client::AdminClient;
 use crate::error::CtlError;
@@ -15,6 +18,11 @@ pub enum UpgradeCommand {
     Status,
     /// Can the installed fin binary run on this data? (Exit 0: yes.)
     Check,
+    /// Take a pre-upgrade backup now, into the daemon's backup folder (the
+    /// package scripts run this before an upgrade replaces the files).
+    /// Exit 3 when the daemon is not running: it then takes one itself
+    /// before it migrates anything.
+    Prepare,
     /// Restore the newest pre-upgrade backup, with the daemon stopped:
     /// after reinstalling the previous package (docs/upgrading.md).
     Rollback {
@@ -33,6 +41,7 @@ pub fn run(
     match command {
         UpgradeCommand::Status => status(client, config, json),
         UpgradeCommand::Check => check(client, config, json),
+        UpgradeCommand::Prepare => prepare(client, json),
         UpgradeCommand::Rollback { yes } => rollback(client, config, yes, json),
     }
 }
@@ -66,12 +75,11 @@ fn status(client: &AdminClient, config: Option<&Path>, json: bool) -> Result<(),
             text
         }),
         Err(CtlError::NotRunning { .. }) => {
-            let check = run_fin(config, &["upgrade-check"])?;
+            let check: UpgradeCheck = run_fin(config, &["upgrade-check"])?;
             crate::backup::print(json, &check, || {
                 format!(
                     "fin is not running; the installed fin {}: {}",
-                    check["fin_version"].as_str().unwrap_or("?"),
-                    check["reason"].as_str().unwrap_or("")
+                    check.fin_version, check.reason
                 )
             })
         }
@@ -94,12 +102,28 @@ fn check(client: &AdminClient, config: Option<&Path>, json: bool) -> Result<(), 
         Err(CtlError::NotRunning { .. }) => run_fin(config, &["upgrade-check"]),
         Err(e) => return Err(e),
     };
-    let check = check?;
+    let check: UpgradeCheck = check?;
     crate::backup::print(json, &check, || {
         format!(
             "yes: the installed fin {} can run on this data; {}",
-            check["fin_version"].as_str().unwrap_or("?"),
-            check["reason"].as_str().unwrap_or("")
+            check.fin_version, check.reason
+        )
+    })
+}
+
+fn prepare(client: &AdminClient, json: bool) -> Result<(), CtlError> {
+    let created: BackupCreated = client.post(
+        BACKUPS_PATH,
+        &CreateBackup {
+            to_folder: true,
+            pre_upgrade: true,
+            ..CreateBackup::default()
+        },
+    )?;
+    crate::backup::print(json, &created, || {
+        format!(
+            "pre-upgrade backup written: {} (finctl upgrade rollback restores it)",
+            created.file.path
         )
     })
 }
@@ -124,12 +148,11 @@ fn rollback(
         yes,
         "Restore the newest pre-upgrade backup? Changes made since that upgrade are lost (a restore point of the current data is kept).",
     )?;
-    let restored = run_fin(config, &["restore", "--pre-upgrade"])?;
+    let restored: Restored = run_fin(config, &["restore", "--pre-upgrade"])?;
     crate::backup::print(json, &restored, || {
         format!(
-            "rolled back to the backup taken before the upgrade ({}), schema {}; start fin with `sudo systemctl start fin`",
-            restored["created_at"].as_str().unwrap_or("?"),
-            restored["schema_now"]
+            "rolled back to the backup taken before the upgrade\n{}\nstart fin with `sudo systemctl start fin`",
+            crate::backup::restored_text("the newest pre-upgrade backup", &restored)
         )
     })
 }

@@ -195,7 +195,7 @@ pub const RESTORE_PATH: &str = "/v1/restore";
 /// The passphrase of an archive sent as a body, hex-encoded (UTF-8).
 pub const PASSPHRASE_HEADER: &str = "fin-passphrase";
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateBackup {
     /// Encrypt the archive with this passphrase.
     #[serde(default)]
@@ -206,6 +206,25 @@ pub struct CreateBackup {
     /// Write it to the daemon's backup folder instead of answering with it.
     #[serde(default)]
     pub to_folder: bool,
+    /// A pre-upgrade backup (to the folder only): what `finctl upgrade
+    /// rollback` restores; the package scripts take one before an upgrade.
+    #[serde(default)]
+    pub pre_upgrade: bool,
+}
+
+/// Written out without the passphrase, so no log or panic message shows it.
+impl std::fmt::Debug for CreateBackup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateBackup")
+            .field(
+                "passphrase",
+                &self.passphrase.as_ref().map(|_| "<redacted>"),
+            )
+            .field("include_secrets", &self.include_secrets)
+            .field("to_folder", &self.to_folder)
+            .field("pre_upgrade", &self.pre_upgrade)
+            .finish()
+    }
 }
 
 /// An archive in the daemon's backup folder.
@@ -299,4 +318,37 @@ pub struct LastUpgrade {
     pub schema_to: u32,
     /// The pre-upgrade archive taken first (in the backup folder).
     pub backup: String,
+}
+
+/// What `fin upgrade-check --json` prints: whether the installed binary can
+/// run on the data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradeCheck {
+    pub fin_version: String,
+    /// The schema of the data (0: no data yet).
+    pub schema_applied: u32,
+    /// The newest schema this binary knows.
+    pub schema_latest: u32,
+    /// Migrations this binary would apply at start.
+    pub pending: Vec<String>,
+    /// Whether this binary can run on the data.
+    pub can_run: bool,
+    pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backup_request_never_shows_its_passphrase() {
+        let request = CreateBackup {
+            passphrase: Some("correct horse battery staple".into()),
+            include_secrets: true,
+            ..CreateBackup::default()
+        };
+        let shown = format!("{request:?}");
+        assert!(!shown.contains("horse"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
 }

@@ -4,7 +4,9 @@
 # 150-250 KB, written into the blob folder as uploads leave them): the
 # time of `finctl backup --output` and of `finctl restore` onto a fresh
 # box, the daemons' peak RSS during each (sampled every 20 ms), and the
-# archive's size. Uses a release build: cargo build --release -p fin-daemon -p finctl
+# archive's size. The RSS before each step is printed too: the growth
+# during it is what the step costs (the source box holds what its import
+# left). Uses a release build: cargo build --release -p fin-daemon -p finctl
 # Needs python3. Usage: tests/bench/backup.sh [transactions] [images]
 # FIN_BIN_DIR picks the binaries (to compare two builds in alternating runs).
 set -euo pipefail
@@ -14,7 +16,8 @@ rows=${1:-100000}
 images=${2:-1000}
 work=$(mktemp -d)
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
+# FIN_BENCH_KEEP=1 keeps the boxes and their logs (the path is printed).
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; if [ -n "${FIN_BENCH_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi' EXIT
 
 start_box() { # dir -> prints pid
   FIN_LIMITS__LOGIN_BURST=1000000 FIN_LIMITS__LOGIN_PER_MINUTE=1000000 \
@@ -33,14 +36,16 @@ timed() { # pid cmd...
 import subprocess, sys, time, threading
 pid, cmd = sys.argv[1], sys.argv[2:]
 peak, done = 0, False
+def rss():
+    try:
+        return int(next(l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS:")))
+    except Exception:
+        return 0
+before = rss()
 def sample():
     global peak
     while not done:
-        try:
-            rss = int(next(l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS:")))
-            peak = max(peak, rss)
-        except Exception:
-            pass
+        peak = max(peak, rss())
         time.sleep(0.02)
 t = threading.Thread(target=sample); t.start()
 start = time.perf_counter()
@@ -49,7 +54,7 @@ took = time.perf_counter() - start
 done = True; t.join()
 if out.returncode != 0:
     sys.exit(f"failed: {out.stdout} {out.stderr}")
-print(f"{took:.2f} s, daemon peak RSS {peak / 1024:.0f} MiB")
+print(f"{took:.2f} s, daemon RSS {before / 1024:.0f} MiB before, peak {peak / 1024:.0f} MiB")
 PY
 }
 

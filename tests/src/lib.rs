@@ -172,6 +172,20 @@ group = ""
             .expect("run finctl")
     }
 
+    /// Starts `finctl` in the background, its output discarded: for work a
+    /// test interrupts (a backup or restore killed halfway).
+    pub fn finctl_spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(bin("finctl"))
+            .arg("--socket")
+            .arg(self.socket_path())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run finctl")
+    }
+
     /// Runs `finctl` with `stdin` on its standard input (e.g. a password).
     pub fn finctl_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
         use std::io::Write;

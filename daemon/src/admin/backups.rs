@@ -1,7 +1,7 @@
 //! Backups over the admin socket: archives stream out of the daemon as
 //! they are written, and into it as they are read.
 
-use crate::service::backup::Passphrase as SecretString;
+use crate::service::backup::Passphrase;
 use fin_proto::admin::{
     ArchiveSummary, BACKUP_PRUNE_PATH, BACKUP_VERIFY_PATH, BACKUPS_PATH, BackupCreated, BackupInfo,
     CreateBackup, PASSPHRASE_HEADER, Prune, Pruned, RESTORE_PATH, Restored,
@@ -12,8 +12,7 @@ use hyper::{Method, Request, Response, StatusCode, header};
 use super::reply::{error, json, read_json, service_error};
 use super::stream::{AdminBody, body_reader, channel_body};
 use crate::service::Services;
-use crate::service::backup::Manifest;
-use crate::service::backup::{BackupFile, Kind, Request as BackupRequest};
+use crate::service::backup::{Kind, Request as BackupRequest};
 
 pub(super) async fn answer(
     services: &Services,
@@ -23,7 +22,10 @@ pub(super) async fn answer(
     let backups = &services.backups;
     match (req.method().clone(), req.uri().path()) {
         (Method::GET, BACKUPS_PATH) => match backups.list() {
-            Ok(files) => json(StatusCode::OK, &files.iter().map(info).collect::<Vec<_>>()),
+            Ok(files) => json(
+                StatusCode::OK,
+                &files.iter().map(BackupInfo::from).collect::<Vec<_>>(),
+            ),
             Err(e) => service_error(e),
         },
         (Method::POST, BACKUPS_PATH) => {
@@ -40,7 +42,7 @@ pub(super) async fn answer(
             };
             let reader = body_reader(req.into_body());
             match backups.verify(reader, passphrase).await {
-                Ok(manifest) => json(StatusCode::OK, &summary(&manifest)),
+                Ok(manifest) => json(StatusCode::OK, &ArchiveSummary::from(&manifest)),
                 Err(e) => service_error(e),
             }
         }
@@ -53,7 +55,7 @@ pub(super) async fn answer(
                 Ok(removed) => json(
                     StatusCode::OK,
                     &Pruned {
-                        removed: removed.iter().map(info).collect(),
+                        removed: removed.iter().map(BackupInfo::from).collect(),
                         dry_run: body.dry_run,
                     },
                 ),
@@ -92,16 +94,7 @@ pub(super) async fn answer(
                 })
                 .await;
             match result {
-                Ok(restored) => json(
-                    StatusCode::OK,
-                    &Restored {
-                        archive: summary(&restored.manifest),
-                        restore_point: restored.restore_point.as_ref().map(info),
-                        schema_from: restored.schema_from,
-                        schema_now: restored.schema_now,
-                        secrets_restored: restored.secrets_restored,
-                    },
-                ),
+                Ok(restored) => json(StatusCode::OK, &Restored::from(&restored)),
                 Err(e) => service_error(e),
             }
         }
@@ -130,16 +123,24 @@ pub(super) async fn answer(
 
 async fn create(services: &Services, actor: &str, body: CreateBackup) -> Response<AdminBody> {
     let request = BackupRequest {
-        passphrase: body.passphrase.map(SecretString::from),
+        passphrase: body.passphrase.map(Passphrase::from),
         include_secrets: body.include_secrets,
     };
     let audit = services.audit.clone();
     let actor = actor.to_string();
+    if body.pre_upgrade && !body.to_folder {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "a pre-upgrade backup goes to the backup folder: set to_folder as well".into(),
+        );
+    }
     if body.to_folder {
-        let result = services
-            .backups
-            .create_in_folder(Kind::Manual, &request)
-            .await;
+        let kind = match body.pre_upgrade {
+            true => Kind::PreUpgrade,
+            false => Kind::Manual,
+        };
+        let result = services.backups.create_in_folder(kind, &request).await;
         let target = match &result {
             Ok((file, _)) => file.name.clone(),
             Err(_) => "backup folder".to_string(),
@@ -149,8 +150,8 @@ async fn create(services: &Services, actor: &str, body: CreateBackup) -> Respons
             Ok((file, manifest)) => json(
                 StatusCode::CREATED,
                 &BackupCreated {
-                    file: info(&file),
-                    archive: summary(&manifest),
+                    file: BackupInfo::from(&file),
+                    archive: ArchiveSummary::from(&manifest),
                 },
             ),
             Err(e) => service_error(e),
@@ -208,7 +209,7 @@ async fn record(audit: &crate::service::audit::Audit, actor: &str, target: &str,
 
 /// The passphrase header, hex-encoded UTF-8.
 #[allow(clippy::result_large_err)]
-fn passphrase(req: &Request<Incoming>) -> Result<Option<SecretString>, Response<AdminBody>> {
+fn passphrase(req: &Request<Incoming>) -> Result<Option<Passphrase>, Response<AdminBody>> {
     let Some(value) = req.headers().get(PASSPHRASE_HEADER) else {
         return Ok(None);
     };
@@ -218,7 +219,7 @@ fn passphrase(req: &Request<Incoming>) -> Result<Option<SecretString>, Response<
         .and_then(crate::support::unhex)
         .and_then(|bytes| String::from_utf8(bytes).ok());
     match text {
-        Some(text) => Ok(Some(SecretString::from(text))),
+        Some(text) => Ok(Some(Passphrase::from(text))),
         None => Err(error(
             StatusCode::BAD_REQUEST,
             "invalid_passphrase_header",
@@ -247,7 +248,7 @@ pub(super) async fn upgrade(services: &Services) -> Response<AdminBody> {
                 Kind::PreUpgrade,
             )
             .as_ref()
-            .map(info),
+            .map(BackupInfo::from),
             last_upgrade,
         },
     )
@@ -267,35 +268,6 @@ pub(super) fn status(services: &Services) -> fin_proto::admin::BackupStatus {
             .backups
             .list()
             .ok()
-            .and_then(|files| files.iter().max_by_key(|f| f.created).map(info)),
-    }
-}
-
-fn info(file: &BackupFile) -> BackupInfo {
-    BackupInfo {
-        name: file.name.clone(),
-        path: file.path.display().to_string(),
-        kind: serde_json::to_value(file.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
-        created: file.created,
-        size: file.size,
-    }
-}
-
-fn summary(manifest: &Manifest) -> ArchiveSummary {
-    let header = &manifest.header;
-    ArchiveSummary {
-        format: header.format,
-        fin_version: header.fin_version.clone(),
-        schema_version: header.schema_version,
-        created_at: header.created_at.clone(),
-        host: header.host.clone(),
-        includes_secrets: header.includes_secrets,
-        tables: manifest.tables.clone(),
-        images: manifest.blob_count(),
-        members: manifest.members.len(),
-        content_bytes: manifest.content_bytes(),
+            .and_then(|files| files.iter().max_by_key(|f| f.created).map(BackupInfo::from)),
     }
 }

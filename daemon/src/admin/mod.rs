@@ -4,6 +4,7 @@
 
 mod access;
 mod backups;
+mod convert;
 mod reply;
 mod routes;
 mod stream;

@@ -5,11 +5,13 @@
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
 use hyper::body::{Frame, Incoming};
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 pub type AdminBody = BoxBody<Bytes, io::Error>;
@@ -17,7 +19,21 @@ pub type AdminBody = BoxBody<Bytes, io::Error>;
 /// Frames in flight between the writer's thread and the connection.
 const DEPTH: usize = 8;
 
-/// A body fed by a [`BodyWriter`]: the response can go out at once.
+/// How long a peer may take neither bytes nor room for more before the
+/// transfer is given up: a finctl that is stopped (or a pipe that never
+/// drains) must not hold a backup's snapshot, or a restore's staging,
+/// for ever.
+const STALL: Duration = Duration::from_secs(300);
+
+fn stalled(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("finctl {what} nothing for {} seconds", STALL.as_secs()),
+    )
+}
+
+/// A body fed by a [`BodyWriter`]: the response can go out at once. Called
+/// on the runtime, whose timer the writer's stall limit uses.
 pub fn channel_body() -> (BodyWriter, AdminBody) {
     let (tx, rx) = mpsc::channel::<io::Result<Frame<Bytes>>>(DEPTH);
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
@@ -27,6 +43,7 @@ pub fn channel_body() -> (BodyWriter, AdminBody) {
         BodyWriter {
             tx,
             written: Arc::default(),
+            runtime: Handle::current(),
         },
         BodyExt::boxed(http_body_util::StreamBody::new(stream)),
     )
@@ -37,6 +54,7 @@ pub fn channel_body() -> (BodyWriter, AdminBody) {
 pub struct BodyWriter {
     tx: mpsc::Sender<io::Result<Frame<Bytes>>>,
     written: Arc<AtomicU64>,
+    runtime: Handle,
 }
 
 impl BodyWriter {
@@ -54,9 +72,20 @@ impl BodyWriter {
 
 impl Write for BodyWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tx
-            .blocking_send(Ok(Frame::data(Bytes::copy_from_slice(buf))))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "finctl stopped reading"))?;
+        let frame = Ok(Frame::data(Bytes::copy_from_slice(buf)));
+        match self
+            .runtime
+            .block_on(tokio::time::timeout(STALL, self.tx.send(frame)))
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "finctl stopped reading",
+                ));
+            }
+            Err(_) => return Err(stalled("read")),
+        }
         self.written.fetch_add(buf.len() as u64, Ordering::Relaxed);
         Ok(buf.len())
     }
@@ -66,7 +95,8 @@ impl Write for BodyWriter {
     }
 }
 
-/// A request body as a blocking reader (for a blocking thread).
+/// A request body as a blocking reader (for a blocking thread). Called on
+/// the runtime, whose timer the reader's stall limit uses.
 pub fn body_reader(body: Incoming) -> BodyReader {
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(DEPTH);
     tokio::spawn(async move {
@@ -93,21 +123,27 @@ pub fn body_reader(body: Incoming) -> BodyReader {
     BodyReader {
         rx,
         current: Bytes::new(),
+        runtime: Handle::current(),
     }
 }
 
 pub struct BodyReader {
     rx: mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
+    runtime: Handle,
 }
 
 impl Read for BodyReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(data)) => self.current = data,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
+            let next = self
+                .runtime
+                .block_on(tokio::time::timeout(STALL, self.rx.recv()));
+            match next {
+                Ok(Some(Ok(data))) => self.current = data,
+                Ok(Some(Err(e))) => return Err(e),
+                Ok(None) => return Ok(0),
+                Err(_) => return Err(stalled("sent")),
             }
         }
         let n = buf.len().min(self.current.len());

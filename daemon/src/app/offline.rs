@@ -7,29 +7,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::archive::Passphrase as SecretString;
-use serde::Serialize;
+use crate::archive::Passphrase;
+use fin_proto::admin::{LastUpgrade, UpgradeCheck};
 
 use super::AppError;
 use crate::config::Settings;
 use crate::service::backup::{BackupSettings, Backups, Restored};
 use crate::service::blobs::Blobs;
 use crate::store::{LATEST_SCHEMA, Store};
-
-/// What `fin upgrade check` reports.
-#[derive(Debug, Clone, Serialize)]
-pub struct UpgradeCheck {
-    pub fin_version: String,
-    /// The schema of the data (0: no data yet).
-    pub schema_applied: u32,
-    /// The newest schema this binary knows.
-    pub schema_latest: u32,
-    /// Migrations this binary would apply at start.
-    pub pending: Vec<String>,
-    /// Whether this binary can run on the data.
-    pub can_run: bool,
-    pub reason: String,
-}
 
 pub fn backups_for(settings: &Settings, store: Store) -> Backups {
     Backups::new(
@@ -50,7 +35,7 @@ pub fn backups_for(settings: &Settings, store: Store) -> Backups {
 pub async fn restore(
     settings: &Settings,
     input: std::fs::File,
-    passphrase: Option<SecretString>,
+    passphrase: Option<Passphrase>,
     restore_point: bool,
 ) -> Result<Restored, AppError> {
     super::startup::prepare_state_dir(settings)?;
@@ -158,11 +143,8 @@ pub fn newest_pre_upgrade(settings: &Settings) -> Option<PathBuf> {
     .map(|f| f.path)
 }
 
-/// What the newest migration at start did is kept beside the data
-/// (`<state>/last-upgrade.json`) for `finctl upgrade status`.
-use fin_proto::admin::LastUpgrade;
-
-/// Read back by `Backups::last_upgrade`.
+/// What the newest migration at start did is kept beside the data for
+/// `finctl upgrade status` (read back by `Backups::last_upgrade`).
 pub const LAST_UPGRADE_FILE: &str = "last-upgrade.json";
 
 /// Before migrations run at start: a pre-upgrade backup, recorded. A
@@ -203,4 +185,59 @@ pub(super) async fn pre_upgrade_backup(settings: &Settings, store: &Store) -> Re
         .map_err(AppError::io("the upgrade record"))?;
     tracing::info!(archive = %file.name, "pre-upgrade backup taken");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{LoadOptions, load};
+    use crate::service::backup::Kind;
+
+    fn settings(dir: &Path) -> Settings {
+        load(&LoadOptions {
+            file: None,
+            dev_dir: Some(dir.to_path_buf()),
+            env: vec![],
+        })
+        .expect("settings")
+        .settings
+    }
+
+    #[tokio::test]
+    async fn data_of_an_older_schema_is_backed_up_and_recorded_before_it_migrates() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = settings(dir.path());
+        let folder = settings.state_dir.join("backups");
+
+        // No data yet: nothing to keep, no record.
+        let empty = Store::connect("mem://", "fin", "fin").await.expect("store");
+        pre_upgrade_backup(&settings, &empty).await.expect("fresh");
+        assert!(Backups::newest_of_kind(&folder, Kind::PreUpgrade).is_none());
+
+        let older = Store::open_at_schema(LATEST_SCHEMA - 1).await;
+        pre_upgrade_backup(&settings, &older).await.expect("backup");
+        let taken = Backups::newest_of_kind(&folder, Kind::PreUpgrade).expect("taken");
+        let record: LastUpgrade = serde_json::from_slice(
+            &std::fs::read(settings.state_dir.join(LAST_UPGRADE_FILE)).expect("record"),
+        )
+        .expect("json");
+        assert_eq!(
+            (record.schema_from, record.schema_to, record.backup.as_str()),
+            (LATEST_SCHEMA - 1, LATEST_SCHEMA, taken.name.as_str())
+        );
+        let archive = std::fs::File::open(&taken.path).expect("open");
+        let manifest = backups_for(&settings, older.clone())
+            .verify(archive, None)
+            .await
+            .expect("a whole archive");
+        assert_eq!(manifest.header.schema_version, LATEST_SCHEMA - 1);
+
+        // Migrated, a second start finds nothing pending and takes none.
+        older.migrate().await.expect("migrate");
+        pre_upgrade_backup(&settings, &older)
+            .await
+            .expect("current");
+        let all = backups_for(&settings, older).list().expect("list");
+        assert_eq!(all.len(), 1, "{all:?}");
+    }
 }

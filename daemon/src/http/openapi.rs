@@ -2,8 +2,9 @@
 //! operation comes from its handler's annotation, and what every route of
 //! its kind can answer (401 and 403 when it needs a login, 429 when it is
 //! rate limited, 400, 411, 413 and 415 when it reads JSON, 404 when its path
-//! names something, 500 always) is added here, from the same declaration
-//! the router enforces. Every error is `application/problem+json`.
+//! names something, 503 under `/api/` while a restore runs, 500 always) is
+//! added here, from the same declaration the router enforces. Every error
+//! is `application/problem+json`.
 
 use std::sync::{Arc, OnceLock};
 
@@ -18,6 +19,7 @@ use warp::{Filter, Rejection};
 
 use super::problem::PROBLEM_JSON;
 use super::route::{Body, Route};
+use super::router::MAINTAINED_PREFIX;
 use super::{accounts, books, imports, receipts, transactions};
 
 #[derive(OpenApi)]
@@ -165,6 +167,12 @@ fn complete(route: &Route) -> Operation {
         standard.push((
             "429",
             "Too many requests; Retry-After says when to try again",
+        ));
+    }
+    if route.pattern.starts_with(MAINTAINED_PREFIX) {
+        standard.push((
+            "503",
+            "A backup is being restored (`maintenance`); Retry-After says when to try again",
         ));
     }
     standard.push(("500", "The server failed; the cause is in its log"));

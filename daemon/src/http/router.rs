@@ -62,6 +62,9 @@ pub struct Router {
 /// How long a client is asked to wait while a restore runs.
 const MAINTENANCE_RETRY_SECONDS: u64 = 30;
 
+/// The paths a restore closes (the API); health checks and metrics stay up.
+pub const MAINTAINED_PREFIX: &str = "/api/";
+
 enum Lookup<'a> {
     Found(&'a Route, Vec<String>),
     /// The path exists, for these methods only.
@@ -187,7 +190,7 @@ impl Router {
         {
             return too_large(self.body_limits.none);
         }
-        if self.maintenance.active() && req.uri().path().starts_with("/api/") {
+        if self.maintenance.active() && req.uri().path().starts_with(MAINTAINED_PREFIX) {
             let mut response = problem(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "maintenance",

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::archive::records_in;
-use super::ledger_tests::{household, txn};
+use super::fixtures::{household, txn};
 
 #[test]
 fn records_are_the_objects_at_the_top_of_the_insert() {

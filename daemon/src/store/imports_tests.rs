@@ -1,7 +1,7 @@
 //! Imports against a real (in-memory) SurrealDB: a preview is committed
 //! once, whoever asks at the same moment.
 
-use super::ledger_tests::{household, txn};
+use super::fixtures::{household, txn};
 use super::*;
 
 fn preview(iid: &str) -> ImportRecord {

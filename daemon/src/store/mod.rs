@@ -253,6 +253,9 @@ mod tests;
 mod jobs_tests;
 
 #[cfg(test)]
+pub(crate) mod fixtures;
+
+#[cfg(test)]
 mod archive_tests;
 #[cfg(test)]
 mod imports_tests;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::ledger_tests::{household, txn};
+use super::fixtures::{household, txn};
 use super::*;
 use crate::domain::reports::SPLIT_FLOWS;
 

@@ -2,7 +2,7 @@
 //! SurrealDB: references checked in the book, order kept, changes written
 //! only at the revision read, category deletion followed.
 
-use super::ledger_tests::{household, txn};
+use super::fixtures::{household, txn};
 use super::*;
 
 fn rule(rid: &str, set_cid: Option<&str>) -> RuleRecord {

@@ -6,7 +6,7 @@
 use std::fs::Permissions;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` with `mode` (e.g. 0o644), replacing it atomically.
 /// The temporary file is created 0600, so a secret is never briefly readable.
@@ -36,6 +36,34 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomically(path, bytes, 0o600)
 }
 
+/// Every regular file under `dir`, however deep, sorted; none when `dir`
+/// does not exist. Links are not followed, so a planted link never makes a
+/// backup or a restore read outside the folder.
+pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
+fn walk(dir: &Path, into: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(&entry.path(), into)?;
+        } else if kind.is_file() {
+            into.push(entry.path());
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::MetadataExt;
@@ -56,6 +84,21 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, ["secret.key"]);
+    }
+
+    #[test]
+    fn files_under_walks_deep_skips_links_and_takes_a_missing_folder_as_empty() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a/b")).expect("mkdir");
+        std::fs::write(root.join("a/b/deep"), b"x").expect("write");
+        std::fs::write(root.join("top"), b"x").expect("write");
+        std::os::unix::fs::symlink("/etc/passwd", root.join("link")).expect("link");
+        assert_eq!(
+            files_under(root).expect("walk"),
+            [root.join("a/b/deep"), root.join("top")]
+        );
+        assert!(files_under(&root.join("absent")).expect("walk").is_empty());
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod send_deadline;
 pub use accept::{Listener, accept_until};
 pub use clock::{file_stamp, iso_date, rfc3339, unix_now, unix_now_ms};
 pub use connections::{Admitted, ConnectionCaps, Refusal};
-pub use files::{write_atomically, write_private};
+pub use files::{files_under, write_atomically, write_private};
 pub use hex::{hex, sha256_hex, unhex};
 pub use ids::{new_id, random_hex};
 pub use send_deadline::{SendDeadline, WriteProgress};

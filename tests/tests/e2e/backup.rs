@@ -416,14 +416,7 @@ async fn killed_backups_leave_no_whole_looking_file_and_killed_restores_leave_th
 
     // A backup into the folder, the daemon killed while it writes.
     let folder = api.testbox.state_dir().join("backups");
-    let mut backup = std::process::Command::new(fin_e2e::bin("finctl"))
-        .arg("--socket")
-        .arg(api.testbox.socket_path())
-        .arg("backup")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("finctl");
+    let mut backup = api.testbox.finctl_spawn(&["backup"]);
     let started = std::time::Instant::now();
     let partial = loop {
         let found = std::fs::read_dir(&folder).ok().and_then(|entries| {
@@ -463,14 +456,9 @@ async fn killed_backups_leave_no_whole_looking_file_and_killed_restores_leave_th
     grow(&api, &book, &account, 10, "Later").await;
     let changed = txn_count(&api, &book).await;
     assert_eq!(changed, before + 10);
-    let mut restore = std::process::Command::new(fin_e2e::bin("finctl"))
-        .arg("--socket")
-        .arg(api.testbox.socket_path())
-        .args(["restore", archive.to_str().expect("path"), "--yes"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("finctl");
+    let mut restore =
+        api.testbox
+            .finctl_spawn(&["restore", archive.to_str().expect("path"), "--yes"]);
     // Killed once the archive is checked and being loaded into the fresh
     // database (the daemon says so in its log): the last moment before
     // the switch that a test can find for certain.
@@ -726,8 +714,10 @@ async fn a_full_disk_stops_a_backup_with_a_clear_error_and_no_file() {
 }
 
 #[tokio::test]
-async fn upgrade_status_and_check_answer_with_the_daemon_running_or_stopped() {
+async fn upgrade_status_check_and_rollback_with_the_daemon_running_or_stopped() {
     let mut api = Api::start(TestBox::with_config(FAST));
+    let (book, _) = fill(&mut api).await;
+    let before = all_txns(&api, &book).await;
     let config = api.testbox.config_path();
     let config = config.to_str().expect("path");
     let status: Value =
@@ -773,4 +763,53 @@ async fn upgrade_status_and_check_answer_with_the_daemon_running_or_stopped() {
     );
     assert_eq!(code, 5, "{said}");
     assert!(said.contains("no pre-upgrade backup"), "{said}");
+
+    // A pre-upgrade archive in the folder (as a start that migrated leaves
+    // one; here a backup named so), changes after it, the daemon stopped
+    // (the previous package reinstalled): rollback brings the data back to
+    // the archive and keeps what it replaced.
+    api.restart();
+    api.sign_in("alice").await;
+    let taken: Value =
+        serde_json::from_str(finctl_ok(&api.testbox, &["backup", "--json"]).trim()).expect("json");
+    let manual = std::path::PathBuf::from(taken["file"]["path"].as_str().expect("path"));
+    let pre_upgrade = manual.with_file_name(
+        manual
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("name")
+            .replace("-manual", "-pre-upgrade"),
+    );
+    std::fs::rename(&manual, &pre_upgrade).expect("rename");
+    let account = before[0]["account_id"]
+        .as_str()
+        .expect("account")
+        .to_string();
+    let txns = format!("/api/v1/books/{book}/transactions");
+    created_later(&api, &txns, &api.token.clone(), &account).await;
+    assert_eq!(txn_count(&api, &book).await, before.len() + 1);
+    api.daemon.stop();
+    let rolled: Value = serde_json::from_str(
+        finctl_ok(
+            &api.testbox,
+            &["--config", config, "upgrade", "rollback", "--yes", "--json"],
+        )
+        .trim(),
+    )
+    .expect("json");
+    assert_eq!(
+        rolled["archive"]["created_at"], taken["archive"]["created_at"],
+        "{rolled}"
+    );
+    let point = rolled["restore_point"]["path"]
+        .as_str()
+        .expect("restore point");
+    assert!(Path::new(point).is_file(), "{rolled}");
+    api.restart();
+    api.sign_in("alice").await;
+    assert_eq!(
+        all_txns(&api, &book).await,
+        before,
+        "the data of the archive"
+    );
 }

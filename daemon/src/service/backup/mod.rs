@@ -11,8 +11,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use crate::archive::Passphrase as SecretString;
-
 pub use crate::archive::{Manifest, Passphrase};
 pub use folder::{BackupFile, Kind};
 pub use restore::Restored;
@@ -65,7 +63,7 @@ impl Drop for MaintenanceGuard {
 /// What to put in an archive.
 #[derive(Default)]
 pub struct Request {
-    pub passphrase: Option<SecretString>,
+    pub passphrase: Option<Passphrase>,
     /// The JWT signing secret and the ACME account; needs a passphrase.
     pub include_secrets: bool,
 }

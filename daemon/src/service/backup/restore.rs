@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use crate::archive::Passphrase as SecretString;
 use serde::Serialize;
 
+use super::snapshot::SECRET_DIRS;
 use super::{BackupFile, Backups, Kind, Request, ServiceError};
-use crate::archive::{self, ArchiveError, ArchiveReader, Header, Manifest};
+use crate::archive::{self, ArchiveError, ArchiveReader, Header, Manifest, Passphrase};
 use crate::store::LATEST_SCHEMA;
 
 /// Staging folders are named `<prefix><unix ms>` in the state folder.
@@ -45,7 +45,7 @@ impl Backups {
     pub async fn verify<R: Read + Send + 'static>(
         &self,
         input: R,
-        passphrase: Option<SecretString>,
+        passphrase: Option<Passphrase>,
     ) -> Result<Manifest, ServiceError> {
         tokio::task::spawn_blocking(move || {
             ArchiveReader::open(input, passphrase.as_ref())?.read(&mut check_header, |_, _| Ok(()))
@@ -60,7 +60,7 @@ impl Backups {
     pub async fn restore<R: Read + Send + 'static>(
         &self,
         input: R,
-        passphrase: Option<SecretString>,
+        passphrase: Option<Passphrase>,
         take_restore_point: bool,
     ) -> Result<Restored, ServiceError> {
         let _maintenance = self.maintenance.enter()?;
@@ -87,13 +87,18 @@ impl Backups {
         &self,
         staging: &Path,
         input: R,
-        passphrase: Option<SecretString>,
+        passphrase: Option<Passphrase>,
         take_restore_point: bool,
     ) -> Result<Restored, ServiceError> {
+        let started = std::time::Instant::now();
         let dir = staging.to_path_buf();
         let manifest = tokio::task::spawn_blocking(move || stage(input, passphrase, &dir))
             .await
             .map_err(|e| ServiceError::Internal(format!("the archive reader stopped: {e}")))??;
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "restore: the archive is read and checked"
+        );
         let restore_point = if take_restore_point {
             Some(
                 self.create_in_folder(Kind::PreRestore, &Request::default())
@@ -104,13 +109,21 @@ impl Backups {
             None
         };
         let fresh = self.store.fresh().await?;
-        tracing::info!(database = %fresh.database(), "restore: loading the archive into a fresh database");
+        tracing::info!(database = %fresh.database(), seconds = started.elapsed().as_secs_f64(), "restore: loading the archive into a fresh database");
         let filled = async {
             fresh.load_export(&staging.join(EXPORT_FILE)).await?;
+            tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
+                "restore: the records are loaded"
+            );
             let counts = fresh.table_counts().await?;
             compare_counts(&manifest.tables, &counts)?;
             let from = fresh.schema_version().await?;
             fresh.migrate().await?;
+            tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
+                "restore: counted and migrated"
+            );
             Ok::<u32, ServiceError>(from)
         }
         .await;
@@ -137,6 +150,10 @@ impl Backups {
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?
         .map_err(|e| ServiceError::Internal(format!("cannot put the images in place: {e}")))?;
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "restore: the images are in place"
+        );
         let previous = self.store.switch_to(&fresh).await?;
         drop(pin);
         // Secrets only once the restored data is live: a restore that
@@ -201,7 +218,7 @@ fn check_header(header: &Header) -> Result<(), ArchiveError> {
 /// secrets into folders. Only a whole, checked archive gets past this.
 fn stage(
     input: impl Read,
-    passphrase: Option<SecretString>,
+    passphrase: Option<Passphrase>,
     dir: &Path,
 ) -> Result<Manifest, ServiceError> {
     let io = |e: io::Error| ServiceError::Internal(format!("cannot stage the restore: {e}"));
@@ -290,7 +307,7 @@ fn is_sha256(name: &str) -> bool {
 fn safe_secret_path(rel: &str) -> Option<PathBuf> {
     let mut parts = rel.split('/');
     let top = parts.next()?;
-    if !["secrets", "acme"].contains(&top) {
+    if !SECRET_DIRS.contains(&top) {
         return None;
     }
     let rest: Vec<&str> = parts.collect();
@@ -307,10 +324,8 @@ fn safe_secret_path(rel: &str) -> Option<PathBuf> {
 /// Writes the staged secrets over the state folder's (0600).
 fn put_back_secrets(staged: &Path, state_dir: &Path) -> io::Result<bool> {
     let mut any = false;
-    for top in ["secrets", "acme"] {
-        let mut files = Vec::new();
-        collect(&staged.join(top), &mut files)?;
-        for file in files {
+    for top in SECRET_DIRS {
+        for file in crate::support::files_under(&staged.join(top))? {
             let rel = file.strip_prefix(staged).map_err(io::Error::other)?;
             let target = state_dir.join(rel);
             if let Some(parent) = target.parent() {
@@ -321,23 +336,6 @@ fn put_back_secrets(staged: &Path, state_dir: &Path) -> io::Result<bool> {
         }
     }
     Ok(any)
-}
-
-fn collect(dir: &Path, into: &mut Vec<PathBuf>) -> io::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            collect(&entry.path(), into)?;
-        } else {
-            into.push(entry.path());
-        }
-    }
-    Ok(())
 }
 
 /// Every table the manifest counted must hold as many records restored.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::archive::Passphrase as SecretString;
+use crate::archive::Passphrase;
 
 use super::{Backups, Request, ServiceError, check_request};
 use crate::archive::{self, ArchiveWriter, Header, Manifest};
@@ -24,7 +24,7 @@ enum Feed {
 }
 
 /// The folders whose files are secrets (relative to the state folder).
-const SECRET_DIRS: &[&str] = &["secrets", "acme"];
+pub(super) const SECRET_DIRS: &[&str] = &["secrets", "acme"];
 
 impl Backups {
     /// Writes an archive of the box to `out` and gives `out` back (for the
@@ -91,7 +91,7 @@ impl Backups {
 fn write_archive<W: Write>(
     out: W,
     header: Header,
-    passphrase: Option<&SecretString>,
+    passphrase: Option<&Passphrase>,
     mut parts: tokio::sync::mpsc::Receiver<Feed>,
     blobs: &Blobs,
     secrets: &[(String, PathBuf)],
@@ -144,30 +144,12 @@ fn write_archive<W: Write>(
 fn secret_files(state_dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
     let mut files = Vec::new();
     for dir in SECRET_DIRS {
-        collect_files(&state_dir.join(dir), dir, &mut files)?;
-    }
-    files.sort();
-    Ok(files)
-}
-
-fn collect_files(dir: &Path, rel: &str, into: &mut Vec<(String, PathBuf)>) -> io::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let kind = entry.file_type()?;
-        let rel = format!("{rel}/{name}");
-        if kind.is_dir() {
-            collect_files(&entry.path(), &rel, into)?;
-        } else if kind.is_file() {
-            into.push((rel, entry.path()));
+        for path in crate::support::files_under(&state_dir.join(dir))? {
+            let rel = path.strip_prefix(state_dir).map_err(io::Error::other)?;
+            files.push((rel.to_string_lossy().into_owned(), path));
         }
     }
-    Ok(())
+    Ok(files)
 }
 
 pub(super) fn write_error(e: io::Error) -> ServiceError {

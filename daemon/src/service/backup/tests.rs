@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::archive::Passphrase as SecretString;
+use crate::archive::Passphrase;
 
 use super::*;
-use crate::store::{NewUser, TxnRecord};
+use crate::store::{TxnRecord, fixtures};
 
 struct Box_ {
     backups: Backups,
@@ -40,72 +40,23 @@ async fn new_box() -> Box_ {
     }
 }
 
+/// A transaction of alice's book with this payee.
 fn txn(tid: &str, payee: &str, amount: i64) -> TxnRecord {
-    TxnRecord {
-        tid: tid.into(),
-        bid: "b1".into(),
-        aid: "a1".into(),
-        date: "2026-03-01".into(),
-        amount,
-        currency: "EUR".into(),
-        payee: payee.into(),
-        payee_folded: payee.to_lowercase(),
-        description: String::new(),
-        cid: None,
-        tags: vec![],
-        notes: String::new(),
-        state: "uncleared".into(),
-        splits: vec![],
-        receipts: vec![],
-        transfer_id: None,
-        import_id: None,
-        external_id: None,
-        fingerprint: None,
-        rev: 1,
-        created_at: 1,
-        updated_at: 1,
-    }
-}
-
-async fn add_alice(store: &Store) {
-    store
-        .create_user(&NewUser {
-            uid: "alice".into(),
-            username: "alice".into(),
-            email: None,
-            password_hash: "$argon2id$stub".into(),
-            role: "user".into(),
-            created_at: 1,
-        })
-        .await
-        .expect("user");
+    let mut t = fixtures::txn(tid, "a1", amount, None);
+    t.payee = payee.into();
+    t.payee_folded = payee.to_lowercase();
+    t
 }
 
 /// A user, a book, an account, awkward payees and one image.
 async fn fill(b: &Box_) {
-    add_alice(&b.store).await;
+    fixtures::user(&b.store, "alice").await;
     b.store
         .create_book("alice", "b1", "Home", "EUR", 1)
         .await
         .expect("book");
     b.store
-        .create_account(
-            "alice",
-            "b1",
-            &crate::store::AccountRecord {
-                aid: "a1".into(),
-                name: "Checking".into(),
-                kind: "checking".into(),
-                currency: "EUR".into(),
-                opening_balance: 0,
-                opening_date: "2026-01-01".into(),
-                archived: false,
-                created_at: 1,
-                updated_at: 1,
-                balance: 0,
-                transactions: 0,
-            },
-        )
+        .create_account("alice", "b1", &fixtures::account("a1", "Checking"))
         .await
         .expect("account");
     let payees = [
@@ -266,7 +217,7 @@ async fn secrets_travel_only_encrypted_and_only_when_asked_for() {
             .iter()
             .any(|m| m.path.starts_with("secrets/"))
     );
-    let secret = SecretString::from("a long passphrase".to_string());
+    let secret = Passphrase::from("a long passphrase".to_string());
     let with = Request {
         passphrase: Some(secret.clone()),
         include_secrets: true,
@@ -317,7 +268,7 @@ async fn an_archive_of_a_newer_schema_is_refused_by_name() {
 async fn an_archive_of_an_older_schema_is_migrated_after_the_restore() {
     let older = crate::store::LATEST_SCHEMA - 1;
     let store = Store::open_at_schema(older).await;
-    add_alice(&store).await;
+    fixtures::user(&store, "alice").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let old_box = Backups::new(
         store,
