@@ -5,6 +5,7 @@ mod audit;
 mod backup;
 mod cert;
 mod client;
+mod docs;
 mod error;
 mod offline;
 mod setup;
@@ -15,7 +16,7 @@ mod user;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::client::AdminClient;
 use crate::error::{CtlError, exit};
@@ -112,6 +113,15 @@ fn rotate_jwt(client: &AdminClient, json: bool) -> Result<(), CtlError> {
 }
 
 fn main() -> ExitCode {
+    if let Some(out) = docs::requested() {
+        return match docs::write(Cli::command(), &out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("finctl: cannot write the docs into {}: {e}", out.display());
+                ExitCode::from(exit::FAILURE)
+            }
+        };
+    }
     let cli = Cli::parse();
     let result: Result<(), CtlError> = match cli.command {
         Command::Status => status::run(&AdminClient::new(&cli.socket), cli.json),

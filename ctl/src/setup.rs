@@ -449,7 +449,13 @@ fn print_report(report: &Report) {
     for note in &report.notes {
         println!("note: {note}");
     }
-    println!("next: sudo systemctl enable --now fin, then: sudo finctl status");
+    if report.config_written {
+        println!(
+            "next: sudo systemctl restart fin (it reads the configuration at start; enable --now on a first start), then: sudo finctl status"
+        );
+    } else {
+        println!("next: sudo finctl status");
+    }
 }
 
 /// The `fin` system user's uid and gid, when the package created it.

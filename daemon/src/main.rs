@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use fin_daemon::{app, config, telemetry};
 
 /// Exit code for an unusable configuration (sysexits EX_CONFIG); the systemd
@@ -62,6 +62,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    if let Some(out) = app::cli_docs::requested() {
+        return match app::cli_docs::write(Cli::command(), &out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("fin: cannot write the docs into {}: {e}", out.display());
+                ExitCode::from(EXIT_FAILURE)
+            }
+        };
+    }
     let cli = Cli::parse();
     let options = config::LoadOptions::from_process(cli.config.clone(), cli.dev.clone());
     let loaded = match config::load(&options) {
@@ -201,19 +210,9 @@ fn offline_restore(
         });
     match result {
         Ok(restored) => {
-            let summary = serde_json::json!({
-                "file": file.display().to_string(),
-                "created_at": restored.manifest.header.created_at,
-                "fin_version": restored.manifest.header.fin_version,
-                "tables": restored.manifest.tables,
-                "images": restored.manifest.blob_count(),
-                "schema_from": restored.schema_from,
-                "schema_now": restored.schema_now,
-                "restore_point": restored.restore_point.as_ref().map(|f| f.path.display().to_string()),
-                "secrets_restored": restored.secrets_restored,
-            });
             if json {
-                println!("{summary}");
+                let answer = fin_proto::admin::Restored::from(&restored);
+                println!("{}", serde_json::to_string(&answer).unwrap_or_default());
             } else {
                 println!(
                     "restored {} (taken {})",

@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -33,10 +34,14 @@ pub struct Metrics {
     backup_duration: HistogramVec,
     backup_size: IntGauge,
     backup_failures: IntCounterVec,
+    state_fs_avail: IntGauge,
+    state_fs_size: IntGauge,
+    /// Where the state folder is, for the file-system gauges (none in tests).
+    state_dir: Option<PathBuf>,
 }
 
 impl Metrics {
-    pub fn new(version: &str) -> Result<Arc<Self>, prometheus::Error> {
+    pub fn new(version: &str, state_dir: Option<PathBuf>) -> Result<Arc<Self>, prometheus::Error> {
         let registry = Registry::new();
         let http_requests = IntCounterVec::new(
             Opts::new(
@@ -154,6 +159,44 @@ impl Metrics {
         registry.register(Box::new(backup_duration.clone()))?;
         registry.register(Box::new(backup_size.clone()))?;
         registry.register(Box::new(backup_failures.clone()))?;
+        let state_fs_avail = IntGauge::new(
+            "fin_state_filesystem_avail_bytes",
+            "Bytes free for fin on the file system of the state folder.",
+        )?;
+        let state_fs_size = IntGauge::new(
+            "fin_state_filesystem_size_bytes",
+            "Size of the file system of the state folder.",
+        )?;
+        registry.register(Box::new(state_fs_avail.clone()))?;
+        registry.register(Box::new(state_fs_size.clone()))?;
+        // Counters and histograms start at zero for every label value known up front, so
+        // their series exist, and `increase()` in alerting rules works,
+        // before the first event.
+        for outcome in ["success", "failure"] {
+            acme_orders.with_label_values(&[outcome]);
+        }
+        for kind in [
+            "manual",
+            "scheduled",
+            "pre-upgrade",
+            "pre-restore",
+            "streamed",
+            "missed",
+        ] {
+            backup_failures.with_label_values(&[kind]);
+            if kind != "missed" {
+                backup_duration.with_label_values(&[kind]);
+            }
+        }
+        for outcome in ["done", "retry", "failed", "timeout", "lost_lease"] {
+            ocr_outcomes.with_label_values(&[outcome]);
+        }
+        for stage in ["decode", "detect", "recognise", "extract"] {
+            ocr_duration.with_label_values(&[stage]);
+        }
+        for reason in ["total", "per_address"] {
+            connections_refused.with_label_values(&[reason]);
+        }
         registry.register(Box::new(build_info))?;
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -174,7 +217,17 @@ impl Metrics {
             backup_duration,
             backup_size,
             backup_failures,
+            state_fs_avail,
+            state_fs_size,
+            state_dir,
         }))
+    }
+
+    /// The last backup known at start (the newest archive in the folder).
+    pub fn set_last_backup(&self, finished_at: i64, bytes: u64) {
+        self.backup_last_success.set(finished_at);
+        self.backup_size
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     /// Records a backup that succeeded.
@@ -200,6 +253,11 @@ impl Metrics {
         self.http_duration
             .with_label_values(&[method, route])
             .observe(seconds);
+    }
+
+    /// Makes the refusals of route class `class` a series at zero.
+    pub fn declare_rate_limit_class(&self, class: &str) {
+        self.rate_limited.with_label_values(&[class]);
     }
 
     /// Counts one refusal by the rate limiter of route class `class`.
@@ -252,8 +310,24 @@ impl Metrics {
         self.connections_refused.with_label_values(&[reason]).inc();
     }
 
+    /// Room on the file system of the state folder, read at each scrape
+    /// (the database, the images and the backups all grow there).
+    fn observe_state_filesystem(&self) {
+        let Some(dir) = &self.state_dir else { return };
+        match nix::sys::statvfs::statvfs(dir) {
+            Ok(fs) => {
+                let bytes =
+                    |blocks: u64| i64::try_from(blocks * fs.fragment_size()).unwrap_or(i64::MAX);
+                self.state_fs_avail.set(bytes(fs.blocks_available()));
+                self.state_fs_size.set(bytes(fs.blocks()));
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot read the state folder's file system"),
+        }
+    }
+
     /// The registry in the Prometheus text exposition format.
     pub fn render(&self) -> String {
+        self.observe_state_filesystem();
         let mut buf = Vec::new();
         // Encoding into a Vec cannot fail for well-formed metric families.
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
@@ -368,7 +442,7 @@ mod tests {
 
     #[test]
     fn renders_build_info_and_request_metrics_by_pattern() {
-        let m = Metrics::new("9.9.9").expect("metrics");
+        let m = Metrics::new("9.9.9", None).expect("metrics");
         m.observe_http("GET", "/api/v1/receipts/{id}", 200, 0.003);
         let text = m.render();
         assert!(
@@ -384,6 +458,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("process_resident_memory_bytes"), "{text}");
+    }
+
+    #[test]
+    fn the_state_folders_file_system_is_read_at_each_scrape() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let m = Metrics::new("9.9.9", Some(dir.path().to_path_buf())).expect("metrics");
+        let text = m.render();
+        let value = |name: &str| -> i64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} in {text}"))
+        };
+        let (avail, size) = (
+            value("fin_state_filesystem_avail_bytes"),
+            value("fin_state_filesystem_size_bytes"),
+        );
+        assert!(size > 0 && (0..=size).contains(&avail), "{avail} of {size}");
     }
 
     #[test]

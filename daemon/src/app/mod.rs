@@ -1,6 +1,7 @@
 //! The composition root: builds every part from the settings, starts the
 //! listeners, reacts to signals and shuts down in order.
 
+pub mod cli_docs;
 mod connection;
 pub mod offline;
 mod options;
@@ -81,7 +82,8 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         pid: std::process::id(),
     };
 
-    let metrics = Metrics::new(crate::VERSION).map_err(|e| AppError::Internal(e.to_string()))?;
+    let metrics = Metrics::new(crate::VERSION, Some(settings.state_dir.clone()))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     metrics.set_certificate_expiry(&resolver.info().sans, resolver.info().not_after);
     let acme = match &settings.tls {
         TlsSource::Acme(source) => Some(startup::acme_renewal(
@@ -155,6 +157,16 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
             }
         })),
     );
+    // The newest archive in the folder is the last success known at start,
+    // so an alert on the backups' age neither fires nor stays silent
+    // because the daemon restarted.
+    if let Some(newest) = backups
+        .list()
+        .ok()
+        .and_then(|files| files.into_iter().max_by_key(|f| f.created))
+    {
+        metrics.set_last_backup(newest.created, newest.size);
+    }
     let partials = backups.remove_partials();
     if partials > 0 {
         tracing::warn!(
@@ -194,6 +206,9 @@ pub async fn run(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         receipts: receipts.clone(),
         ledger,
     };
+    for class in crate::http::Class::ALL {
+        metrics.declare_rate_limit_class(class.name());
+    }
     let observer: RequestObserver = {
         let metrics = metrics.clone();
         Arc::new(move |r| {

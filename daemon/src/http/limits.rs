@@ -20,6 +20,8 @@ pub enum Class {
 }
 
 impl Class {
+    pub const ALL: [Class; 3] = [Class::Login, Class::Upload, Class::Api];
+
     pub fn name(self) -> &'static str {
         match self {
             Class::Login => "login",

@@ -29,7 +29,7 @@ mod service;
 mod system;
 mod transactions;
 
-pub use limits::{RateLimitOptions, RateLimits};
+pub use limits::{Class, RateLimitOptions, RateLimits};
 pub use redirect::{ChallengeAnswers, redirect_service};
 pub use service::{HttpService, RequestObserver, RequestRecord};
 
