@@ -20,10 +20,22 @@ if [ "$(id -u)" -ne 0 ] || ! command -v dpkg >/dev/null; then
   echo "tests/packaging: SKIPPED: needs root on a Debian system (it installs the package)"
   exit 0
 fi
-if dpkg -s fin >/dev/null 2>&1; then
-  echo "tests/packaging: SKIPPED: a fin package is installed on this machine; the test would replace it"
+# The test installs and purges fin on this machine: it never runs where an
+# admin's fin could be (a package, its data or configuration, its user),
+# nor where systemd runs (the package would start the unit beside the
+# test's daemon).
+for left in /var/lib/fin /etc/fin /var/log/fin; do
+  if [ -e "$left" ] || dpkg -s fin >/dev/null 2>&1; then
+    echo "tests/packaging: SKIPPED: fin is installed here, or left $left; the test would replace it"
+    exit 0
+  fi
+done
+if [ -d /run/systemd/system ]; then
+  echo "tests/packaging: SKIPPED: systemd runs here; run it in a container or a throw-away machine"
   exit 0
 fi
+user_existed=0
+getent passwd fin >/dev/null && user_existed=1
 
 step() { echo "== packaging: $*"; }
 fail() { echo "tests/packaging: FAILED: $*" >&2; exit 1; }
@@ -58,17 +70,22 @@ promtool=$tools/bin/promtool
 
 work=$(mktemp -d)
 daemon_pid=""
+installed=0
 cleanup() {
   set +e
   if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null; fi
-  if dpkg -s fin >/dev/null 2>&1; then
-    echo "fin fin/purge-data boolean true" | debconf-set-selections
-    dpkg -P fin >/dev/null 2>&1 || true
+  # Only what the test made goes: it started on a machine without fin.
+  if ((installed)); then
+    dpkg -P fin >/dev/null 2>&1
+    rm -rf /var/lib/fin /var/log/fin /run/fin /etc/fin
+    ((user_existed)) || { userdel fin 2>/dev/null; groupdel fin 2>/dev/null; }
   fi
-  rm -rf /var/lib/fin /var/log/fin /run/fin /etc/fin
-  userdel finadmin 2>/dev/null || true
+  # The answer preseeded for the test must not purge a later real install.
+  echo "fin fin/purge-data boolean false" | debconf-set-selections 2>/dev/null
+  ((finadmin_made)) && userdel finadmin 2>/dev/null
   rm -rf "$work"
 }
+finadmin_made=0
 trap cleanup EXIT
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
@@ -124,7 +141,7 @@ for path in /usr/bin/fin /usr/bin/finctl /etc/fin/fin.toml /usr/lib/systemd/syst
   grep -qx "$path" "$work/rpm-files" || fail "the .rpm lacks $path"
 done
 rpm -qp --scripts "$rpm_file" >"$work/rpm-scripts"
-grep -q "finctl upgrade prepare" "$work/rpm-scripts" || fail "the .rpm's %pre takes the pre-upgrade backup"
+grep -q "upgrade prepare" "$work/rpm-scripts" || fail "the .rpm's %pre takes the pre-upgrade backup"
 grep -q '^u fin ' "$work/rpm-scripts" || fail "the .rpm's %pre creates the fin user"
 rpm -qp --configfiles "$rpm_file" | grep -qx /etc/fin/fin.toml || fail "fin.toml is %config in the .rpm"
 rpm -qp --requires "$rpm_file" | grep -q "libssl.so.3" || fail "the .rpm requires libssl.so.3"
@@ -144,7 +161,21 @@ tail -1 "$work/rpmlint"
 step "promtool check rules"
 "$promtool" check rules packaging/monitoring/fin-alerts.yml >/dev/null || fail "promtool check rules"
 
+step "the maintainer scripts parse"
+for script in preinst postinst postrm config; do
+  sh -n "$work/control/$script" || fail "the .deb's $script does not parse"
+done
+rpm -qp --scripts "$rpm_file" | python3 -c '
+import re, subprocess, sys
+parts = re.split(r"^(\w+) scriptlet \(using /bin/sh\):$", sys.stdin.read(), flags=re.M)
+for name, body in zip(parts[1::2], parts[2::2]):
+    if subprocess.run(["sh", "-n"], input=body.encode()).returncode:
+        sys.exit(f"the .rpm %{name} scriptlet does not parse")
+    print(f"   %{name} parses")
+' || fail "rpm scriptlets"
+
 step "dpkg -i"
+installed=1
 DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >"$work/install" 2>&1 || { cat "$work/install"; fail "dpkg -i"; }
 grep -q "sudo finctl setup" "$work/install" || fail "the install says to run finctl setup"
 getent passwd fin | grep -q ":/var/lib/fin:/usr/sbin/nologin$" || fail "user fin: $(getent passwd fin)"
@@ -186,7 +217,9 @@ stop_daemon() {
 }
 step "starting fin as user fin"
 start_daemon
+getent passwd finadmin >/dev/null && fail "a user finadmin exists on this machine already"
 useradd --no-create-home --groups fin finadmin
+finadmin_made=1
 expect "a member of group fin runs finctl status without sudo" runuser -u finadmin -- finctl status >/dev/null
 
 step "a user, a login over HTTPS, a receipt"
@@ -212,7 +245,8 @@ step "promtool check metrics"
 curl -sSf "http://127.0.0.1:$metrics_port/metrics" >"$work/metrics" || fail "the metrics"
 "$promtool" check metrics <"$work/metrics" || fail "promtool check metrics"
 for metric in $(grep -o 'fin_[a-z_]*' packaging/monitoring/fin-alerts.yml packaging/monitoring/grafana-dashboard.json | cut -d: -f2 | sed 's/_bucket$//' | sort -u); do
-  grep -q "^$metric" "$work/metrics" || grep -q "^# TYPE $metric " "$work/metrics" || fail "the monitoring files use $metric, which fin does not serve"
+  grep -Eq "^$metric(\{| )" "$work/metrics" || grep -q "^# TYPE $metric " "$work/metrics" \
+    || fail "the monitoring files use $metric, which fin does not serve"
 done
 
 step "finctl backup"
@@ -240,11 +274,12 @@ step "dpkg -r, then dpkg -P"
 dpkg -r fin >"$work/remove" 2>&1 || { cat "$work/remove"; fail "dpkg -r"; }
 [ ! -e /usr/bin/fin ] && [ ! -e /usr/bin/finctl ] || fail "dpkg -r left the binaries"
 [ -f /etc/fin/fin.toml ] || fail "dpkg -r keeps the configuration"
-[ -d /var/lib/fin/db ] || [ -d /var/lib/fin ] || fail "dpkg -r keeps the data"
+ls /var/lib/fin/backups/*.finbak >/dev/null 2>&1 || fail "dpkg -r keeps the data"
 DEBIAN_FRONTEND=noninteractive dpkg -P fin >"$work/purge" 2>&1 || { cat "$work/purge"; fail "dpkg -P"; }
 [ ! -e /etc/fin ] || fail "dpkg -P left /etc/fin: $(ls -A /etc/fin)"
 [ ! -e /var/log/fin ] || fail "dpkg -P left /var/log/fin"
 ls /var/lib/fin/backups/*.finbak >/dev/null 2>&1 || fail "dpkg -P deleted the data without being asked to"
+[ "$(debconf-show fin 2>/dev/null | grep -c purge-data)" = 0 ] || fail "dpkg -P leaves fin's debconf answers behind"
 grep -q "kept /var/lib/fin" "$work/purge" || fail "dpkg -P says where the data is"
 
 step "purge with the data, when the admin says so"

@@ -10,7 +10,7 @@ mod routes;
 mod stream;
 
 use std::future::Future;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use hyper_util::rt::TokioIo;
@@ -48,9 +48,15 @@ pub fn bind(path: &Path, policy: &AccessPolicy) -> Result<UnixListener, AdminSoc
     }
     let listener = UnixListener::bind(path).map_err(err)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(err)?;
+    // Under the unit (Group=fin) the socket is the admin group's already;
+    // the unit's system-call filter refuses chown, so only a daemon
+    // started otherwise (as root, say) changes the group.
     if let Some(gid) = policy.group_gid() {
-        nix::unistd::chown(path, None, Some(nix::unistd::Gid::from_raw(gid)))
-            .map_err(|e| err(std::io::Error::from(e)))?;
+        let current = std::fs::metadata(path).map_err(err)?.gid();
+        if current != gid {
+            nix::unistd::chown(path, None, Some(nix::unistd::Gid::from_raw(gid)))
+                .map_err(|e| err(std::io::Error::from(e)))?;
+        }
     }
     Ok(listener)
 }
