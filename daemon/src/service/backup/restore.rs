@@ -91,12 +91,14 @@ impl Backups {
         take_restore_point: bool,
     ) -> Result<Restored, ServiceError> {
         let started = std::time::Instant::now();
+        // Seconds since the restore began, for the log of each step.
+        let seconds = || started.elapsed().as_secs_f64();
         let dir = staging.to_path_buf();
         let manifest = tokio::task::spawn_blocking(move || stage(input, passphrase, &dir))
             .await
             .map_err(|e| ServiceError::Internal(format!("the archive reader stopped: {e}")))??;
         tracing::info!(
-            seconds = started.elapsed().as_secs_f64(),
+            seconds = seconds(),
             "restore: the archive is read and checked"
         );
         let restore_point = if take_restore_point {
@@ -109,21 +111,15 @@ impl Backups {
             None
         };
         let fresh = self.store.fresh().await?;
-        tracing::info!(database = %fresh.database(), seconds = started.elapsed().as_secs_f64(), "restore: loading the archive into a fresh database");
+        tracing::info!(database = %fresh.database(), seconds = seconds(), "restore: loading the archive into a fresh database");
         let filled = async {
             fresh.load_export(&staging.join(EXPORT_FILE)).await?;
-            tracing::info!(
-                seconds = started.elapsed().as_secs_f64(),
-                "restore: the records are loaded"
-            );
+            tracing::info!(seconds = seconds(), "restore: the records are loaded");
             let counts = fresh.table_counts().await?;
             compare_counts(&manifest.tables, &counts)?;
             let from = fresh.schema_version().await?;
             fresh.migrate().await?;
-            tracing::info!(
-                seconds = started.elapsed().as_secs_f64(),
-                "restore: counted and migrated"
-            );
+            tracing::info!(seconds = seconds(), "restore: counted and migrated");
             Ok::<u32, ServiceError>(from)
         }
         .await;
@@ -150,10 +146,7 @@ impl Backups {
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?
         .map_err(|e| ServiceError::Internal(format!("cannot put the images in place: {e}")))?;
-        tracing::info!(
-            seconds = started.elapsed().as_secs_f64(),
-            "restore: the images are in place"
-        );
+        tracing::info!(seconds = seconds(), "restore: the images are in place");
         let previous = self.store.switch_to(&fresh).await?;
         drop(pin);
         // Secrets only once the restored data is live: a restore that
